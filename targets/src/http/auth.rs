@@ -1,0 +1,147 @@
+//! Login, refresh and logout.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::credentials::{
+    access_credential, clear_cookie, cookie, set_cookie, ACCESS_COOKIE, REFRESH_COOKIE,
+};
+use super::{json_body, App};
+use crate::config::Transport;
+use crate::error::Failure;
+use crate::strategy::{Grant, Strategy};
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+struct GrantBody<'a> {
+    token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token: Option<&'a str>,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_expires_in: Option<u64>,
+}
+
+impl App {
+    fn grant_response(&self, grant: &Grant) -> Response {
+        match self.transport {
+            Transport::Bearer => {
+                let refresh = grant.refresh.as_ref();
+                let tokens = grant.access.len() + refresh.map_or(0, |(r, _)| r.len());
+                self.metrics.auth_bytes_sent.inc_by(tokens as u64);
+                Json(GrantBody {
+                    token_type: "Bearer",
+                    access_token: Some(&grant.access),
+                    expires_in: grant.expires_in,
+                    refresh_token: refresh.map(|(r, _)| r.as_str()),
+                    refresh_expires_in: refresh.map(|(_, ttl)| *ttl),
+                })
+                .into_response()
+            }
+            Transport::Cookie => {
+                let mut resp = Json(GrantBody {
+                    token_type: "cookie",
+                    access_token: None,
+                    expires_in: grant.expires_in,
+                    refresh_token: None,
+                    refresh_expires_in: grant.refresh.as_ref().map(|(_, ttl)| *ttl),
+                })
+                .into_response();
+                let h = resp.headers_mut();
+                h.append(
+                    SET_COOKIE,
+                    set_cookie(ACCESS_COOKIE, &grant.access, grant.expires_in),
+                );
+                if let Some((refresh, ttl)) = &grant.refresh {
+                    h.append(SET_COOKIE, set_cookie(REFRESH_COOKIE, refresh, *ttl));
+                }
+                resp
+            }
+        }
+    }
+
+    /// What refresh and logout act on: hybrid's refresh token, otherwise the access credential.
+    fn presented<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> Result<std::borrow::Cow<'a, str>, Failure> {
+        if !matches!(self.auth.strategy, Strategy::Hybrid(_)) {
+            return access_credential(headers, self.transport).map(std::borrow::Cow::Borrowed);
+        }
+        match self.transport {
+            Transport::Cookie => cookie(headers, REFRESH_COOKIE).map(std::borrow::Cow::Borrowed),
+            Transport::Bearer => {
+                if body.is_empty() {
+                    return Err(Failure::Missing);
+                }
+                let r: RefreshRequest = json_body(body, "body must be JSON {\"refresh_token\"}")?;
+                Ok(std::borrow::Cow::Owned(r.refresh_token))
+            }
+        }
+    }
+}
+
+/// POST /auth/login.
+pub async fn login(State(app): State<Arc<App>>, body: Bytes) -> Result<Response, Failure> {
+    let req: LoginRequest = json_body(&body, "body must be JSON {\"username\",\"password\"}")?;
+    let grant = app.auth.login(req.username, req.password).await?;
+    Ok(app.grant_response(&grant))
+}
+
+/// POST /auth/refresh.
+pub async fn refresh(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let presented = app.presented(&headers, &body)?;
+    let grant = app.auth.refresh(&presented).await?;
+    Ok(app.grant_response(&grant))
+}
+
+/// POST /auth/logout.
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let presented = app.presented(&headers, &body)?;
+    let server_side = app.auth.logout(&presented).await?;
+    let note = if server_side {
+        "credential invalidated on the server"
+    } else {
+        "jwt without denylist: nothing to invalidate, the token stays valid until exp"
+    };
+    let mut resp =
+        Json(serde_json::json!({ "logged_out": true, "server_side": server_side, "note": note }))
+            .into_response();
+    if app.transport == Transport::Cookie {
+        resp.headers_mut()
+            .append(SET_COOKIE, clear_cookie(ACCESS_COOKIE));
+        if matches!(app.auth.strategy, Strategy::Hybrid(_)) {
+            resp.headers_mut()
+                .append(SET_COOKIE, clear_cookie(REFRESH_COOKIE));
+        }
+    }
+    Ok(resp)
+}

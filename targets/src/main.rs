@@ -1,0 +1,105 @@
+//! `authbench-target`: serves one strategy on one store behind the authbench HTTP contract.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+
+use authbench_targets::config::Config;
+use authbench_targets::http::{router, App};
+use authbench_targets::metrics::Metrics;
+use authbench_targets::net::CountingListener;
+use authbench_targets::strategy::Auth;
+use authbench_targets::{info, token};
+
+fn main() -> anyhow::Result<()> {
+    let cfg = Config::parse();
+    cfg.validate().map_err(|msg| anyhow::anyhow!(msg))?;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let workers = cfg
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("starting the async runtime failed")?
+        .block_on(serve(cfg, workers))
+}
+
+async fn serve(cfg: Config, workers: usize) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let auth = Auth::build(&cfg, Arc::clone(&metrics), workers).await?;
+    let info = info::render(&cfg, auth.users.len(), workers);
+    let app = Arc::new(App {
+        auth,
+        metrics: Arc::clone(&metrics),
+        transport: cfg.transport,
+        control_key: cfg.control_key.clone(),
+        info,
+    });
+
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: pick another --listen address or port 0",
+                cfg.listen
+            )
+        })?;
+    let addr = listener
+        .local_addr()
+        .context("reading the bound address failed")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on http://{addr}")
+        .and_then(|()| out.flush())
+        .context("writing to stdout failed")?;
+    drop(out);
+
+    let sweeper_app = Arc::clone(&app);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Some(store) = sweeper_app.auth.store() {
+                if let Err(e) = store.sweep(token::unix_now()).await {
+                    tracing::warn!(error = %e, "sweeping expired records failed; will retry");
+                }
+            }
+        }
+    });
+
+    let listener = CountingListener::new(
+        listener,
+        metrics.bytes_received.clone(),
+        metrics.bytes_sent.clone(),
+        metrics.connections.clone(),
+    );
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("HTTP server failed")
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

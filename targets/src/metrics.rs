@@ -1,0 +1,199 @@
+//! Prometheus counters the harness scrapes before and after each measured window.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Labels of `authbench_http_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: &'static str,
+    pub status: u16,
+}
+
+/// Labels of `authbench_auth_failures_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+/// Labels of the store operation metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabels {
+    pub op: &'static str,
+}
+
+type HistogramFamily = Family<OpLabels, Histogram, fn() -> Histogram>;
+
+/// Every counter a target exposes; cheap to update from the hot path.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    auth_failures: Family<ReasonLabels, Counter>,
+    store_ops: Family<OpLabels, Counter>,
+    store_latency: HistogramFamily,
+    /// Bytes read from accepted sockets, counted in the stream wrapper.
+    pub bytes_received: Counter,
+    /// Bytes written to accepted sockets, counted in the stream wrapper.
+    pub bytes_sent: Counter,
+    /// Connections accepted.
+    pub connections: Counter,
+    /// Bytes of Authorization and Cookie header lines in requests.
+    pub auth_bytes_received: Counter,
+    /// Bytes of Set-Cookie header lines and token strings in response bodies.
+    pub auth_bytes_sent: Counter,
+}
+
+fn store_histogram() -> Histogram {
+    // 5 µs .. ~2.6 s: covers an in-process map lookup up to a store timing out.
+    Histogram::new(exponential_buckets(0.000_005, 2.0, 20))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers all metrics.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("authbench");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let auth_failures = Family::<ReasonLabels, Counter>::default();
+        let store_ops = Family::<OpLabels, Counter>::default();
+        let store_latency: HistogramFamily = Family::new_with_constructor(store_histogram);
+        let (bytes_received, bytes_sent, connections) =
+            (Counter::default(), Counter::default(), Counter::default());
+        let (auth_bytes_received, auth_bytes_sent) = (Counter::default(), Counter::default());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "auth_failures",
+            "Refused requests by reason",
+            auth_failures.clone(),
+        );
+        registry.register(
+            "store_operations",
+            "Store operations by kind",
+            store_ops.clone(),
+        );
+        registry.register(
+            "store_operation_duration_seconds",
+            "Store operation latency by kind",
+            store_latency.clone(),
+        );
+        registry.register(
+            "http_bytes_received",
+            "Bytes read from client sockets",
+            bytes_received.clone(),
+        );
+        registry.register(
+            "http_bytes_sent",
+            "Bytes written to client sockets",
+            bytes_sent.clone(),
+        );
+        registry.register(
+            "http_connections",
+            "Client connections accepted",
+            connections.clone(),
+        );
+        registry.register(
+            "auth_bytes_received",
+            "Bytes of Authorization and Cookie header lines received",
+            auth_bytes_received.clone(),
+        );
+        registry.register(
+            "auth_bytes_sent",
+            "Bytes of Set-Cookie header lines and token strings sent",
+            auth_bytes_sent.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            auth_failures,
+            store_ops,
+            store_latency,
+            bytes_received,
+            bytes_sent,
+            connections,
+            auth_bytes_received,
+            auth_bytes_sent,
+        }
+    }
+
+    /// Counts one served request.
+    pub fn request(&self, route: &'static str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
+    }
+
+    /// Counts one refused request.
+    pub fn failure(&self, reason: &'static str) {
+        self.auth_failures
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
+    /// Counts and times one store operation.
+    pub fn store_op(&self, op: &'static str, took: Duration) {
+        self.store_ops.get_or_create(&OpLabels { op }).inc();
+        self.store_latency
+            .get_or_create(&OpLabels { op })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8192);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_with_labels() {
+        let m = Metrics::new();
+        m.request("/api/me", 200);
+        m.request("/api/me", 200);
+        m.failure("expired");
+        m.store_op("session_get", Duration::from_micros(30));
+        m.bytes_received.inc_by(123);
+        let text = m.render();
+        assert!(
+            text.contains(r#"authbench_http_requests_total{route="/api/me",status="200"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"authbench_auth_failures_total{reason="expired"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"authbench_store_operations_total{op="session_get"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("authbench_http_bytes_received_total 123"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"authbench_store_operation_duration_seconds_count{op="session_get"} 1"#
+            ),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Session, refresh-token and denylist storage behind one timed, counted interface.
+
+pub mod memory;
+pub mod postgres;
+pub mod redis;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::StoreKind;
+use crate::error::StoreError;
+use crate::metrics::Metrics;
+use crate::token::opaque::TokenHash;
+use crate::users::Role;
+
+/// Longest a store operation may take before the request gets a 503 instead of hanging.
+pub const OP_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// What a session lookup returns: enough to answer /api/me without touching anything else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user_id: u64,
+    pub username: String,
+    pub role: Role,
+    /// Absolute expiry, Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Identifies all refresh tokens descended from one login, so reuse can revoke them together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FamilyId(pub [u8; 16]);
+
+impl FamilyId {
+    /// A fresh random family.
+    pub fn generate() -> FamilyId {
+        FamilyId(crate::token::opaque::random_bytes())
+    }
+
+    /// Hex text for Redis keys.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Outcome of presenting a refresh token for rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live; it is now spent and the new one stored in its family.
+    Rotated { user_id: u64 },
+    /// The token was already spent: someone replayed it, so its whole family was revoked.
+    Reused { user_id: u64 },
+    /// Unknown or expired.
+    Invalid,
+}
+
+/// Settings every backend needs.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub namespace: String,
+    pub pool_size: usize,
+    /// Session idle timeout; zero disables sliding.
+    pub session_idle: Duration,
+    /// Longest any token lives: how long a user-wide denylist entry must be kept.
+    pub max_token_ttl: Duration,
+}
+
+enum Backend {
+    Memory(memory::MemoryStore),
+    Postgres(postgres::PgStore),
+    Redis(redis::RedisStore),
+}
+
+/// A connected store; every operation is counted and timed in /metrics.
+pub struct Store {
+    backend: Backend,
+    kind: StoreKind,
+    metrics: Arc<Metrics>,
+}
+
+macro_rules! dispatch {
+    ($self:ident, $op:literal, $s:ident => $call:expr) => {{
+        let start = Instant::now();
+        let result = match &$self.backend {
+            Backend::Memory($s) => $call.await,
+            Backend::Postgres($s) => bounded($call).await,
+            Backend::Redis($s) => bounded($call).await,
+        };
+        $self.metrics.store_op($op, start.elapsed());
+        result
+    }};
+}
+
+async fn bounded<T>(
+    fut: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(OP_TIMEOUT, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(StoreError::Unavailable(format!(
+            "no answer within {} ms",
+            OP_TIMEOUT.as_millis()
+        ))),
+    }
+}
+
+impl Store {
+    /// Connects to (or creates) the store and prepares its schema.
+    pub async fn connect(
+        kind: StoreKind,
+        postgres_url: Option<&str>,
+        redis_url: Option<&str>,
+        settings: StoreSettings,
+        metrics: Arc<Metrics>,
+    ) -> Result<Store, anyhow::Error> {
+        let backend = match kind {
+            StoreKind::Memory => Backend::Memory(memory::MemoryStore::new(settings)),
+            StoreKind::Postgres => {
+                let url = postgres_url.ok_or_else(|| {
+                    anyhow::anyhow!("--store postgres needs --postgres-url or AUTHBENCH_POSTGRES_URL (start one with scripts/services.sh up)")
+                })?;
+                Backend::Postgres(postgres::PgStore::connect(url, settings).await?)
+            }
+            StoreKind::Redis => {
+                let url = redis_url.ok_or_else(|| {
+                    anyhow::anyhow!("--store redis needs --redis-url or AUTHBENCH_REDIS_URL (start one with scripts/services.sh up)")
+                })?;
+                Backend::Redis(redis::RedisStore::connect(url, settings).await?)
+            }
+        };
+        Ok(Store {
+            backend,
+            kind,
+            metrics,
+        })
+    }
+
+    /// Which backend this is.
+    pub fn kind(&self) -> StoreKind {
+        self.kind
+    }
+
+    /// Readiness check for /healthz.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, "ping", s => s.ping())
+    }
+
+    /// Stores a new session under its token hash.
+    pub async fn put_session(
+        &self,
+        hash: &TokenHash,
+        rec: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, "session_put", s => s.put_session(hash, rec))
+    }
+
+    /// The per-request lookup: one operation returning user, current role and expiry.
+    pub async fn get_session(
+        &self,
+        hash: &TokenHash,
+        now: u64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        dispatch!(self, "session_get", s => s.get_session(hash, now))
+    }
+
+    /// Ends one session (logout).
+    pub async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        dispatch!(self, "session_delete", s => s.delete_session(hash))
+    }
+
+    /// Ends every session of a user; returns how many there were.
+    pub async fn revoke_user_sessions(&self, user_id: u64) -> Result<u64, StoreError> {
+        dispatch!(self, "session_revoke_user", s => s.revoke_user_sessions(user_id))
+    }
+
+    /// Rewrites the role in every live session of a user so the next request sees it.
+    pub async fn set_session_role(&self, user_id: u64, role: Role) -> Result<(), StoreError> {
+        dispatch!(self, "session_set_role", s => s.set_session_role(user_id, role))
+    }
+
+    /// Stores the first refresh token of a new family.
+    pub async fn put_refresh(
+        &self,
+        hash: &TokenHash,
+        family: FamilyId,
+        user_id: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, "refresh_put", s => s.put_refresh(hash, family, user_id, expires_at))
+    }
+
+    /// Atomically spends `old` and stores `new` in its family; of concurrent callers exactly one wins.
+    pub async fn rotate_refresh(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        now: u64,
+        new_expires_at: u64,
+    ) -> Result<Rotation, StoreError> {
+        dispatch!(self, "refresh_rotate", s => s.rotate_refresh(old, new, now, new_expires_at))
+    }
+
+    /// Revokes the family a refresh token belongs to (logout); returns false if it was unknown.
+    pub async fn revoke_refresh_family(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        dispatch!(self, "refresh_revoke_family", s => s.revoke_refresh_family(hash))
+    }
+
+    /// Revokes every refresh token of a user.
+    pub async fn revoke_user_refresh(&self, user_id: u64) -> Result<u64, StoreError> {
+        dispatch!(self, "refresh_revoke_user", s => s.revoke_user_refresh(user_id))
+    }
+
+    /// Denies one token id until it would have expired anyway.
+    pub async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+        dispatch!(self, "denylist_put", s => s.deny_token(jti, expires_at))
+    }
+
+    /// Denies every token of a user issued at or before `revoked_at`.
+    pub async fn deny_user(&self, user_id: u64, revoked_at: u64) -> Result<(), StoreError> {
+        dispatch!(self, "denylist_put", s => s.deny_user(user_id, revoked_at))
+    }
+
+    /// The per-request denylist check: one operation covering the token and its user.
+    pub async fn is_denied(&self, jti: &str, user_id: u64, iat: u64) -> Result<bool, StoreError> {
+        dispatch!(self, "denylist_get", s => s.is_denied(jti, user_id, iat))
+    }
+}
+
+impl Store {
+    /// Removes expired records where the backend does not expire them itself (Redis does).
+    pub async fn sweep(&self, now: u64) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Memory(s) => {
+                s.sweep(now);
+                Ok(())
+            }
+            Backend::Postgres(s) => bounded(s.sweep(now)).await,
+            Backend::Redis(_) => Ok(()),
+        }
+    }
+}

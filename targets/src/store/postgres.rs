@@ -1,0 +1,368 @@
+//! PostgreSQL store: a deadpool connection pool, prepared statements, schema created at start.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use super::{FamilyId, Rotation, SessionRecord, StoreSettings};
+use crate::error::StoreError;
+use crate::token::opaque::TokenHash;
+use crate::users::Role;
+
+/// SQL text of every statement, built once with the namespace's schema; prepared per connection.
+struct Sql {
+    get_session: String,
+    get_session_sliding: String,
+    put_session: String,
+    delete_session: String,
+    revoke_user_sessions: String,
+    set_session_role: String,
+    put_refresh: String,
+    rotate_refresh: String,
+    inspect_refresh: String,
+    delete_family: String,
+    revoke_family_of: String,
+    revoke_user_refresh: String,
+    deny_token: String,
+    deny_user: String,
+    is_denied: String,
+    sweep: String,
+}
+
+impl Sql {
+    fn new(ns: &str) -> Sql {
+        Sql {
+            get_session: format!("SELECT user_id, username, role, expires_at FROM {ns}.sessions WHERE token_hash = $1 AND expires_at > $2"),
+            get_session_sliding: format!(
+                "UPDATE {ns}.sessions SET idle_deadline = $2 + $3 WHERE token_hash = $1 AND expires_at > $2 AND idle_deadline > $2 \
+                 RETURNING user_id, username, role, expires_at"
+            ),
+            put_session: format!(
+                "INSERT INTO {ns}.sessions (token_hash, user_id, username, role, expires_at, idle_deadline) VALUES ($1, $2, $3, $4, $5, $6)"
+            ),
+            delete_session: format!("DELETE FROM {ns}.sessions WHERE token_hash = $1"),
+            revoke_user_sessions: format!("DELETE FROM {ns}.sessions WHERE user_id = $1"),
+            set_session_role: format!("UPDATE {ns}.sessions SET role = $2 WHERE user_id = $1"),
+            put_refresh: format!("INSERT INTO {ns}.refresh_tokens (token_hash, family, user_id, expires_at) VALUES ($1, $2, $3, $4)"),
+            rotate_refresh: format!(
+                "WITH old AS (UPDATE {ns}.refresh_tokens SET spent = true \
+                   WHERE token_hash = $1 AND NOT spent AND expires_at > $3 RETURNING family, user_id), \
+                 ins AS (INSERT INTO {ns}.refresh_tokens (token_hash, family, user_id, expires_at) \
+                   SELECT $2, family, user_id, $4 FROM old) \
+                 SELECT user_id FROM old"
+            ),
+            inspect_refresh: format!("SELECT family, user_id, spent FROM {ns}.refresh_tokens WHERE token_hash = $1 AND expires_at > $2"),
+            delete_family: format!("DELETE FROM {ns}.refresh_tokens WHERE family = $1"),
+            revoke_family_of: format!(
+                "DELETE FROM {ns}.refresh_tokens WHERE family = (SELECT family FROM {ns}.refresh_tokens WHERE token_hash = $1)"
+            ),
+            revoke_user_refresh: format!("DELETE FROM {ns}.refresh_tokens WHERE user_id = $1"),
+            deny_token: format!("INSERT INTO {ns}.denied_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING"),
+            deny_user: format!(
+                "INSERT INTO {ns}.denied_users (user_id, revoked_at) VALUES ($1, $2) \
+                 ON CONFLICT (user_id) DO UPDATE SET revoked_at = GREATEST({ns}.denied_users.revoked_at, EXCLUDED.revoked_at)"
+            ),
+            is_denied: format!(
+                "SELECT EXISTS (SELECT 1 FROM {ns}.denied_tokens WHERE jti = $1) \
+                 OR EXISTS (SELECT 1 FROM {ns}.denied_users WHERE user_id = $2 AND revoked_at >= $3)"
+            ),
+            sweep: format!(
+                "DELETE FROM {ns}.sessions WHERE expires_at <= $1; \
+                 DELETE FROM {ns}.refresh_tokens WHERE expires_at <= $1; \
+                 DELETE FROM {ns}.denied_tokens WHERE expires_at <= $1"
+            ),
+        }
+    }
+}
+
+fn schema(ns: &str) -> String {
+    // The advisory lock serialises targets that start together against one server.
+    format!(
+        "BEGIN;
+         SELECT pg_advisory_xact_lock(4242001);
+         CREATE SCHEMA IF NOT EXISTS {ns};
+         CREATE TABLE IF NOT EXISTS {ns}.sessions (
+             token_hash bytea PRIMARY KEY, user_id bigint NOT NULL, username text NOT NULL,
+             role text NOT NULL, expires_at bigint NOT NULL, idle_deadline bigint NOT NULL);
+         CREATE INDEX IF NOT EXISTS sessions_user_id ON {ns}.sessions (user_id);
+         CREATE TABLE IF NOT EXISTS {ns}.refresh_tokens (
+             token_hash bytea PRIMARY KEY, family bytea NOT NULL, user_id bigint NOT NULL,
+             expires_at bigint NOT NULL, spent boolean NOT NULL DEFAULT false);
+         CREATE INDEX IF NOT EXISTS refresh_tokens_family ON {ns}.refresh_tokens (family);
+         CREATE INDEX IF NOT EXISTS refresh_tokens_user_id ON {ns}.refresh_tokens (user_id);
+         CREATE TABLE IF NOT EXISTS {ns}.denied_tokens (jti text PRIMARY KEY, expires_at bigint NOT NULL);
+         CREATE TABLE IF NOT EXISTS {ns}.denied_users (user_id bigint PRIMARY KEY, revoked_at bigint NOT NULL);
+         COMMIT;"
+    )
+}
+
+/// Sessions, refresh tokens and denylist in PostgreSQL tables.
+pub struct PgStore {
+    pool: Pool,
+    sql: Sql,
+    idle_s: i64,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("PostgreSQL: {e}"))
+}
+
+fn pg_err(e: tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) if !db.code().code().starts_with("57") && !db.code().code().starts_with("08") => {
+            StoreError::Corrupt(format!("PostgreSQL: {db}"))
+        }
+        _ => unavailable(e),
+    }
+}
+
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn uint(row: &Row, idx: usize) -> Result<u64, StoreError> {
+    let v: i64 = row
+        .try_get(idx)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative value {v} in column {idx}")))
+}
+
+fn session_from(row: &Row) -> Result<SessionRecord, StoreError> {
+    let role: &str = row
+        .try_get(2)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(SessionRecord {
+        user_id: uint(row, 0)?,
+        username: row
+            .try_get(1)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        role: Role::parse(role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role:?}")))?,
+        expires_at: uint(row, 3)?,
+    })
+}
+
+impl PgStore {
+    /// Connects, creates the schema if needed and keeps a pool of `pool_size` connections.
+    pub async fn connect(url: &str, settings: StoreSettings) -> anyhow::Result<PgStore> {
+        let mut cfg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--postgres-url {url:?} is not a PostgreSQL URL: {e}"))?;
+        cfg.connect_timeout(Duration::from_millis(700));
+        cfg.application_name("authbench-target");
+        let manager = Manager::from_config(
+            cfg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let timeout = Some(Duration::from_millis(700));
+        let pool = Pool::builder(manager)
+            .max_size(settings.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(timeout)
+            .create_timeout(timeout)
+            .recycle_timeout(timeout)
+            .build()?;
+        let client = pool.get().await.map_err(|e| {
+            anyhow::anyhow!("PostgreSQL not reachable at {url}: {e}: start it with scripts/services.sh up or pass --postgres-url")
+        })?;
+        client
+            .batch_execute(&schema(&settings.namespace))
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("creating the authbench schema in PostgreSQL failed: {e}")
+            })?;
+        Ok(PgStore {
+            pool,
+            sql: Sql::new(&settings.namespace),
+            idle_s: int(settings.session_idle.as_secs()),
+        })
+    }
+
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+        client.query(&stmt, params).await.map_err(pg_err)
+    }
+
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+        client.execute(&stmt, params).await.map_err(pg_err)
+    }
+
+    /// Deletes expired rows so tables do not grow without bound.
+    pub async fn sweep(&self, now: u64) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let sql = self.sql.sweep.replace("$1", &int(now).to_string());
+        client.batch_execute(&sql).await.map_err(pg_err)
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        self.query("SELECT 1", &[]).await.map(|_| ())
+    }
+
+    pub(super) async fn put_session(
+        &self,
+        hash: &TokenHash,
+        rec: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        let idle = if self.idle_s == 0 {
+            i64::MAX
+        } else {
+            int(crate::token::unix_now()).saturating_add(self.idle_s)
+        };
+        let p: [&(dyn ToSql + Sync); 6] = [
+            &hash.0.as_slice(),
+            &int(rec.user_id),
+            &rec.username,
+            &rec.role.as_str(),
+            &int(rec.expires_at),
+            &idle,
+        ];
+        self.execute(&self.sql.put_session, &p).await.map(|_| ())
+    }
+
+    pub(super) async fn get_session(
+        &self,
+        hash: &TokenHash,
+        now: u64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let now = int(now);
+        let rows = if self.idle_s == 0 {
+            self.query(&self.sql.get_session, &[&hash.0.as_slice(), &now])
+                .await?
+        } else {
+            self.query(
+                &self.sql.get_session_sliding,
+                &[&hash.0.as_slice(), &now, &self.idle_s],
+            )
+            .await?
+        };
+        rows.first().map(session_from).transpose()
+    }
+
+    pub(super) async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        self.execute(&self.sql.delete_session, &[&hash.0.as_slice()])
+            .await
+            .map(|_| ())
+    }
+
+    pub(super) async fn revoke_user_sessions(&self, user_id: u64) -> Result<u64, StoreError> {
+        self.execute(&self.sql.revoke_user_sessions, &[&int(user_id)])
+            .await
+    }
+
+    pub(super) async fn set_session_role(
+        &self,
+        user_id: u64,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        self.execute(&self.sql.set_session_role, &[&int(user_id), &role.as_str()])
+            .await
+            .map(|_| ())
+    }
+
+    pub(super) async fn put_refresh(
+        &self,
+        hash: &TokenHash,
+        family: FamilyId,
+        user_id: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let p: [&(dyn ToSql + Sync); 4] = [
+            &hash.0.as_slice(),
+            &family.0.as_slice(),
+            &int(user_id),
+            &int(expires_at),
+        ];
+        self.execute(&self.sql.put_refresh, &p).await.map(|_| ())
+    }
+
+    pub(super) async fn rotate_refresh(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        now: u64,
+        new_expires_at: u64,
+    ) -> Result<Rotation, StoreError> {
+        let p: [&(dyn ToSql + Sync); 4] = [
+            &old.0.as_slice(),
+            &new.0.as_slice(),
+            &int(now),
+            &int(new_expires_at),
+        ];
+        if let Some(row) = self.query(&self.sql.rotate_refresh, &p).await?.first() {
+            return Ok(Rotation::Rotated {
+                user_id: uint(row, 0)?,
+            });
+        }
+        let rows = self
+            .query(&self.sql.inspect_refresh, &[&old.0.as_slice(), &int(now)])
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(Rotation::Invalid);
+        };
+        let spent: bool = row
+            .try_get(2)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if !spent {
+            return Ok(Rotation::Invalid);
+        }
+        let family: Vec<u8> = row
+            .try_get(0)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.execute(&self.sql.delete_family, &[&family]).await?;
+        Ok(Rotation::Reused {
+            user_id: uint(row, 1)?,
+        })
+    }
+
+    pub(super) async fn revoke_refresh_family(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        Ok(self
+            .execute(&self.sql.revoke_family_of, &[&hash.0.as_slice()])
+            .await?
+            > 0)
+    }
+
+    pub(super) async fn revoke_user_refresh(&self, user_id: u64) -> Result<u64, StoreError> {
+        self.execute(&self.sql.revoke_user_refresh, &[&int(user_id)])
+            .await
+    }
+
+    pub(super) async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.execute(&self.sql.deny_token, &[&jti, &int(expires_at)])
+            .await
+            .map(|_| ())
+    }
+
+    pub(super) async fn deny_user(&self, user_id: u64, revoked_at: u64) -> Result<(), StoreError> {
+        self.execute(&self.sql.deny_user, &[&int(user_id), &int(revoked_at)])
+            .await
+            .map(|_| ())
+    }
+
+    pub(super) async fn is_denied(
+        &self,
+        jti: &str,
+        user_id: u64,
+        iat: u64,
+    ) -> Result<bool, StoreError> {
+        let rows = self
+            .query(&self.sql.is_denied, &[&jti, &int(user_id), &int(iat)])
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Corrupt("denylist check returned no row".into()))?;
+        row.try_get(0)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}

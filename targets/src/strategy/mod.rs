@@ -1,0 +1,248 @@
+//! The strategy a target serves, behind one interface the HTTP layer calls.
+
+pub mod hybrid;
+pub mod jwt;
+pub mod session;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::config::{Config, StrategyKind};
+use crate::error::Failure;
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreSettings};
+use crate::token::jwt::{JwtCodec, TYP_ACCESS, TYP_JWT};
+use crate::token::{keys, unix_now};
+use crate::users::{Directory, Role};
+
+/// Who a valid credential belongs to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Principal {
+    pub id: u64,
+    pub username: String,
+    pub role: Role,
+}
+
+/// What a login or refresh hands to the client.
+#[derive(Debug)]
+pub struct Grant {
+    pub access: String,
+    pub expires_in: u64,
+    /// Hybrid only: refresh token and its lifetime in seconds.
+    pub refresh: Option<(String, u64)>,
+}
+
+/// One of the three strategies.
+pub enum Strategy {
+    Jwt(jwt::JwtStrategy),
+    Session(session::SessionStrategy),
+    Hybrid(hybrid::HybridStrategy),
+}
+
+/// The strategy plus the user directory and the login throttle.
+pub struct Auth {
+    pub strategy: Strategy,
+    pub users: Arc<Directory>,
+    /// Bounds concurrent argon2 runs so a login storm queues instead of exhausting memory.
+    hashing: Semaphore,
+}
+
+/// Result of a revoke-all through the control API.
+#[derive(Debug, Serialize)]
+pub struct RevokeOutcome {
+    /// False when the strategy cannot invalidate issued credentials (jwt without denylist).
+    pub effective: bool,
+    pub note: &'static str,
+}
+
+impl Auth {
+    /// Builds keys, stores and users for a configuration; errors say which flag to fix.
+    pub async fn build(
+        cfg: &Config,
+        metrics: Arc<Metrics>,
+        hashing_slots: usize,
+    ) -> anyhow::Result<Auth> {
+        let users =
+            Directory::seeded(cfg.seed_users, cfg.argon2_m_kib, cfg.argon2_t, cfg.argon2_p)?;
+        let max_token_ttl = cfg
+            .token_ttl
+            .max(cfg.access_ttl)
+            .max(cfg.refresh_ttl)
+            .max(cfg.session_ttl);
+        let settings = StoreSettings {
+            namespace: cfg.namespace.clone(),
+            pool_size: cfg.pool_size,
+            session_idle: cfg.session_idle,
+            max_token_ttl,
+        };
+        let store = match cfg.needed_store() {
+            Some(kind) => Some(
+                Store::connect(
+                    kind,
+                    cfg.postgres_url.as_deref(),
+                    cfg.redis_url.as_deref(),
+                    settings,
+                    metrics,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let codec = |ttl: std::time::Duration, typ| -> anyhow::Result<JwtCodec> {
+            let material = keys::load_or_generate(&cfg.key_dir, cfg.alg)?;
+            Ok(JwtCodec::new(
+                cfg.alg,
+                material,
+                ttl.as_secs(),
+                typ,
+                &cfg.issuer,
+                &cfg.audience,
+            ))
+        };
+        let strategy = match (cfg.strategy, store) {
+            (StrategyKind::Jwt, denylist) => Strategy::Jwt(jwt::JwtStrategy {
+                codec: codec(cfg.token_ttl, TYP_JWT)?,
+                denylist,
+            }),
+            (StrategyKind::Session, Some(store)) => Strategy::Session(session::SessionStrategy {
+                store,
+                ttl_s: cfg.session_ttl.as_secs(),
+            }),
+            (StrategyKind::Hybrid, Some(store)) => Strategy::Hybrid(hybrid::HybridStrategy {
+                codec: codec(cfg.access_ttl, TYP_ACCESS)?,
+                store,
+                refresh_ttl_s: cfg.refresh_ttl.as_secs(),
+            }),
+            (kind, None) => anyhow::bail!("strategy {kind:?} needs a store: pass --store"),
+        };
+        Ok(Auth {
+            strategy,
+            users: Arc::new(users),
+            hashing: Semaphore::new(hashing_slots.max(1)),
+        })
+    }
+
+    /// The store in use, if any (session/refresh store or jwt denylist).
+    pub fn store(&self) -> Option<&Store> {
+        match &self.strategy {
+            Strategy::Jwt(s) => s.denylist.as_ref(),
+            Strategy::Session(s) => Some(&s.store),
+            Strategy::Hybrid(s) => Some(&s.store),
+        }
+    }
+
+    /// Public signing keys, when the algorithm is asymmetric.
+    pub fn jwks(&self) -> Option<&jsonwebtoken::jwk::JwkSet> {
+        match &self.strategy {
+            Strategy::Jwt(s) => Some(s.codec.jwks()),
+            Strategy::Hybrid(s) => Some(s.codec.jwks()),
+            Strategy::Session(_) => None,
+        }
+    }
+
+    /// Checks the credential a request carries.
+    pub async fn authenticate(&self, credential: &str) -> Result<Principal, Failure> {
+        let now = unix_now();
+        match &self.strategy {
+            Strategy::Jwt(s) => s.authenticate(credential, now).await,
+            Strategy::Session(s) => s.authenticate(credential, now).await,
+            Strategy::Hybrid(s) => s.authenticate(credential, now),
+        }
+    }
+
+    /// Verifies the password (argon2id on a blocking thread) and issues credentials.
+    pub async fn login(&self, username: String, password: String) -> Result<Grant, Failure> {
+        if username.len() > 256 || password.len() > 1024 {
+            return Err(Failure::BadLogin);
+        }
+        let permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| Failure::Internal("login throttle closed"))?;
+        let users = Arc::clone(&self.users);
+        let id = tokio::task::spawn_blocking(move || {
+            users.check_password(&username, &password).map(|u| u.id)
+        })
+        .await
+        .map_err(|_| Failure::Internal("password check panicked"))?;
+        drop(permit);
+        let user = id
+            .and_then(|id| self.users.get(id))
+            .ok_or(Failure::BadLogin)?;
+        let now = unix_now();
+        match &self.strategy {
+            Strategy::Jwt(s) => s.issue(user, now),
+            Strategy::Session(s) => s.issue(user, now).await,
+            Strategy::Hybrid(s) => s.issue(user, now).await,
+        }
+    }
+
+    /// Exchanges the presented credential (hybrid: the refresh token) for a new grant.
+    pub async fn refresh(&self, presented: &str) -> Result<Grant, Failure> {
+        let now = unix_now();
+        match &self.strategy {
+            Strategy::Jwt(s) => s.refresh(presented, now).await,
+            Strategy::Session(s) => s.refresh(presented, now).await,
+            Strategy::Hybrid(s) => s.refresh(&self.users, presented, now).await,
+        }
+    }
+
+    /// Invalidates what the strategy can; returns whether anything server-side was invalidated.
+    pub async fn logout(&self, presented: &str) -> Result<bool, Failure> {
+        match &self.strategy {
+            Strategy::Jwt(s) => s.logout(presented, unix_now()).await,
+            Strategy::Session(s) => s.logout(presented).await,
+            Strategy::Hybrid(s) => s.logout(presented).await,
+        }
+    }
+
+    /// "Log out everywhere": invalidates every credential of the user the strategy can reach.
+    pub async fn revoke_user(&self, user_id: u64) -> Result<RevokeOutcome, Failure> {
+        self.users
+            .get(user_id)
+            .ok_or(Failure::BadRequest("no such user"))?;
+        Ok(match &self.strategy {
+            Strategy::Jwt(s) => {
+                if s.revoke_user(user_id, unix_now()).await? {
+                    RevokeOutcome {
+                        effective: true,
+                        note: "tokens issued so far are denied on their next request",
+                    }
+                } else {
+                    RevokeOutcome {
+                        effective: false,
+                        note: "jwt without denylist: issued tokens stay valid until exp",
+                    }
+                }
+            }
+            Strategy::Session(s) => {
+                s.store.revoke_user_sessions(user_id).await?;
+                RevokeOutcome {
+                    effective: true,
+                    note: "sessions deleted: the next request is refused",
+                }
+            }
+            Strategy::Hybrid(s) => {
+                s.store.revoke_user_refresh(user_id).await?;
+                RevokeOutcome {
+                    effective: true,
+                    note: "refresh tokens revoked; access tokens live until their exp",
+                }
+            }
+        })
+    }
+
+    /// Changes a user's role; sessions see it at once, issued JWTs never do.
+    pub async fn set_role(&self, user_id: u64, role: Role) -> Result<(), Failure> {
+        if !self.users.set_role(user_id, role) {
+            return Err(Failure::BadRequest("no such user"));
+        }
+        if let Strategy::Session(s) = &self.strategy {
+            s.store.set_session_role(user_id, role).await?;
+        }
+        Ok(())
+    }
+}

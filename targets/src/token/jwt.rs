@@ -1,0 +1,347 @@
+//! JWT issue and verification with every check jsonwebtoken leaves to the caller.
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{decode, encode, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::keys::KeyMaterial;
+use super::opaque::random_bytes;
+use crate::config::Alg;
+use crate::error::Failure;
+use crate::users::Role;
+
+/// Longest token accepted before any decoding work is spent on it.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// Clock skew tolerated on exp and iat, in seconds.
+pub const LEEWAY_S: u64 = 5;
+
+/// `typ` header of jwt-strategy tokens.
+pub const TYP_JWT: &str = "JWT";
+
+/// `typ` header of hybrid access tokens (RFC 9068), so nothing else can pass as one.
+pub const TYP_ACCESS: &str = "at+jwt";
+
+/// Claims carried by every token the targets issue.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub name: String,
+    pub role: Role,
+    pub iat: u64,
+    pub exp: u64,
+    pub jti: String,
+}
+
+#[derive(Serialize)]
+struct ClaimsOut<'a> {
+    sub: &'a str,
+    name: &'a str,
+    role: Role,
+    iat: u64,
+    exp: u64,
+    iss: &'a str,
+    aud: &'a str,
+    jti: &'a str,
+}
+
+/// Signs and verifies one kind of token with one pinned algorithm and key.
+pub struct JwtCodec {
+    keys: KeyMaterial,
+    header: Header,
+    validation: Validation,
+    ttl_s: u64,
+    typ: &'static str,
+    issuer: String,
+    audience: String,
+}
+
+/// A freshly signed token and what the caller needs to report about it.
+pub struct Issued {
+    pub token: String,
+    pub jti: String,
+    pub expires_in: u64,
+}
+
+impl JwtCodec {
+    /// Builds the codec once per process: header template and validation rules are reused.
+    pub fn new(
+        alg: Alg,
+        keys: KeyMaterial,
+        ttl_s: u64,
+        typ: &'static str,
+        issuer: &str,
+        audience: &str,
+    ) -> Self {
+        let mut header = Header::new(alg.jose());
+        header.typ = Some(typ.to_owned());
+        let mut validation = Validation::new(alg.jose());
+        validation.leeway = LEEWAY_S;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        JwtCodec {
+            keys,
+            header,
+            validation,
+            ttl_s,
+            typ,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// Public keys for /.well-known/jwks.json.
+    pub fn jwks(&self) -> &jsonwebtoken::jwk::JwkSet {
+        &self.keys.jwks
+    }
+
+    /// Lifetime given to issued tokens.
+    pub fn ttl_s(&self) -> u64 {
+        self.ttl_s
+    }
+
+    /// Signs a token for a user.
+    pub fn issue(
+        &self,
+        user_id: u64,
+        username: &str,
+        role: Role,
+        now: u64,
+    ) -> Result<Issued, Failure> {
+        let jti = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            random_bytes::<16>(),
+        );
+        let sub = user_id.to_string();
+        let claims = ClaimsOut {
+            sub: &sub,
+            name: username,
+            role,
+            iat: now,
+            exp: now + self.ttl_s,
+            iss: &self.issuer,
+            aud: &self.audience,
+            jti: &jti,
+        };
+        let token = encode(&self.header, &claims, &self.keys.encoding)
+            .map_err(|_| Failure::Internal("signing a token failed"))?;
+        Ok(Issued {
+            token,
+            jti,
+            expires_in: self.ttl_s,
+        })
+    }
+
+    /// Verifies signature, algorithm, type, issuer, audience, lifetime and shape; any doubt is a 401.
+    pub fn verify(&self, token: &str, now: u64) -> Result<(u64, Claims), Failure> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Failure::Oversized);
+        }
+        if token.bytes().filter(|b| *b == b'.').count() != 2 {
+            return Err(Failure::Malformed);
+        }
+        let data = decode::<Claims>(token, &self.keys.decoding, &self.validation)
+            .map_err(|e| classify(e.kind()))?;
+        if data.header.crit.is_some() {
+            return Err(Failure::Malformed);
+        }
+        if data.header.typ.as_deref() != Some(self.typ) {
+            return Err(Failure::WrongType);
+        }
+        let c = data.claims;
+        if c.exp.saturating_sub(c.iat) > self.ttl_s || c.iat > now + LEEWAY_S {
+            return Err(Failure::BadClaims);
+        }
+        let user_id = c.sub.parse::<u64>().map_err(|_| Failure::BadClaims)?;
+        Ok((user_id, c))
+    }
+}
+
+fn classify(kind: &ErrorKind) -> Failure {
+    match kind {
+        ErrorKind::ExpiredSignature => Failure::Expired,
+        ErrorKind::InvalidSignature => Failure::BadSignature,
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Failure::WrongAlgorithm,
+        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience | ErrorKind::ImmatureSignature => {
+            Failure::BadClaims
+        }
+        ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidSubject => Failure::BadClaims,
+        _ => Failure::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::keys::from_bytes;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn codec(alg: Alg) -> JwtCodec {
+        let dir = std::env::temp_dir().join(format!("authbench-jwt-test-{}", std::process::id()));
+        let keys = crate::token::keys::load_or_generate(&dir, alg).unwrap();
+        JwtCodec::new(alg, keys, 3600, TYP_JWT, "iss", "aud")
+    }
+
+    fn b64(v: &serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    }
+
+    fn claims(now: u64) -> serde_json::Value {
+        serde_json::json!({"sub":"7","name":"user7","role":"user","iat":now,"exp":now+600,"iss":"iss","aud":"aud","jti":"x"})
+    }
+
+    #[test]
+    fn round_trip_every_algorithm() {
+        for alg in [Alg::Hs256, Alg::Rs256, Alg::Es256, Alg::EdDsa] {
+            let c = codec(alg);
+            let now = jsonwebtoken::get_current_timestamp();
+            let t = c.issue(7, "user7", Role::User, now).unwrap();
+            let (id, cl) = c.verify(&t.token, now).unwrap();
+            assert_eq!(
+                (id, cl.name.as_str(), cl.role),
+                (7, "user7", Role::User),
+                "{alg:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn alg_none_in_any_case_is_rejected() {
+        let c = codec(Alg::Hs256);
+        let now = jsonwebtoken::get_current_timestamp();
+        for alg in ["none", "None", "NONE", "nOnE"] {
+            let t = format!(
+                "{}.{}.",
+                b64(&serde_json::json!({"alg":alg,"typ":"JWT"})),
+                b64(&claims(now))
+            );
+            assert!(c.verify(&t, now).is_err(), "{alg}");
+        }
+    }
+
+    #[test]
+    fn hs256_signed_with_rsa_public_key_is_rejected() {
+        let c = codec(Alg::Rs256);
+        let now = jsonwebtoken::get_current_timestamp();
+        let public = serde_json::to_vec(&c.jwks().keys[0]).unwrap();
+        let forged = encode(
+            &Header {
+                typ: Some(TYP_JWT.into()),
+                ..Header::new(jsonwebtoken::Algorithm::HS256)
+            },
+            &claims(now),
+            &jsonwebtoken::EncodingKey::from_secret(&public),
+        )
+        .unwrap();
+        assert!(matches!(
+            c.verify(&forged, now),
+            Err(Failure::WrongAlgorithm)
+        ));
+    }
+
+    #[test]
+    fn tampering_and_shape_errors_are_rejected() {
+        let c = codec(Alg::Es256);
+        let now = jsonwebtoken::get_current_timestamp();
+        let t = c.issue(1, "user1", Role::User, now).unwrap().token;
+        let parts: Vec<&str> = t.split('.').collect();
+        let admin = serde_json::json!({"sub":"1","name":"user1","role":"admin","iat":now,"exp":now+600,"iss":"iss","aud":"aud","jti":"x"});
+        let cases = [
+            format!("{}.{}.", parts[0], parts[1]),
+            format!("{}.{}", parts[0], parts[1]),
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                parts[1],
+                &parts[2][..parts[2].len() / 2]
+            ),
+            format!("{}.{}.{}", parts[0], b64(&admin), parts[2]),
+            format!("{t}.extra"),
+            "garbage".to_owned(),
+            "a.b.c".to_owned(),
+            "x".repeat(MAX_TOKEN_LEN + 1),
+        ];
+        for case in cases {
+            assert!(c.verify(&case, now).is_err(), "accepted {case}");
+        }
+    }
+
+    #[test]
+    fn claim_checks() {
+        let dir = std::env::temp_dir().join(format!("authbench-jwt-claims-{}", std::process::id()));
+        let keys = crate::token::keys::load_or_generate(&dir, Alg::Hs256).unwrap();
+        let secret = keys.encoding.as_bytes().to_vec();
+        let c = JwtCodec::new(
+            Alg::Hs256,
+            from_bytes(Alg::Hs256, &secret).unwrap(),
+            3600,
+            TYP_JWT,
+            "iss",
+            "aud",
+        );
+        let key = jsonwebtoken::EncodingKey::from_secret(&secret);
+        let now = jsonwebtoken::get_current_timestamp();
+        let sign = |header: Header, v: serde_json::Value| encode(&header, &v, &key).unwrap();
+        let h = || Header {
+            typ: Some(TYP_JWT.into()),
+            ..Header::new(jsonwebtoken::Algorithm::HS256)
+        };
+        assert!(
+            c.verify(&sign(h(), claims(now)), now).is_ok(),
+            "baseline must pass"
+        );
+        let mut expired = claims(now - 4000);
+        expired["exp"] = (now - 10).into();
+        let mut wrong_iss = claims(now);
+        wrong_iss["iss"] = "other".into();
+        let mut wrong_aud = claims(now);
+        wrong_aud["aud"] = "other".into();
+        let mut too_long = claims(now);
+        too_long["exp"] = (now + 7200).into();
+        let mut no_sub = claims(now);
+        no_sub.as_object_mut().unwrap().remove("sub");
+        let mut no_iat = claims(now);
+        no_iat.as_object_mut().unwrap().remove("iat");
+        let mut future_iat = claims(now + 600);
+        future_iat["exp"] = (now + 700).into();
+        for (name, v) in [
+            ("expired", expired),
+            ("iss", wrong_iss),
+            ("aud", wrong_aud),
+            ("lifetime", too_long),
+            ("sub", no_sub),
+            ("iat", no_iat),
+            ("future iat", future_iat),
+        ] {
+            assert!(c.verify(&sign(h(), v), now).is_err(), "{name} accepted");
+        }
+        let mut crit = h();
+        crit.crit = Some(vec!["exp".into()]);
+        assert!(
+            c.verify(&sign(crit, claims(now)), now).is_err(),
+            "crit accepted"
+        );
+        let wrong_typ = Header {
+            typ: Some(TYP_ACCESS.into()),
+            ..Header::new(jsonwebtoken::Algorithm::HS256)
+        };
+        assert!(
+            c.verify(&sign(wrong_typ, claims(now)), now).is_err(),
+            "typ accepted"
+        );
+        let mut with_jku = h();
+        with_jku.jku = Some("http://127.0.0.1/evil".into());
+        with_jku.kid = Some("../../etc/passwd".into());
+        assert!(
+            c.verify(&sign(with_jku, claims(now)), now).is_ok(),
+            "kid/jku must be ignored, not trusted"
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! Opaque tokens: 256 random bits for the client, only their SHA-256 for the store.
+
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+/// Random bytes in an opaque token: 256 bits, twice the 128-bit minimum.
+pub const TOKEN_BYTES: usize = 32;
+
+/// Length of the base64url text the client carries.
+pub const TOKEN_TEXT_LEN: usize = 43;
+
+/// SHA-256 of a token: what the store keeps, so a leaked store yields no usable credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl TokenHash {
+    /// Lower-case hex, for Redis keys.
+    pub fn to_hex(&self) -> String {
+        let mut s = String::with_capacity(64);
+        for b in self.0 {
+            s.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+            s.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
+        }
+        s
+    }
+}
+
+/// A freshly generated token: the text goes to the client, the hash to the store.
+pub struct OpaqueToken {
+    pub text: String,
+    pub hash: TokenHash,
+}
+
+/// Fills a buffer from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    // SystemRandom reads getrandom(2); it fails only if the kernel has no entropy source at all.
+    SystemRandom::new()
+        .fill(&mut buf)
+        .expect("the operating system's random number generator is unavailable");
+    buf
+}
+
+/// Issues a new opaque token.
+pub fn generate() -> OpaqueToken {
+    let raw: [u8; TOKEN_BYTES] = random_bytes();
+    let text = URL_SAFE_NO_PAD.encode(raw);
+    let hash = hash_text(&text);
+    OpaqueToken { text, hash }
+}
+
+/// Hashes what the client presented; the store is queried with this.
+pub fn hash_text(text: &str) -> TokenHash {
+    let d = digest::digest(&digest::SHA256, text.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    TokenHash(out)
+}
+
+/// Cheap shape check so garbage never reaches the store.
+pub fn looks_valid(text: &str) -> bool {
+    text.len() == TOKEN_TEXT_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_unique_well_formed_and_hashed() {
+        let a = generate();
+        let b = generate();
+        assert_ne!(a.text, b.text);
+        assert_eq!(a.text.len(), TOKEN_TEXT_LEN);
+        assert!(looks_valid(&a.text));
+        assert_eq!(hash_text(&a.text), a.hash);
+        assert_ne!(
+            a.hash.0.as_slice(),
+            a.text.as_bytes().get(..32).unwrap_or_default()
+        );
+        assert_eq!(a.hash.to_hex().len(), 64);
+    }
+
+    #[test]
+    fn shape_check_rejects_garbage() {
+        assert!(!looks_valid(""));
+        assert!(!looks_valid("a.b.c"));
+        assert!(!looks_valid(&"a".repeat(44)));
+        assert!(!looks_valid(&"=".repeat(43)));
+    }
+}
