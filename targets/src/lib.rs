@@ -11,5 +11,6 @@ pub mod metrics;
 pub mod net;
 pub mod store;
 pub mod strategy;
+pub mod throwaway;
 pub mod token;
 pub mod users;

@@ -181,8 +181,6 @@ mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
 
-    const NOW: u64 = 1_800_000_000;
-
     fn codec(alg: Alg) -> JwtCodec {
         let dir = std::env::temp_dir().join(format!("authbench-jwt-test-{}", std::process::id()));
         let keys = crate::token::keys::load_or_generate(&dir, alg).unwrap();

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install what authbench needs and a fresh Debian machine may lack: redis-server, PostgreSQL
+# server binaries and docker-compose (used offline to validate docker-compose.yml).
+# Installs only what is missing; needs root (or passwordless sudo) for apt-get.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: everything present" >&2
+  exit 0
+fi
+sudo=()
+if [[ "$(id -u)" != 0 ]]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root to install ${missing[*]}; install them yourself" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts the packaged servers; authbench runs its own throwaway ones on free ports.
+for svc in redis-server postgresql; do
+  if command -v systemctl >/dev/null 2>&1; then "${sudo[@]}" systemctl stop "$svc" >/dev/null 2>&1 || true; fi
+  if command -v service >/dev/null 2>&1; then "${sudo[@]}" service "$svc" stop >/dev/null 2>&1 || true; fi
+done
+echo "install-deps: done" >&2
