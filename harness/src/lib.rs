@@ -1,4 +1,13 @@
 //! The authbench harness: provisions stores, starts targets, runs scenarios and writes results.
-//!
-//! It grows with the run and report work; for now it holds the deployment checks
-//! (`tests/compose.rs` validates the docker-compose topology users without this harness rely on).
+
+pub mod cpu;
+pub mod export;
+pub mod fingerprint;
+pub mod interrupt;
+pub mod matrix;
+pub mod probe;
+pub mod provision;
+pub mod results;
+pub mod run;
+pub mod scrape;
+pub mod target;

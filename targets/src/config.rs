@@ -143,6 +143,10 @@ pub struct Config {
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub session_idle: Duration,
 
+    /// Clock skew tolerated on exp and iat (at most 5s); 0 is right when one clock signs and verifies.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub leeway: Duration,
+
     /// How credentials travel.
     #[arg(long, value_enum, default_value = "bearer")]
     pub transport: Transport,
@@ -253,6 +257,12 @@ impl Config {
             if d.as_secs() == 0 {
                 return Err(format!("{name} must be at least 1s"));
             }
+        }
+        if self.leeway.as_secs() > crate::token::jwt::MAX_LEEWAY_S {
+            return Err(format!(
+                "--leeway must be at most {}s",
+                crate::token::jwt::MAX_LEEWAY_S
+            ));
         }
         if self.pool_size == 0 {
             return Err("--pool-size must be at least 1".into());

@@ -3,7 +3,6 @@
 use serde::Serialize;
 
 use crate::config::{Config, StrategyKind};
-use crate::token::jwt::LEEWAY_S;
 
 /// How long a revoked user, or a demoted admin, can still be served, and at what per-request cost.
 #[derive(Debug, Serialize)]
@@ -24,8 +23,10 @@ pub struct Capabilities {
 
 /// Derives a configuration's capabilities from its strategy and TTLs.
 pub fn capabilities(cfg: &Config) -> Capabilities {
-    let token = cfg.token_ttl.as_secs() + LEEWAY_S;
-    let access = cfg.access_ttl.as_secs() + LEEWAY_S;
+    // A token is accepted through the whole second of its exp, plus any configured leeway.
+    let slack = cfg.leeway.as_secs() + 1;
+    let token = cfg.token_ttl.as_secs() + slack;
+    let access = cfg.access_ttl.as_secs() + slack;
     match (cfg.strategy, cfg.denylist) {
         (StrategyKind::Jwt, None) => Capabilities {
             store_ops_per_request: 0,
@@ -77,7 +78,7 @@ pub fn render(cfg: &Config, users: usize, workers: usize) -> String {
             "refresh": cfg.refresh_ttl.as_secs(),
             "session": cfg.session_ttl.as_secs(),
             "session_idle": cfg.session_idle.as_secs(),
-            "leeway": LEEWAY_S,
+            "leeway": cfg.leeway.as_secs(),
         },
         "capabilities": capabilities(cfg),
         "argon2id": { "m_kib": cfg.argon2_m_kib, "t": cfg.argon2_t, "p": cfg.argon2_p },
@@ -97,16 +98,13 @@ mod tests {
     #[test]
     fn bounds_follow_ttls() {
         let jwt = Config::parse_from(["t", "--strategy", "jwt", "--token-ttl", "7d"]);
-        assert_eq!(
-            capabilities(&jwt).revoke_window_bound_s,
-            7 * 86_400 + LEEWAY_S
-        );
+        assert_eq!(capabilities(&jwt).revoke_window_bound_s, 7 * 86_400 + 1);
         assert_eq!(capabilities(&jwt).store_ops_per_request, 0);
         let deny = Config::parse_from(["t", "--strategy", "jwt", "--denylist", "memory"]);
         assert_eq!(capabilities(&deny).revoke_window_bound_s, 0);
         assert_eq!(capabilities(&deny).store_ops_per_request, 1);
         let hybrid = Config::parse_from(["t", "--strategy", "hybrid", "--access-ttl", "2m"]);
-        assert_eq!(capabilities(&hybrid).revoke_window_bound_s, 120 + LEEWAY_S);
+        assert_eq!(capabilities(&hybrid).revoke_window_bound_s, 120 + 1);
         let session = Config::parse_from(["t", "--strategy", "session"]);
         assert_eq!(capabilities(&session).role_change_window_bound_s, 0);
         let text = render(&session, 3, 2);

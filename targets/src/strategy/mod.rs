@@ -96,6 +96,7 @@ impl Auth {
                 cfg.alg,
                 material,
                 ttl.as_secs(),
+                cfg.leeway.as_secs(),
                 typ,
                 &cfg.issuer,
                 &cfg.audience,

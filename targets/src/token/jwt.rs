@@ -13,8 +13,8 @@ use crate::users::Role;
 /// Longest token accepted before any decoding work is spent on it.
 pub const MAX_TOKEN_LEN: usize = 4096;
 
-/// Clock skew tolerated on exp and iat, in seconds.
-pub const LEEWAY_S: u64 = 5;
+/// Most clock skew a target may be told to tolerate on exp and iat, in seconds.
+pub const MAX_LEEWAY_S: u64 = 5;
 
 /// `typ` header of jwt-strategy tokens.
 pub const TYP_JWT: &str = "JWT";
@@ -51,6 +51,7 @@ pub struct JwtCodec {
     header: Header,
     validation: Validation,
     ttl_s: u64,
+    leeway_s: u64,
     typ: &'static str,
     issuer: String,
     audience: String,
@@ -69,14 +70,16 @@ impl JwtCodec {
         alg: Alg,
         keys: KeyMaterial,
         ttl_s: u64,
+        leeway_s: u64,
         typ: &'static str,
         issuer: &str,
         audience: &str,
     ) -> Self {
+        let leeway_s = leeway_s.min(MAX_LEEWAY_S);
         let mut header = Header::new(alg.jose());
         header.typ = Some(typ.to_owned());
         let mut validation = Validation::new(alg.jose());
-        validation.leeway = LEEWAY_S;
+        validation.leeway = leeway_s;
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.validate_aud = true;
@@ -88,6 +91,7 @@ impl JwtCodec {
             header,
             validation,
             ttl_s,
+            leeway_s,
             typ,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
@@ -153,7 +157,7 @@ impl JwtCodec {
             return Err(Failure::WrongType);
         }
         let c = data.claims;
-        if c.exp.saturating_sub(c.iat) > self.ttl_s || c.iat > now + LEEWAY_S {
+        if c.exp.saturating_sub(c.iat) > self.ttl_s || c.iat > now + self.leeway_s {
             return Err(Failure::BadClaims);
         }
         let user_id = c.sub.parse::<u64>().map_err(|_| Failure::BadClaims)?;
@@ -184,7 +188,7 @@ mod tests {
     fn codec(alg: Alg) -> JwtCodec {
         let dir = std::env::temp_dir().join(format!("authbench-jwt-test-{}", std::process::id()));
         let keys = crate::token::keys::load_or_generate(&dir, alg).unwrap();
-        JwtCodec::new(alg, keys, 3600, TYP_JWT, "iss", "aud")
+        JwtCodec::new(alg, keys, 3600, 0, TYP_JWT, "iss", "aud")
     }
 
     fn b64(v: &serde_json::Value) -> String {
@@ -280,6 +284,7 @@ mod tests {
             Alg::Hs256,
             from_bytes(Alg::Hs256, &secret).unwrap(),
             3600,
+            0,
             TYP_JWT,
             "iss",
             "aud",

@@ -1,0 +1,165 @@
+//! `authbench`: run the benchmark matrix against real targets and stores.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use authbench_harness::{interrupt, matrix, run, target};
+
+#[derive(Parser)]
+#[command(
+    name = "authbench",
+    version,
+    about = "Measure what JWT, sessions and hybrid auth cost and buy"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a profile or matrix: every case on a fresh target, then the security probe per target.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Built-in profile: smoke (CI, <1 min), quick (~3 min), standard (~10 min), full (sweeps).
+    #[arg(long, default_value = "quick")]
+    profile: String,
+    /// Your own run matrix (TOML, same format as scenarios/profiles/*.toml); overrides --profile.
+    #[arg(long)]
+    matrix: Option<PathBuf>,
+    /// Keep only these strategies (jwt, session, hybrid).
+    #[arg(long, value_delimiter = ',')]
+    strategies: Vec<String>,
+    /// Keep only targets on these stores (postgres, redis, memory, none).
+    #[arg(long, value_delimiter = ',')]
+    stores: Vec<String>,
+    /// Keep only these algorithms (jwt and hybrid targets; session targets have none).
+    #[arg(long, value_delimiter = ',')]
+    algs: Vec<String>,
+    /// Keep only these scenarios (browse, login, refresh, mixed).
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<String>,
+    /// Users for every load.
+    #[arg(long)]
+    users: Option<usize>,
+    /// Arrival rate for every open-model load, requests per second.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Measured window per case, e.g. 30s.
+    #[arg(long)]
+    duration: Option<String>,
+    /// Warm-up per case, e.g. 5s.
+    #[arg(long)]
+    warmup: Option<String>,
+    /// Results directory (default results/<time>-<profile>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// authbench-target binary (default: next to this binary).
+    #[arg(long)]
+    target_bin: Option<PathBuf>,
+    /// Use this PostgreSQL instead of starting a throwaway one.
+    #[arg(long, env = "AUTHBENCH_POSTGRES_URL")]
+    postgres_url: Option<String>,
+    /// Use this Redis instead of starting a throwaway one.
+    #[arg(long, env = "AUTHBENCH_REDIS_URL")]
+    redis_url: Option<String>,
+}
+
+fn filtered(args: &RunArgs) -> anyhow::Result<(String, matrix::Matrix)> {
+    let (name, mut m) = match &args.matrix {
+        Some(path) => (
+            path.display().to_string(),
+            matrix::from_file(&path.to_string_lossy())?,
+        ),
+        None => (args.profile.clone(), matrix::builtin(&args.profile)?),
+    };
+    let keep = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
+    m.targets.retain(|t| {
+        keep(&args.strategies, &t.strategy)
+            && keep(&args.stores, t.store_needed().unwrap_or("none"))
+            && (t.strategy == "session" || keep(&args.algs, &t.alg))
+    });
+    m.loads.retain(|l| keep(&args.scenarios, &l.scenario));
+    anyhow::ensure!(
+        !m.targets.is_empty(),
+        "no target configuration left after --strategies/--stores/--algs"
+    );
+    anyhow::ensure!(!m.loads.is_empty(), "no load left after --scenarios");
+    for l in &mut m.loads {
+        if let Some(u) = args.users {
+            anyhow::ensure!(u > 0, "--users must be at least 1");
+            l.users = u;
+        }
+        if let (Some(r), Some(_)) = (args.rate, l.rate_rps) {
+            anyhow::ensure!(r > 0.0, "--rate must be positive");
+            l.rate_rps = Some(r);
+        }
+    }
+    if let Some(d) = &args.duration {
+        matrix::duration("--duration", d).map_err(anyhow::Error::msg)?;
+        m.duration = d.clone();
+    }
+    if let Some(w) = &args.warmup {
+        matrix::duration("--warmup", w).map_err(anyhow::Error::msg)?;
+        m.warmup = w.clone();
+    }
+    Ok((name, m))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    match cli.command {
+        Command::Run(args) => {
+            let (profile, matrix) = filtered(&args)?;
+            let out = args.out.clone().unwrap_or_else(|| {
+                let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                    .to_string()
+                    .replace([':', '-'], "");
+                PathBuf::from("results")
+                    .join(format!("{stamp}-{}", profile.replace(['/', '.'], "_")))
+            });
+            let cli_echo = serde_json::json!({
+                "profile": profile, "users": args.users, "rate": args.rate, "duration": args.duration, "warmup": args.warmup,
+                "strategies": args.strategies, "stores": args.stores, "algs": args.algs, "scenarios": args.scenarios,
+                "postgres_url_given": args.postgres_url.is_some(), "redis_url_given": args.redis_url.is_some(),
+            });
+            interrupt::install()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let dir = rt.block_on(run::run(run::RunOptions {
+                profile,
+                matrix,
+                out,
+                target_bin: args
+                    .target_bin
+                    .clone()
+                    .unwrap_or_else(target::default_binary),
+                postgres_url: args.postgres_url.clone(),
+                redis_url: args.redis_url.clone(),
+                cli: cli_echo,
+            }))?;
+            let done = if interrupt::is_set() {
+                "interrupted; partial results"
+            } else {
+                "results"
+            };
+            println!(
+                "authbench: {done} in {}",
+                dir.join("results.json").display()
+            );
+            Ok(())
+        }
+    }
+}

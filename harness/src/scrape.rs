@@ -1,0 +1,142 @@
+//! Reads a target's /metrics over a raw connection, so the scrape's own bytes are known exactly
+//! and can be taken out of the byte counters.
+
+use std::collections::BTreeMap;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// One scrape: the counters and the exact size of the scrape's request and response.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Requests by (route, status).
+    pub requests: BTreeMap<(String, u16), f64>,
+    pub store_ops: BTreeMap<String, f64>,
+    pub store_seconds: BTreeMap<String, f64>,
+    pub bytes_received: f64,
+    pub bytes_sent: f64,
+    pub auth_received: f64,
+    pub auth_sent: f64,
+    pub request_len: u64,
+    pub response_len: u64,
+}
+
+impl Snapshot {
+    /// Requests other than /metrics scrapes.
+    pub fn served(&self) -> f64 {
+        self.requests
+            .iter()
+            .filter(|((route, _), _)| route != "/metrics")
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Store operations of every kind except health pings.
+    pub fn store_ops_total(&self) -> f64 {
+        self.store_ops
+            .iter()
+            .filter(|(op, _)| op.as_str() != "ping")
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+fn label<'a>(labels: &'a str, name: &str) -> Option<&'a str> {
+    let start = labels.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = labels[start..].find('"')? + start;
+    Some(&labels[start..end])
+}
+
+/// Parses the Prometheus text a target serves.
+pub fn parse(text: &str) -> Snapshot {
+    let mut s = Snapshot::default();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let Some((key, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(v) = value.parse::<f64>() else {
+            continue;
+        };
+        let (name, labels) = key.split_once('{').map_or((key, ""), |(n, l)| (n, l));
+        match name {
+            "authbench_http_requests_total" => {
+                if let (Some(route), Some(status)) = (
+                    label(labels, "route"),
+                    label(labels, "status").and_then(|s| s.parse().ok()),
+                ) {
+                    s.requests.insert((route.to_owned(), status), v);
+                }
+            }
+            "authbench_store_operations_total" => {
+                if let Some(op) = label(labels, "op") {
+                    s.store_ops.insert(op.to_owned(), v);
+                }
+            }
+            "authbench_store_operation_duration_seconds_sum" => {
+                if let Some(op) = label(labels, "op") {
+                    s.store_seconds.insert(op.to_owned(), v);
+                }
+            }
+            "authbench_http_bytes_received_total" => s.bytes_received = v,
+            "authbench_http_bytes_sent_total" => s.bytes_sent = v,
+            "authbench_auth_bytes_received_total" => s.auth_received = v,
+            "authbench_auth_bytes_sent_total" => s.auth_sent = v,
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Scrapes `addr` (host:port) once.
+pub async fn scrape(addr: &str) -> anyhow::Result<Snapshot> {
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach target at {addr} for /metrics: {e}"))?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("malformed /metrics response from {addr}"))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        anyhow::bail!(
+            "/metrics at {addr} answered {}",
+            head.lines().next().unwrap_or_default()
+        );
+    }
+    let mut s = parse(body);
+    s.request_len = request.len() as u64;
+    s.response_len = response.len() as u64;
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_target_metrics() {
+        let text = r#"# HELP x
+authbench_http_requests_total{route="/api/me",status="200"} 10
+authbench_http_requests_total{route="/metrics",status="200"} 2
+authbench_store_operations_total{op="session_get"} 10
+authbench_store_operations_total{op="ping"} 1
+authbench_store_operation_duration_seconds_sum{op="session_get"} 0.0003
+authbench_http_bytes_received_total 1234
+authbench_http_bytes_sent_total 5678
+authbench_auth_bytes_received_total 99
+"#;
+        let s = parse(text);
+        assert_eq!(s.served(), 10.0);
+        assert_eq!(s.store_ops_total(), 10.0);
+        assert_eq!(s.bytes_received, 1234.0);
+        assert_eq!(s.bytes_sent, 5678.0);
+        assert_eq!(s.auth_received, 99.0);
+        assert_eq!(s.store_seconds["session_get"], 0.0003);
+    }
+}

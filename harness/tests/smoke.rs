@@ -1,0 +1,234 @@
+//! A real smoke run: every expected case is in results.json and every figure obeys the invariants
+//! the strategies promise. Counts and invariants only; timings are never asserted.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("authbench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn read(dir: &Path) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(dir.join("results.json")).expect("results.json written"),
+    )
+    .expect("results.json is JSON")
+}
+
+fn case<'a>(r: &'a Value, id: &str) -> &'a Value {
+    r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("case {id} missing"))
+}
+
+fn probe<'a>(r: &'a Value, target: &str) -> &'a Value {
+    r["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["target"] == target)
+        .unwrap_or_else(|| panic!("probe {target} missing"))
+}
+
+#[test]
+fn smoke_run_writes_complete_trustworthy_results() {
+    let out = out_dir("smoke");
+    let status = Command::new(env!("CARGO_BIN_EXE_authbench"))
+        .args(["run", "--profile", "smoke", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let r = read(&out);
+    assert_eq!(r["schema"], "authbench.results/1");
+    assert_eq!(r["status"], "complete");
+    assert_eq!(
+        r["skipped"].as_array().unwrap().len(),
+        0,
+        "{}",
+        r["skipped"]
+    );
+    assert!(r["environment"]["cores"].as_u64().unwrap() >= 1);
+    assert!(
+        r["environment"]["postgres_version"].is_string()
+            && r["environment"]["redis_version"].is_string()
+    );
+
+    let ids = [
+        "jwt-HS256",
+        "session-postgres",
+        "session-redis",
+        "hybrid-redis-HS256",
+        "session-memory",
+    ];
+    assert_eq!(r["cases"].as_array().unwrap().len(), ids.len());
+    for id in ids {
+        let c = case(&r, &format!("{id}/browse-closed-8u"));
+        let requests = c["requests"].as_u64().unwrap();
+        assert!(requests > 0, "{id}");
+        let h =
+            authbench_harness::export::decode(c["histogram"]["data"].as_str().unwrap()).unwrap();
+        assert_eq!(h.len(), requests, "{id}: requests == histogram count");
+        let l = &c["latency_us"];
+        let p: Vec<u64> = ["p50", "p90", "p99", "p999", "max"]
+            .iter()
+            .map(|k| l[k].as_u64().unwrap())
+            .collect();
+        assert!(
+            p.windows(2).all(|w| w[0] <= w[1]),
+            "{id}: percentiles not monotone: {p:?}"
+        );
+        assert!(
+            c["errors"].as_object().unwrap().is_empty(),
+            "{id}: {}",
+            c["errors"]
+        );
+        let served = c["target_requests"].as_f64().unwrap();
+        // The target's counters span scrape to scrape, a few ms wider than the recorded window.
+        assert!(
+            (served - requests as f64).abs() / (requests as f64) < 0.02,
+            "{id}: target served {served}, recorded {requests}"
+        );
+        assert!(
+            c["cpu_us_per_request"]["target"].as_f64().unwrap() > 0.0,
+            "{id}"
+        );
+        assert!(
+            c["bytes_per_request"]["received"].as_f64().unwrap() > 0.0
+                && c["bytes_per_request"]["sent"].as_f64().unwrap() > 0.0
+        );
+        for f in ["hgrm", "hlog"] {
+            assert!(
+                out.join(c["histogram"][f].as_str().unwrap()).exists(),
+                "{id}: {f} file"
+            );
+        }
+        assert!(
+            out.join(c["goose_report"].as_str().unwrap()).exists(),
+            "{id}: goose report"
+        );
+    }
+    let ops = |id: &str| {
+        case(&r, &format!("{id}/browse-closed-8u"))["store_ops_per_request"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(ops("jwt-HS256"), 0.0);
+    for s in ["session-postgres", "session-redis", "session-memory"] {
+        assert!((ops(s) - 1.0).abs() < 0.01, "{s}: {}", ops(s));
+    }
+    assert!(ops("hybrid-redis-HS256") < 0.05);
+    let auth = |id: &str| {
+        case(&r, &format!("{id}/browse-closed-8u"))["bytes_per_request"]["auth"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        auth("jwt-HS256") > auth("session-redis"),
+        "a JWT carries more auth bytes than a 43-byte session token"
+    );
+
+    let cap = 3.0;
+    for s in ["session-postgres", "session-redis", "session-memory"] {
+        let p = probe(&r, s);
+        assert!(
+            p["revocation"]["measured_s"].as_f64().unwrap() < 1.0,
+            "{s}: {p}"
+        );
+        assert!(
+            p["stale_role"]["measured_s"].as_f64().unwrap() < 1.0,
+            "{s}: {p}"
+        );
+    }
+    let h = probe(&r, "hybrid-redis-HS256");
+    match h["revocation"]["measured_s"].as_f64() {
+        Some(s) => assert!(s <= 15.0 * 60.0 + 1.0, "{h}"),
+        None => assert!(
+            h["revocation"]["still_accepted_at_cap"].as_bool().unwrap()
+                && h["revocation"]["bound_s"].as_f64().unwrap() > cap
+        ),
+    }
+    let j = probe(&r, "jwt-HS256");
+    assert_eq!(
+        j["revocation"]["still_accepted_at_cap"], true,
+        "plain jwt cannot revoke: {j}"
+    );
+    assert_eq!(j["revocation"]["bound_s"], 7 * 86_400 + 1);
+    assert!(
+        !out.join("keys").exists(),
+        "signing keys must not land in the results directory"
+    );
+}
+
+fn processes_mentioning(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(needle))
+        .count()
+}
+
+#[test]
+fn interrupted_run_keeps_finished_cases_and_stops_its_children() {
+    let out = out_dir("interrupt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authbench"))
+        .args([
+            "run",
+            "--profile",
+            "smoke",
+            "--stores",
+            "memory,none",
+            "--duration",
+            "4s",
+            "--out",
+        ])
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let cases = std::fs::read_to_string(out.join("results.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .map_or(0, |r| r["cases"].as_array().map_or(0, Vec::len));
+        if cases >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no case finished within 120 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let namespace = format!("ab{}_", child.id());
+    assert!(
+        processes_mentioning(&namespace) > 0,
+        "a target should be running mid-run"
+    );
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "an interrupted run exits cleanly");
+    let r = read(&out);
+    assert_eq!(r["status"], "interrupted");
+    assert!(
+        !r["cases"].as_array().unwrap().is_empty(),
+        "finished cases are kept"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        processes_mentioning(&namespace),
+        0,
+        "target processes left running"
+    );
+}

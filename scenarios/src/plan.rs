@@ -1,0 +1,121 @@
+//! What a scenario run is asked to do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::recorder::Recorder;
+
+/// The request mix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScenarioKind {
+    /// Log in once, then GET /api/me back to back (user0 also calls /api/admin).
+    Browse,
+    /// Nothing but logins: argon2id included, as a real login pays it.
+    Login,
+    /// Browse against a hybrid target with a short access TTL: refreshes at a known rate.
+    Refresh,
+    /// Browse with a periodic refresh and a logout/login cycle.
+    Mixed,
+}
+
+impl ScenarioKind {
+    /// Name used in results and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScenarioKind::Browse => "browse",
+            ScenarioKind::Login => "login",
+            ScenarioKind::Refresh => "refresh",
+            ScenarioKind::Mixed => "mixed",
+        }
+    }
+}
+
+/// How load is offered.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "lowercase")]
+pub enum LoadModel {
+    /// N users back to back, no think time: measures saturation throughput.
+    Closed,
+    /// A fixed arrival rate: each user sends on an intended schedule and latency counts from the
+    /// intended send time, so a stall is charged to every request it delays (wrk2's correction).
+    Open { rate_rps: f64 },
+}
+
+/// Credential transport of the target under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Bearer,
+    Cookie,
+}
+
+/// Everything the scenario steps need, shared by all users.
+pub struct Plan {
+    pub kind: ScenarioKind,
+    pub model: LoadModel,
+    pub users: usize,
+    pub transport: Transport,
+    /// Users the target seeded (user0 is the admin).
+    pub seeded_users: u64,
+    /// True for hybrid targets: clients refresh their access token before it expires.
+    pub hybrid: bool,
+    pub recorder: Arc<Recorder>,
+}
+
+impl Plan {
+    /// Gap between one user's requests under the open model.
+    pub fn interval(&self) -> Option<Duration> {
+        match self.model {
+            LoadModel::Closed => None,
+            LoadModel::Open { rate_rps } if rate_rps > 0.0 => {
+                Some(Duration::from_secs_f64(self.users as f64 / rate_rps))
+            }
+            LoadModel::Open { .. } => None,
+        }
+    }
+
+    /// Which seeded account goose user `index` logs in as: index 0 is the admin, the rest spread over users.
+    pub fn account(&self, index: usize) -> u64 {
+        if index == 0 || self.seeded_users < 2 {
+            0
+        } else {
+            1 + (index as u64 - 1) % (self.seeded_users - 1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(model: LoadModel, users: usize, seeded: u64) -> Plan {
+        Plan {
+            kind: ScenarioKind::Browse,
+            model,
+            users,
+            transport: Transport::Bearer,
+            seeded_users: seeded,
+            hybrid: false,
+            recorder: Recorder::new(),
+        }
+    }
+
+    #[test]
+    fn open_model_spreads_the_rate_over_users() {
+        let p = plan(LoadModel::Open { rate_rps: 1000.0 }, 10, 100);
+        assert_eq!(p.interval(), Some(Duration::from_millis(10)));
+        assert_eq!(plan(LoadModel::Closed, 10, 100).interval(), None);
+    }
+
+    #[test]
+    fn accounts_cover_the_seeded_users_and_only_index_zero_is_admin() {
+        let p = plan(LoadModel::Closed, 50, 10);
+        assert_eq!(p.account(0), 0);
+        let ids: Vec<u64> = (1..50).map(|i| p.account(i)).collect();
+        assert!(ids.iter().all(|id| (1..10).contains(id)));
+        assert!((1..10).all(|id| ids.contains(&id)));
+    }
+}
