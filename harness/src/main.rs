@@ -112,13 +112,7 @@ fn filtered(args: &RunArgs) -> anyhow::Result<(String, matrix::Matrix)> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    authbench_targets::logging::init();
     match cli.command {
         Command::Run(args) => {
             let (profile, matrix) = filtered(&args)?;

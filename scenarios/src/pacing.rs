@@ -20,13 +20,20 @@ impl Pacer {
         }
     }
 
-    /// Waits for the next intended send time and returns it; late requests go at once and keep
-    /// their original intended time, so queueing delay is counted rather than omitted.
+    /// Waits for the next send and returns the instant its latency counts from.
+    ///
+    /// Behind schedule (a slow response made this request late), latency counts from the intended
+    /// send time, so the queueing delay is charged rather than omitted, as wrk2 does. On schedule,
+    /// it counts from the actual send: the timer's own wake-up lateness (tokio timers have 1 ms
+    /// granularity) is the load generator's, not the target's.
     pub async fn wait(&mut self) -> Instant {
         let intended = self.next;
         self.next += self.interval;
+        if Instant::now() >= intended {
+            return intended;
+        }
         tokio::time::sleep_until(intended).await;
-        intended
+        Instant::now()
     }
 }
 
@@ -35,7 +42,7 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn schedule_does_not_drift_after_a_stall() {
+    async fn late_requests_count_from_their_intended_time_and_the_schedule_does_not_drift() {
         let mut p = Pacer::new(Duration::from_millis(10), Duration::ZERO);
         let t0 = p.wait().await;
         tokio::time::advance(Duration::from_millis(35)).await;
@@ -43,9 +50,16 @@ mod tests {
         assert_eq!(
             late - t0,
             Duration::from_millis(10),
-            "intended time is kept for a late request"
+            "a late request keeps its intended time"
         );
-        let next = p.wait().await;
-        assert_eq!(next - t0, Duration::from_millis(20));
+        let still_late = p.wait().await;
+        assert_eq!(still_late - t0, Duration::from_millis(20));
+        let _ = p.wait().await;
+        let on_time = p.wait().await;
+        assert_eq!(
+            on_time - t0,
+            Duration::from_millis(40),
+            "back on schedule: sent at its slot"
+        );
     }
 }

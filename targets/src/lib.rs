@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod info;
+pub mod logging;
 pub mod metrics;
 pub mod net;
 pub mod store;

@@ -17,13 +17,7 @@ use authbench_targets::{info, token};
 fn main() -> anyhow::Result<()> {
     let cfg = Config::parse();
     cfg.validate().map_err(|msg| anyhow::anyhow!(msg))?;
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    authbench_targets::logging::init();
     let workers = cfg
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
