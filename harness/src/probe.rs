@@ -181,12 +181,6 @@ pub async fn run(
         );
         creds.push(c);
     }
-    let admin = client.login(0).await?;
-    anyhow::ensure!(
-        client.status("/api/admin", &admin).await? == 200,
-        "user0 is not admin before the demotion"
-    );
-
     let t0 = Instant::now();
     for id in 1..=users {
         client
@@ -195,6 +189,12 @@ pub async fn run(
     }
     let revocation = watch(&client, "/api/me", &creds, cap, t0, revoke_bound).await?;
 
+    // Logged in only now: with a short access TTL an earlier token could expire before the demotion.
+    let admin = client.login(0).await?;
+    anyhow::ensure!(
+        client.status("/api/admin", &admin).await? == 200,
+        "user0 is not admin before the demotion"
+    );
     let t1 = Instant::now();
     client
         .control("/control/users/0/role", Some(r#"{"role":"user"}"#.into()))

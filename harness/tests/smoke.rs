@@ -156,6 +156,10 @@ fn smoke_run_writes_complete_trustworthy_results() {
                 && h["revocation"]["bound_s"].as_f64().unwrap() > cap
         ),
     }
+    assert_eq!(
+        h["stale_role"]["still_accepted_at_cap"], true,
+        "a 15 min access token keeps the old role: {h}"
+    );
     let j = probe(&r, "jwt-HS256");
     assert_eq!(
         j["revocation"]["still_accepted_at_cap"], true,
