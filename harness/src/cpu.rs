@@ -15,10 +15,7 @@ pub fn process_us(pid: i32) -> Option<u64> {
 
 /// CPU of this process: the load generator (goose users and the harness around them).
 pub fn self_us() -> u64 {
-    Process::myself()
-        .ok()
-        .and_then(|p| p.stat().ok())
-        .map_or(0, |s| (s.utime + s.stime) * us_per_tick())
+    Process::myself().ok().and_then(|p| p.stat().ok()).map_or(0, |s| (s.utime + s.stime) * us_per_tick())
 }
 
 /// CPU of a process tree: the root, its live children, and the children it already reaped
@@ -41,12 +38,7 @@ pub fn tree_us(root: i32) -> Option<u64> {
 
 /// Peak resident set size (VmHWM) in bytes.
 pub fn peak_rss_bytes(pid: i32) -> Option<u64> {
-    Process::new(pid)
-        .ok()?
-        .status()
-        .ok()?
-        .vmhwm
-        .map(|kib| kib * 1024)
+    Process::new(pid).ok()?.status().ok()?.vmhwm.map(|kib| kib * 1024)
 }
 
 #[cfg(test)]

@@ -34,18 +34,8 @@ pub fn write_hgrm(h: &Histogram<u64>, path: &Path) -> std::io::Result<()> {
     for v in h.iter_quantiles(5) {
         total += v.count_since_last_iteration();
         let q = v.quantile_iterated_to();
-        let inv = if q < 1.0 {
-            format!("{:14.2}", 1.0 / (1.0 - q))
-        } else {
-            String::from("           inf")
-        };
-        out.push_str(&format!(
-            "{:12.3} {:14.12} {:10} {}\n",
-            v.value_iterated_to() as f64,
-            q,
-            total,
-            inv
-        ));
+        let inv = if q < 1.0 { format!("{:14.2}", 1.0 / (1.0 - q)) } else { String::from("           inf") };
+        out.push_str(&format!("{:12.3} {:14.12} {:10} {}\n", v.value_iterated_to() as f64, q, total, inv));
     }
     out.push_str(&format!(
         "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]\n#[Max     = {:12.3}, Total count    = {:12}]\n#[Buckets = {:12}, SubBuckets     = {:12}]\n",
@@ -70,10 +60,7 @@ pub fn write_hlog(
     let mut file = std::fs::File::create(path)?;
     let mut serializer = V2DeflateSerializer::new();
     let mut builder = IntervalLogWriterBuilder::new();
-    builder
-        .add_comment("authbench latency, microseconds")
-        .with_start_time(start)
-        .with_base_time(start);
+    builder.add_comment("authbench latency, microseconds").with_start_time(start).with_base_time(start);
     let mut writer = builder.begin_log_with(&mut file, &mut serializer)?;
     let tag = hdrhistogram::serialization::interval_log::Tag::new(tag);
     writer
@@ -102,22 +89,10 @@ mod tests {
         write_hgrm(&h, &dir.join("x.hgrm")).unwrap();
         let text = std::fs::read_to_string(dir.join("x.hgrm")).unwrap();
         assert!(text.contains("Total count    =            5"), "{text}");
-        write_hlog(
-            &h,
-            SystemTime::now(),
-            Duration::from_secs(1),
-            "case",
-            &dir.join("x.hlog"),
-        )
-        .unwrap();
+        write_hlog(&h, SystemTime::now(), Duration::from_secs(1), "case", &dir.join("x.hlog")).unwrap();
         let log = std::fs::read(dir.join("x.hlog")).unwrap();
         let n = hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&log)
-            .filter(|e| {
-                matches!(
-                    e,
-                    Ok(hdrhistogram::serialization::interval_log::LogEntry::Interval(_))
-                )
-            })
+            .filter(|e| matches!(e, Ok(hdrhistogram::serialization::interval_log::LogEntry::Interval(_))))
             .count();
         assert_eq!(n, 1);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -7,11 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use authbench_harness::{interrupt, matrix, run, target};
 
 #[derive(Parser)]
-#[command(
-    name = "authbench",
-    version,
-    about = "Measure what JWT, sessions and hybrid auth cost and buy"
-)]
+#[command(name = "authbench", version, about = "Measure what JWT, sessions and hybrid auth cost and buy")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,10 +67,7 @@ struct RunArgs {
 
 fn filtered(args: &RunArgs) -> anyhow::Result<(String, matrix::Matrix)> {
     let (name, mut m) = match &args.matrix {
-        Some(path) => (
-            path.display().to_string(),
-            matrix::from_file(&path.to_string_lossy())?,
-        ),
+        Some(path) => (path.display().to_string(), matrix::from_file(&path.to_string_lossy())?),
         None => (args.profile.clone(), matrix::builtin(&args.profile)?),
     };
     let keep = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
@@ -84,10 +77,7 @@ fn filtered(args: &RunArgs) -> anyhow::Result<(String, matrix::Matrix)> {
             && (t.strategy == "session" || keep(&args.algs, &t.alg))
     });
     m.loads.retain(|l| keep(&args.scenarios, &l.scenario));
-    anyhow::ensure!(
-        !m.targets.is_empty(),
-        "no target configuration left after --strategies/--stores/--algs"
-    );
+    anyhow::ensure!(!m.targets.is_empty(), "no target configuration left after --strategies/--stores/--algs");
     anyhow::ensure!(!m.loads.is_empty(), "no load left after --scenarios");
     for l in &mut m.loads {
         if let Some(u) = args.users {
@@ -117,11 +107,9 @@ fn main() -> anyhow::Result<()> {
         Command::Run(args) => {
             let (profile, matrix) = filtered(&args)?;
             let out = args.out.clone().unwrap_or_else(|| {
-                let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                    .to_string()
-                    .replace([':', '-'], "");
-                PathBuf::from("results")
-                    .join(format!("{stamp}-{}", profile.replace(['/', '.'], "_")))
+                let stamp =
+                    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().replace([':', '-'], "");
+                PathBuf::from("results").join(format!("{stamp}-{}", profile.replace(['/', '.'], "_")))
             });
             let cli_echo = serde_json::json!({
                 "profile": profile, "users": args.users, "rate": args.rate, "duration": args.duration, "warmup": args.warmup,
@@ -129,30 +117,18 @@ fn main() -> anyhow::Result<()> {
                 "postgres_url_given": args.postgres_url.is_some(), "redis_url_given": args.redis_url.is_some(),
             });
             interrupt::install()?;
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let dir = rt.block_on(run::run(run::RunOptions {
                 profile,
                 matrix,
                 out,
-                target_bin: args
-                    .target_bin
-                    .clone()
-                    .unwrap_or_else(target::default_binary),
+                target_bin: args.target_bin.clone().unwrap_or_else(target::default_binary),
                 postgres_url: args.postgres_url.clone(),
                 redis_url: args.redis_url.clone(),
                 cli: cli_echo,
             }))?;
-            let done = if interrupt::is_set() {
-                "interrupted; partial results"
-            } else {
-                "results"
-            };
-            println!(
-                "authbench: {done} in {}",
-                dir.join("results.json").display()
-            );
+            let done = if interrupt::is_set() { "interrupted; partial results" } else { "results" };
+            println!("authbench: {done} in {}", dir.join("results.json").display());
             Ok(())
         }
     }

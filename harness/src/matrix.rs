@@ -67,10 +67,7 @@ pub enum MatrixError {
     #[error("unknown profile {0:?}: use smoke, quick, standard or full, or pass --matrix FILE")]
     UnknownProfile(String),
     #[error("cannot read matrix {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("matrix {path} is not valid: {message}")]
     Invalid { path: String, message: String },
 }
@@ -89,29 +86,20 @@ pub fn builtin(name: &str) -> Result<Matrix, MatrixError> {
 
 /// Reads a user's matrix file.
 pub fn from_file(path: &str) -> Result<Matrix, MatrixError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MatrixError::Read {
-        path: path.into(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| MatrixError::Read { path: path.into(), source })?;
     parse(&text, path)
 }
 
 fn parse(text: &str, path: &str) -> Result<Matrix, MatrixError> {
-    let m: Matrix = toml::from_str(text).map_err(|e| MatrixError::Invalid {
-        path: path.into(),
-        message: e.to_string(),
-    })?;
-    m.validate().map_err(|message| MatrixError::Invalid {
-        path: path.into(),
-        message,
-    })?;
+    let m: Matrix =
+        toml::from_str(text).map_err(|e| MatrixError::Invalid { path: path.into(), message: e.to_string() })?;
+    m.validate().map_err(|message| MatrixError::Invalid { path: path.into(), message })?;
     Ok(m)
 }
 
 /// Parses a duration field, naming the field on error.
 pub fn duration(field: &str, value: &str) -> Result<Duration, String> {
-    humantime::parse_duration(value)
-        .map_err(|e| format!("{field} = {value:?} is not a duration like 10s: {e}"))
+    humantime::parse_duration(value).map_err(|e| format!("{field} = {value:?} is not a duration like 10s: {e}"))
 }
 
 impl Matrix {
@@ -130,26 +118,16 @@ impl Matrix {
                 ("jwt", Some(_)) => return Err("jwt targets take `denylist`, not `store`".into()),
                 ("session" | "hybrid", Some("postgres" | "redis" | "memory")) => {}
                 ("session" | "hybrid", _) => {
-                    return Err(format!(
-                        "{} targets need store = postgres|redis|memory",
-                        t.strategy
-                    ))
+                    return Err(format!("{} targets need store = postgres|redis|memory", t.strategy))
                 }
-                (other, _) => {
-                    return Err(format!(
-                        "unknown strategy {other:?}: use jwt, session or hybrid"
-                    ))
-                }
+                (other, _) => return Err(format!("unknown strategy {other:?}: use jwt, session or hybrid")),
             }
             if let Some(d) = &t.denylist {
                 if !matches!(d.as_str(), "postgres" | "redis" | "memory") {
                     return Err(format!("unknown denylist store {d:?}"));
                 }
             }
-            if !matches!(
-                t.alg.as_str(),
-                "HS256" | "RS256" | "RS256-4096" | "ES256" | "EdDSA"
-            ) {
+            if !matches!(t.alg.as_str(), "HS256" | "RS256" | "RS256-4096" | "ES256" | "EdDSA") {
                 return Err(format!("unknown alg {:?}", t.alg));
             }
             if !matches!(t.transport.as_str(), "bearer" | "cookie") {
@@ -167,14 +145,8 @@ impl Matrix {
             }
         }
         for l in &self.loads {
-            if !matches!(
-                l.scenario.as_str(),
-                "browse" | "login" | "refresh" | "mixed"
-            ) {
-                return Err(format!(
-                    "unknown scenario {:?}: use browse, login, refresh or mixed",
-                    l.scenario
-                ));
+            if !matches!(l.scenario.as_str(), "browse" | "login" | "refresh" | "mixed") {
+                return Err(format!("unknown scenario {:?}: use browse, login, refresh or mixed", l.scenario));
             }
             match (l.model.as_str(), l.rate_rps) {
                 ("closed", None) => {}
@@ -267,8 +239,9 @@ impl LoadSpec {
 
     /// Why this load cannot run against a target, if it cannot.
     pub fn incompatible_with(&self, t: &TargetSpec) -> Option<String> {
-        (self.scenario == "refresh" && t.strategy != "hybrid")
-            .then(|| "the refresh scenario measures hybrid refresh-token rotation; other strategies have no refresh token".into())
+        (self.scenario == "refresh" && t.strategy != "hybrid").then(|| {
+            "the refresh scenario measures hybrid refresh-token rotation; other strategies have no refresh token".into()
+        })
     }
 }
 
@@ -287,19 +260,8 @@ mod tests {
 
     #[test]
     fn smoke_covers_the_ci_configurations() {
-        let ids: Vec<String> = builtin("smoke")
-            .unwrap()
-            .targets
-            .iter()
-            .map(TargetSpec::id)
-            .collect();
-        for want in [
-            "jwt-HS256",
-            "session-postgres",
-            "session-redis",
-            "hybrid-redis-HS256",
-            "session-memory",
-        ] {
+        let ids: Vec<String> = builtin("smoke").unwrap().targets.iter().map(TargetSpec::id).collect();
+        for want in ["jwt-HS256", "session-postgres", "session-redis", "hybrid-redis-HS256", "session-memory"] {
             assert!(ids.iter().any(|i| i == want), "{want} missing from {ids:?}");
         }
     }
@@ -308,35 +270,18 @@ mod tests {
     fn invalid_matrices_are_explained() {
         let base = include_str!("../../scenarios/profiles/smoke.toml");
         for (bad, expect) in [
-            (
-                base.replace("strategy = \"jwt\"", "strategy = \"magic\""),
-                "unknown strategy",
-            ),
-            (
-                base.replace("model = \"closed\"", "model = \"closed\"\nrate_rps = 5.0"),
-                "closed loads take no rate_rps",
-            ),
-            (
-                base.replace("duration = \"3s\"", "duration = \"soon\""),
-                "duration",
-            ),
+            (base.replace("strategy = \"jwt\"", "strategy = \"magic\""), "unknown strategy"),
+            (base.replace("model = \"closed\"", "model = \"closed\"\nrate_rps = 5.0"), "closed loads take no rate_rps"),
+            (base.replace("duration = \"3s\"", "duration = \"soon\""), "duration"),
         ] {
-            let err = parse(&bad, "test.toml")
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
+            let err = parse(&bad, "test.toml").err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains(expect), "{err}");
         }
     }
 
     #[test]
     fn refresh_only_runs_against_hybrid() {
-        let load = LoadSpec {
-            scenario: "refresh".into(),
-            model: "closed".into(),
-            users: 1,
-            rate_rps: None,
-        };
+        let load = LoadSpec { scenario: "refresh".into(), model: "closed".into(), users: 1, rate_rps: None };
         let m = builtin("smoke").unwrap();
         for t in &m.targets {
             assert_eq!(load.incompatible_with(t).is_none(), t.strategy == "hybrid");

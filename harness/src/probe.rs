@@ -46,16 +46,10 @@ impl Client {
         let r = self
             .http
             .post(format!("{}/auth/login", self.base))
-            .body(format!(
-                r#"{{"username":"user{id}","password":"pass-{id}"}}"#
-            ))
+            .body(format!(r#"{{"username":"user{id}","password":"pass-{id}"}}"#))
             .send()
             .await?;
-        anyhow::ensure!(
-            r.status() == 200,
-            "probe login of user{id} answered {}",
-            r.status()
-        );
+        anyhow::ensure!(r.status() == 200, "probe login of user{id} answered {}", r.status());
         if self.transport == "cookie" {
             let cookie = r
                 .headers()
@@ -69,38 +63,22 @@ impl Client {
             Ok(("cookie", cookie))
         } else {
             let body: serde_json::Value = r.json().await?;
-            let token = body["access_token"]
-                .as_str()
-                .ok_or_else(|| anyhow::anyhow!("no access_token in {body}"))?;
+            let token = body["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("no access_token in {body}"))?;
             Ok(("authorization", format!("Bearer {token}")))
         }
     }
 
     async fn status(&self, path: &str, cred: &(&'static str, String)) -> anyhow::Result<u16> {
-        Ok(self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(cred.0, &cred.1)
-            .send()
-            .await?
-            .status()
-            .as_u16())
+        Ok(self.http.get(format!("{}{path}", self.base)).header(cred.0, &cred.1).send().await?.status().as_u16())
     }
 
     async fn control(&self, path: &str, body: Option<String>) -> anyhow::Result<()> {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("x-control-key", &self.control_key);
+        let mut req = self.http.post(format!("{}{path}", self.base)).header("x-control-key", &self.control_key);
         if let Some(b) = body {
             req = req.body(b);
         }
         let r = req.send().await?;
-        anyhow::ensure!(
-            r.status() == 200,
-            "control call {path} answered {}",
-            r.status()
-        );
+        anyhow::ensure!(r.status() == 200, "control call {path} answered {}", r.status());
         Ok(())
     }
 }
@@ -132,11 +110,7 @@ async fn watch(
     }
     let all = refused_at.iter().all(Option::is_some);
     Ok(WindowResult {
-        measured_s: if all {
-            refused_at.iter().flatten().max().map(Duration::as_secs_f64)
-        } else {
-            None
-        },
+        measured_s: if all { refused_at.iter().flatten().max().map(Duration::as_secs_f64) } else { None },
         still_accepted_at_cap: !all,
         bound_s,
         accepted_after_change: accepted,
@@ -152,62 +126,34 @@ pub async fn run(
     cap: Duration,
 ) -> anyhow::Result<ProbeResult> {
     let client = Client {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?,
+        http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
         base: target.url(),
         transport: transport.to_owned(),
         control_key: target.control_key.clone(),
     };
-    let info: serde_json::Value = client
-        .http
-        .get(format!("{}/control/info", client.base))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let info: serde_json::Value = client.http.get(format!("{}/control/info", client.base)).send().await?.json().await?;
     let caps = &info["capabilities"];
-    let (revoke_bound, role_bound) = (
-        caps["revoke_window_bound_s"].as_u64().unwrap_or(0),
-        caps["role_change_window_bound_s"].as_u64().unwrap_or(0),
-    );
+    let (revoke_bound, role_bound) =
+        (caps["revoke_window_bound_s"].as_u64().unwrap_or(0), caps["role_change_window_bound_s"].as_u64().unwrap_or(0));
 
     let mut creds = Vec::new();
     for id in 1..=users {
         let c = client.login(id).await?;
-        anyhow::ensure!(
-            client.status("/api/me", &c).await? == 200,
-            "user{id} not served before the revoke"
-        );
+        anyhow::ensure!(client.status("/api/me", &c).await? == 200, "user{id} not served before the revoke");
         creds.push(c);
     }
     let t0 = Instant::now();
     for id in 1..=users {
-        client
-            .control(&format!("/control/users/{id}/revoke"), None)
-            .await?;
+        client.control(&format!("/control/users/{id}/revoke"), None).await?;
     }
     let revocation = watch(&client, "/api/me", &creds, cap, t0, revoke_bound).await?;
 
     // Logged in only now: with a short access TTL an earlier token could expire before the demotion.
     let admin = client.login(0).await?;
-    anyhow::ensure!(
-        client.status("/api/admin", &admin).await? == 200,
-        "user0 is not admin before the demotion"
-    );
+    anyhow::ensure!(client.status("/api/admin", &admin).await? == 200, "user0 is not admin before the demotion");
     let t1 = Instant::now();
-    client
-        .control("/control/users/0/role", Some(r#"{"role":"user"}"#.into()))
-        .await?;
-    let stale_role = watch(
-        &client,
-        "/api/admin",
-        std::slice::from_ref(&admin),
-        cap,
-        t1,
-        role_bound,
-    )
-    .await?;
+    client.control("/control/users/0/role", Some(r#"{"role":"user"}"#.into())).await?;
+    let stale_role = watch(&client, "/api/admin", std::slice::from_ref(&admin), cap, t1, role_bound).await?;
 
     Ok(ProbeResult {
         target: id.to_owned(),

@@ -29,13 +29,8 @@ impl Endpoint {
         match &self.cpu {
             CpuSource::Process(pid) => crate::cpu::process_us(*pid),
             CpuSource::PostgresTree(dir) => {
-                let pid = std::fs::read_to_string(dir.join("postmaster.pid"))
-                    .ok()?
-                    .lines()
-                    .next()?
-                    .trim()
-                    .parse()
-                    .ok()?;
+                let pid =
+                    std::fs::read_to_string(dir.join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()?;
                 crate::cpu::tree_us(pid)
             }
             CpuSource::External => None,
@@ -54,38 +49,19 @@ pub struct Stores {
 }
 
 async fn postgres_version(url: &str) -> Option<String> {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .ok()?;
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.ok()?;
     tokio::spawn(conn);
-    client
-        .query_one("SHOW server_version", &[])
-        .await
-        .ok()
-        .map(|r| r.get::<_, String>(0))
+    client.query_one("SHOW server_version", &[]).await.ok().map(|r| r.get::<_, String>(0))
 }
 
 async fn redis_version(url: &str) -> Option<String> {
-    let hostport = url
-        .strip_prefix("redis://")?
-        .rsplit('@')
-        .next()?
-        .split('/')
-        .next()?
-        .to_owned();
+    let hostport = url.strip_prefix("redis://")?.rsplit('@').next()?.split('/').next()?.to_owned();
     let mut s = tokio::net::TcpStream::connect(hostport).await.ok()?;
-    s.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
-        .await
-        .ok()?;
+    s.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").await.ok()?;
     let mut buf = vec![0u8; 8192];
-    let n = tokio::time::timeout(std::time::Duration::from_secs(2), s.read(&mut buf))
-        .await
-        .ok()?
-        .ok()?;
+    let n = tokio::time::timeout(std::time::Duration::from_secs(2), s.read(&mut buf)).await.ok()?.ok()?;
     let text = String::from_utf8_lossy(&buf[..n]);
-    text.lines()
-        .find_map(|l| l.strip_prefix("redis_version:"))
-        .map(|v| v.trim().to_owned())
+    text.lines().find_map(|l| l.strip_prefix("redis_version:")).map(|v| v.trim().to_owned())
 }
 
 /// Provisions the stores a run needs.
@@ -95,29 +71,17 @@ pub async fn provision(
     postgres_url: Option<String>,
     redis_url: Option<String>,
 ) -> Stores {
-    let mut stores = Stores {
-        postgres: None,
-        redis: None,
-        missing: Vec::new(),
-        _pg: None,
-        _redis: None,
-    };
+    let mut stores = Stores { postgres: None, redis: None, missing: Vec::new(), _pg: None, _redis: None };
     if need_postgres {
         match postgres_url {
             Some(url) => {
                 let version = postgres_version(&url).await;
                 if version.is_none() {
-                    stores.missing.push((
-                        "postgres".into(),
-                        format!("PostgreSQL not reachable at {url}: check --postgres-url"),
-                    ));
+                    stores
+                        .missing
+                        .push(("postgres".into(), format!("PostgreSQL not reachable at {url}: check --postgres-url")));
                 } else {
-                    stores.postgres = Some(Endpoint {
-                        url,
-                        origin: "external",
-                        version,
-                        cpu: CpuSource::External,
-                    });
+                    stores.postgres = Some(Endpoint { url, origin: "external", version, cpu: CpuSource::External });
                 }
             }
             None => match tokio::task::spawn_blocking(Postgres::start).await {
@@ -133,10 +97,7 @@ pub async fn provision(
                     stores._pg = Some(pg);
                 }
                 Ok(Err(e)) => stores.missing.push(("postgres".into(), format!("{e}"))),
-                Err(e) => stores.missing.push((
-                    "postgres".into(),
-                    format!("starting PostgreSQL panicked: {e}"),
-                )),
+                Err(e) => stores.missing.push(("postgres".into(), format!("starting PostgreSQL panicked: {e}"))),
             },
         }
     }
@@ -145,39 +106,22 @@ pub async fn provision(
             Some(url) => {
                 let version = redis_version(&url).await;
                 if version.is_none() {
-                    stores.missing.push((
-                        "redis".into(),
-                        format!("Redis not reachable at {url}: check --redis-url"),
-                    ));
+                    stores.missing.push(("redis".into(), format!("Redis not reachable at {url}: check --redis-url")));
                 } else {
-                    stores.redis = Some(Endpoint {
-                        url,
-                        origin: "external",
-                        version,
-                        cpu: CpuSource::External,
-                    });
+                    stores.redis = Some(Endpoint { url, origin: "external", version, cpu: CpuSource::External });
                 }
             }
             None => match tokio::task::spawn_blocking(Redis::start).await {
                 Ok(Ok(r)) => {
                     let url = r.url();
                     let version = redis_version(&url).await;
-                    let cpu = r
-                        .pid()
-                        .and_then(|p| i32::try_from(p).ok())
-                        .map_or(CpuSource::External, CpuSource::Process);
-                    stores.redis = Some(Endpoint {
-                        url,
-                        origin: "throwaway",
-                        version,
-                        cpu,
-                    });
+                    let cpu =
+                        r.pid().and_then(|p| i32::try_from(p).ok()).map_or(CpuSource::External, CpuSource::Process);
+                    stores.redis = Some(Endpoint { url, origin: "throwaway", version, cpu });
                     stores._redis = Some(r);
                 }
                 Ok(Err(e)) => stores.missing.push(("redis".into(), format!("{e}"))),
-                Err(e) => stores
-                    .missing
-                    .push(("redis".into(), format!("starting Redis panicked: {e}"))),
+                Err(e) => stores.missing.push(("redis".into(), format!("starting Redis panicked: {e}"))),
             },
         }
     }
@@ -189,24 +133,16 @@ impl Stores {
     pub fn endpoint(&self, store: &str) -> Result<Option<&Endpoint>, String> {
         match store {
             "memory" => Ok(None),
-            "postgres" => self
-                .postgres
-                .as_ref()
-                .map(Some)
-                .ok_or_else(|| self.why("postgres")),
-            "redis" => self
-                .redis
-                .as_ref()
-                .map(Some)
-                .ok_or_else(|| self.why("redis")),
+            "postgres" => self.postgres.as_ref().map(Some).ok_or_else(|| self.why("postgres")),
+            "redis" => self.redis.as_ref().map(Some).ok_or_else(|| self.why("redis")),
             other => Err(format!("unknown store {other}")),
         }
     }
 
     fn why(&self, store: &str) -> String {
-        self.missing.iter().find(|(s, _)| s == store).map_or_else(
-            || format!("{store} was not provisioned"),
-            |(_, why)| why.clone(),
-        )
+        self.missing
+            .iter()
+            .find(|(s, _)| s == store)
+            .map_or_else(|| format!("{store} was not provisioned"), |(_, why)| why.clone())
     }
 }

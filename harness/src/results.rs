@@ -137,8 +137,7 @@ pub struct Skipped {
 pub fn write(results: &Results, dir: &Path) -> anyhow::Result<()> {
     let tmp = dir.join("results.json.tmp");
     let text = serde_json::to_string_pretty(results)?;
-    std::fs::write(&tmp, text)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, dir.join("results.json"))
         .map_err(|e| anyhow::anyhow!("cannot move results into place: {e}"))?;
     Ok(())
@@ -147,16 +146,10 @@ pub fn write(results: &Results, dir: &Path) -> anyhow::Result<()> {
 /// Reads a results document, checking the schema.
 pub fn read(dir: &Path) -> anyhow::Result<Results> {
     let path = dir.join("results.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let r: Results = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{} is not an authbench results file: {e}", path.display()))?;
-    anyhow::ensure!(
-        r.schema == SCHEMA,
-        "{} has schema {}, this authbench reads {SCHEMA}",
-        path.display(),
-        r.schema
-    );
+    anyhow::ensure!(r.schema == SCHEMA, "{} has schema {}, this authbench reads {SCHEMA}", path.display(), r.schema);
     Ok(r)
 }
 

@@ -13,9 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::matrix::{duration, LoadSpec, Matrix, TargetSpec};
 use crate::provision::{provision, Stores};
-use crate::results::{
-    self, Bytes, Case, Cpu, HistogramData, Latency, Load, Results, Skipped, TargetInfo,
-};
+use crate::results::{self, Bytes, Case, Cpu, HistogramData, Latency, Load, Results, Skipped, TargetInfo};
 use crate::scrape::{scrape, Snapshot};
 use crate::target::{Launch, TargetProcess};
 use crate::{cpu, export, fingerprint, interrupt, probe};
@@ -51,15 +49,7 @@ fn now_rfc3339() -> String {
 }
 
 fn file_name(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
 }
 
 fn target_info(t: &TargetSpec) -> TargetInfo {
@@ -112,23 +102,13 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
     let _keys = KeyDirGuard(key_dir.clone());
     let uses = |s: &str| m.targets.iter().any(|t| t.store_needed() == Some(s));
     eprintln!("authbench: provisioning stores");
-    let stores = provision(
-        uses("postgres"),
-        uses("redis"),
-        opts.postgres_url.clone(),
-        opts.redis_url.clone(),
-    )
-    .await;
+    let stores = provision(uses("postgres"), uses("redis"), opts.postgres_url.clone(), opts.redis_url.clone()).await;
     for (store, why) in &stores.missing {
         eprintln!("authbench: {store} unavailable, its cases are skipped: {why}");
     }
     let mut results = Results {
         schema: results::SCHEMA.into(),
-        run_id: opts
-            .out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        run_id: opts.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         status: "running".into(),
         started_at: now_rfc3339(),
         finished_at: None,
@@ -158,15 +138,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
         if let Some(store) = spec.store_needed() {
             if let Err(why) = stores.endpoint(store) {
                 for load in &m.loads {
-                    results.skipped.push(Skipped {
-                        id: format!("{tid}/{}", load.id()),
-                        reason: why.clone(),
-                    });
+                    results.skipped.push(Skipped { id: format!("{tid}/{}", load.id()), reason: why.clone() });
                 }
-                results.skipped.push(Skipped {
-                    id: format!("{tid}/probe"),
-                    reason: why,
-                });
+                results.skipped.push(Skipped { id: format!("{tid}/probe"), reason: why });
                 done += m.loads.len();
                 results::write(&results, &opts.out)?;
                 continue;
@@ -190,25 +164,17 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
                 results.skipped.push(Skipped { id, reason: why });
                 continue;
             }
-            match run_case(
-                &id, spec, load, &launch, &stores, &timing, &opts.out, done, total,
-            )
-            .await
-            {
+            match run_case(&id, spec, load, &launch, &stores, &timing, &opts.out, done, total).await {
                 Ok(Some(case)) => {
                     eprintln!("{}", summary(&case));
                     results.cases.push(case);
                 }
-                Ok(None) => results.skipped.push(Skipped {
-                    id,
-                    reason: "interrupted before its window completed".into(),
-                }),
+                Ok(None) => {
+                    results.skipped.push(Skipped { id, reason: "interrupted before its window completed".into() })
+                }
                 Err(e) => {
                     eprintln!("authbench: case {id} failed: {e:#}");
-                    results.skipped.push(Skipped {
-                        id,
-                        reason: format!("failed: {e:#}"),
-                    });
+                    results.skipped.push(Skipped { id, reason: format!("failed: {e:#}") });
                 }
             }
             results::write(&results, &opts.out)?;
@@ -223,20 +189,12 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
             }
             Err(e) => {
                 eprintln!("authbench: probe of {tid} failed: {e:#}");
-                results.skipped.push(Skipped {
-                    id: format!("{tid}/probe"),
-                    reason: format!("failed: {e:#}"),
-                });
+                results.skipped.push(Skipped { id: format!("{tid}/probe"), reason: format!("failed: {e:#}") });
             }
         }
         results::write(&results, &opts.out)?;
     }
-    results.status = if interrupt::is_set() {
-        "interrupted"
-    } else {
-        "complete"
-    }
-    .into();
+    results.status = if interrupt::is_set() { "interrupted" } else { "complete" }.into();
     results.finished_at = Some(now_rfc3339());
     results::write(&results, &opts.out)?;
     drop(stores);
@@ -250,15 +208,10 @@ async fn snapshot(
     spec: &TargetSpec,
 ) -> anyhow::Result<(Snapshot, u64, Option<u64>, u64)> {
     let s = scrape(addr).await?;
-    let target = cpu::process_us(target_pid)
-        .ok_or_else(|| anyhow::anyhow!("target process {target_pid} vanished"))?;
+    let target = cpu::process_us(target_pid).ok_or_else(|| anyhow::anyhow!("target process {target_pid} vanished"))?;
     let store = match spec.store_needed() {
         Some("memory") | None => Some(0),
-        Some(name) => stores
-            .endpoint(name)
-            .ok()
-            .flatten()
-            .and_then(|e| e.cpu_us()),
+        Some(name) => stores.endpoint(name).ok().flatten().and_then(|e| e.cpu_us()),
     };
     Ok((s, target, store, cpu::self_us()))
 }
@@ -280,10 +233,7 @@ async fn sleep_watching(d: Duration, pb: &ProgressBar) -> bool {
         if interrupt::is_set() {
             return false;
         }
-        tokio::time::sleep(
-            Duration::from_millis(100).min(end.saturating_duration_since(Instant::now())),
-        )
-        .await;
+        tokio::time::sleep(Duration::from_millis(100).min(end.saturating_duration_since(Instant::now()))).await;
         pb.inc(1);
     }
     true
@@ -301,12 +251,7 @@ async fn run_case(
     n: usize,
     total: usize,
 ) -> anyhow::Result<Option<Case>> {
-    let pb = bar(
-        (timing.warmup + timing.duration).as_secs_f64(),
-        id,
-        n,
-        total,
-    );
+    let pb = bar((timing.warmup + timing.duration).as_secs_f64(), id, n, total);
     let fname = file_name(id);
     let target = TargetProcess::start(spec, launch, &fname).await?;
     let recorder = Recorder::new();
@@ -318,11 +263,7 @@ async fn run_case(
         kind: scenario_kind(&load.scenario),
         model,
         users: load.users,
-        transport: if spec.transport == "cookie" {
-            Transport::Cookie
-        } else {
-            Transport::Bearer
-        },
+        transport: if spec.transport == "cookie" { Transport::Cookie } else { Transport::Bearer },
         seeded_users: launch.seed_users,
         hybrid: spec.strategy == "hybrid",
         recorder: Arc::clone(&recorder),
@@ -338,8 +279,8 @@ async fn run_case(
     cfg.no_error_summary = true;
     cfg.no_telnet = true;
     cfg.report_file = vec![goose_report.to_string_lossy().into_owned()];
-    let attack = GooseAttack::initialize_with_config(cfg)?
-        .register_scenario(authbench_scenarios::scenario(Arc::clone(&plan)));
+    let attack =
+        GooseAttack::initialize_with_config(cfg)?.register_scenario(authbench_scenarios::scenario(Arc::clone(&plan)));
     let handle = tokio::spawn(attack.execute());
 
     pb.set_message(format!("{id}: users logging in"));
@@ -355,11 +296,7 @@ async fn run_case(
             let detail = match outcome {
                 Ok(Err(e)) => format!("{e}"),
                 Err(e) => format!("{e}"),
-                Ok(Ok(_)) => format!(
-                    "only {} of {} users logged in",
-                    recorder.ready(),
-                    load.users
-                ),
+                Ok(Ok(_)) => format!("only {} of {} users logged in", recorder.ready(), load.users),
             };
             anyhow::bail!(
                 "load generator did not start: {detail} (target log: {})",
@@ -397,22 +334,8 @@ async fn run_case(
         return Ok(None);
     };
     let w = recorder.take();
-    build_case(
-        id,
-        spec,
-        load,
-        timing,
-        out,
-        &fname,
-        &w,
-        &before,
-        &after,
-        window,
-        wall_start,
-        rss,
-        &goose_report,
-    )
-    .map(Some)
+    build_case(id, spec, load, timing, out, &fname, &w, &before, &after, window, wall_start, rss, &goose_report)
+        .map(Some)
 }
 
 type Snap = (Snapshot, u64, Option<u64>, u64);
@@ -437,10 +360,7 @@ fn build_case(
     let (a, at, as_, al) = after;
     let h = &w.histogram;
     let requests = h.len();
-    anyhow::ensure!(
-        requests > 0,
-        "no request completed in the measured window (see the target log)"
-    );
+    anyhow::ensure!(requests > 0, "no request completed in the measured window (see the target log)");
     let served = (a.served() - b.served()).max(1.0);
     let per = |x: f64| x / served;
     let received = a.bytes_received - b.bytes_received - a.request_len as f64;
@@ -458,12 +378,7 @@ fn build_case(
     let hlog = out.join("histograms").join(format!("{fname}.hlog"));
     export::write_hgrm(h, &hgrm)?;
     export::write_hlog(h, wall_start, window, &file_name(id), &hlog)?;
-    let rel = |p: &Path| {
-        p.strip_prefix(out)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .into_owned()
-    };
+    let rel = |p: &Path| p.strip_prefix(out).unwrap_or(p).to_string_lossy().into_owned();
     Ok(Case {
         id: id.to_owned(),
         target: target_info(spec),
@@ -477,12 +392,7 @@ fn build_case(
         },
         window_s: window.as_secs_f64(),
         requests,
-        errors: w
-            .statuses
-            .iter()
-            .filter(|(s, _)| !(200..300).contains(*s))
-            .map(|(s, n)| (s.to_string(), *n))
-            .collect(),
+        errors: w.statuses.iter().filter(|(s, _)| !(200..300).contains(*s)).map(|(s, n)| (s.to_string(), *n)).collect(),
         throughput_rps: requests as f64 / window.as_secs_f64(),
         latency_us: Latency {
             p50: h.value_at_quantile(0.5),
@@ -533,15 +443,9 @@ async fn run_probe(
     let id = spec.id();
     let target = TargetProcess::start(spec, launch, &format!("{}_probe", file_name(&id))).await?;
     let pb = ProgressBar::new_spinner();
-    pb.set_message(format!(
-        "{id}: security probe (cap {:.0} s)",
-        timing.probe_cap.as_secs_f64()
-    ));
+    pb.set_message(format!("{id}: security probe (cap {:.0} s)", timing.probe_cap.as_secs_f64()));
     pb.enable_steady_tick(Duration::from_millis(200));
-    let users = m
-        .probe_users
-        .min(u32::try_from(m.seed_users.saturating_sub(1)).unwrap_or(u32::MAX))
-        .max(1);
+    let users = m.probe_users.min(u32::try_from(m.seed_users.saturating_sub(1)).unwrap_or(u32::MAX)).max(1);
     let r = probe::run(&target, &id, &spec.transport, users, timing.probe_cap).await;
     pb.finish_and_clear();
     target.stop().await;

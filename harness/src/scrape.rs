@@ -24,20 +24,12 @@ pub struct Snapshot {
 impl Snapshot {
     /// Requests other than /metrics scrapes.
     pub fn served(&self) -> f64 {
-        self.requests
-            .iter()
-            .filter(|((route, _), _)| route != "/metrics")
-            .map(|(_, n)| n)
-            .sum()
+        self.requests.iter().filter(|((route, _), _)| route != "/metrics").map(|(_, n)| n).sum()
     }
 
     /// Store operations of every kind except health pings.
     pub fn store_ops_total(&self) -> f64 {
-        self.store_ops
-            .iter()
-            .filter(|(op, _)| op.as_str() != "ping")
-            .map(|(_, n)| n)
-            .sum()
+        self.store_ops.iter().filter(|(op, _)| op.as_str() != "ping").map(|(_, n)| n).sum()
     }
 }
 
@@ -50,10 +42,7 @@ fn label<'a>(labels: &'a str, name: &str) -> Option<&'a str> {
 /// Parses the Prometheus text a target serves.
 pub fn parse(text: &str) -> Snapshot {
     let mut s = Snapshot::default();
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         let Some((key, value)) = line.rsplit_once(' ') else {
             continue;
         };
@@ -63,10 +52,9 @@ pub fn parse(text: &str) -> Snapshot {
         let (name, labels) = key.split_once('{').map_or((key, ""), |(n, l)| (n, l));
         match name {
             "authbench_http_requests_total" => {
-                if let (Some(route), Some(status)) = (
-                    label(labels, "route"),
-                    label(labels, "status").and_then(|s| s.parse().ok()),
-                ) {
+                if let (Some(route), Some(status)) =
+                    (label(labels, "route"), label(labels, "status").and_then(|s| s.parse().ok()))
+                {
                     s.requests.insert((route.to_owned(), status), v);
                 }
             }
@@ -100,14 +88,10 @@ pub async fn scrape(addr: &str) -> anyhow::Result<Snapshot> {
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;
     let text = String::from_utf8_lossy(&response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| anyhow::anyhow!("malformed /metrics response from {addr}"))?;
+    let (head, body) =
+        text.split_once("\r\n\r\n").ok_or_else(|| anyhow::anyhow!("malformed /metrics response from {addr}"))?;
     if !head.starts_with("HTTP/1.1 200") {
-        anyhow::bail!(
-            "/metrics at {addr} answered {}",
-            head.lines().next().unwrap_or_default()
-        );
+        anyhow::bail!("/metrics at {addr} answered {}", head.lines().next().unwrap_or_default());
     }
     let mut s = parse(body);
     s.request_len = request.len() as u64;

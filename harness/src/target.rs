@@ -39,11 +39,7 @@ pub struct Launch<'a> {
 
 impl TargetProcess {
     /// Starts a target and waits for its `listening on` line.
-    pub async fn start(
-        spec: &TargetSpec,
-        launch: &Launch<'_>,
-        log_name: &str,
-    ) -> anyhow::Result<TargetProcess> {
+    pub async fn start(spec: &TargetSpec, launch: &Launch<'_>, log_name: &str) -> anyhow::Result<TargetProcess> {
         let control_key = base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             authbench_targets::token::opaque::random_bytes::<18>(),
@@ -53,12 +49,7 @@ impl TargetProcess {
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", log_path.display()))?;
         let mut cmd = Command::new(launch.binary);
         cmd.args(spec.args())
-            .args([
-                "--seed-users",
-                &launch.seed_users.to_string(),
-                "--namespace",
-                &launch.namespace,
-            ])
+            .args(["--seed-users", &launch.seed_users.to_string(), "--namespace", &launch.namespace])
             .arg("--key-dir")
             .arg(launch.key_dir)
             .env("AUTHBENCH_CONTROL_KEY", &control_key)
@@ -75,12 +66,12 @@ impl TargetProcess {
             cmd.args(["--redis-url", &r.url]);
         }
         let mut child = cmd.spawn().map_err(|e| {
-            anyhow::anyhow!("cannot start {}: {e} (build it with cargo build --release -p authbench-targets, or pass --target-bin)", launch.binary.display())
+            anyhow::anyhow!(
+                "cannot start {}: {e} (build it with cargo build --release -p authbench-targets, or pass --target-bin)",
+                launch.binary.display()
+            )
         })?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("target stdout not captured"))?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("target stdout not captured"))?;
         let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await;
         let line = match first {
@@ -95,16 +86,9 @@ impl TargetProcess {
             .strip_prefix("listening on http://")
             .ok_or_else(|| anyhow::anyhow!("target printed {line:?} instead of its address"))?
             .to_owned();
-        let pid = child
-            .id()
-            .and_then(|p| i32::try_from(p).ok())
-            .ok_or_else(|| anyhow::anyhow!("target exited at once"))?;
-        Ok(TargetProcess {
-            child,
-            addr,
-            pid,
-            control_key,
-        })
+        let pid =
+            child.id().and_then(|p| i32::try_from(p).ok()).ok_or_else(|| anyhow::anyhow!("target exited at once"))?;
+        Ok(TargetProcess { child, addr, pid, control_key })
     }
 
     /// Base URL for HTTP clients.

@@ -12,11 +12,7 @@ fn docker_compose_file_is_valid() {
         .args(["config", "-q"])
         .output()
         .expect("docker-compose not installed: run scripts/install-deps.sh (Debian package docker-compose)");
-    assert!(
-        out.status.success(),
-        "docker-compose config rejected the file: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "docker-compose config rejected the file: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -29,16 +25,7 @@ fn compose_describes_postgres_and_redis_with_healthchecks() {
         .output()
         .expect("docker-compose not installed: run scripts/install-deps.sh (Debian package docker-compose)");
     let text = String::from_utf8_lossy(&out.stdout);
-    for needle in [
-        "postgres:",
-        "redis:",
-        "healthcheck:",
-        "pg_isready",
-        "redis-cli",
-    ] {
-        assert!(
-            text.contains(needle),
-            "resolved compose config lacks {needle}:\n{text}"
-        );
+    for needle in ["postgres:", "redis:", "healthcheck:", "pg_isready", "redis-cli"] {
+        assert!(text.contains(needle), "resolved compose config lacks {needle}:\n{text}");
     }
 }

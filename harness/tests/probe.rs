@@ -38,39 +38,22 @@ async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
     };
 
     let hybrid = spec("hybrid", Some("redis"), Some("2s"));
-    let t = TargetProcess::start(&hybrid, &launch, "hybrid")
-        .await
-        .unwrap();
-    let p = authbench_harness::probe::run(&t, &hybrid.id(), "bearer", 2, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let t = TargetProcess::start(&hybrid, &launch, "hybrid").await.unwrap();
+    let p = authbench_harness::probe::run(&t, &hybrid.id(), "bearer", 2, Duration::from_secs(10)).await.unwrap();
     t.stop().await;
     for (what, w) in [("revocation", &p.revocation), ("stale role", &p.stale_role)] {
         assert_eq!(w.bound_s, 3, "{what}: 2 s TTL + the second of exp");
         assert!(!w.still_accepted_at_cap, "{what}: {p:?}");
-        assert!(
-            w.accepted_after_change > 0,
-            "{what}: a hybrid access token outlives the change: {p:?}"
-        );
-        assert!(
-            w.measured_s.unwrap() <= w.bound_s as f64 + 1.0,
-            "{what}: {p:?}"
-        );
+        assert!(w.accepted_after_change > 0, "{what}: a hybrid access token outlives the change: {p:?}");
+        assert!(w.measured_s.unwrap() <= w.bound_s as f64 + 1.0, "{what}: {p:?}");
     }
 
     let session = spec("session", Some("redis"), None);
-    let t = TargetProcess::start(&session, &launch, "session")
-        .await
-        .unwrap();
-    let p = authbench_harness::probe::run(&t, &session.id(), "bearer", 2, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let t = TargetProcess::start(&session, &launch, "session").await.unwrap();
+    let p = authbench_harness::probe::run(&t, &session.id(), "bearer", 2, Duration::from_secs(10)).await.unwrap();
     t.stop().await;
     for w in [&p.revocation, &p.stale_role] {
-        assert_eq!(
-            w.accepted_after_change, 0,
-            "sessions change on the very next request: {p:?}"
-        );
+        assert_eq!(w.accepted_after_change, 0, "sessions change on the very next request: {p:?}");
         assert_eq!(w.bound_s, 0);
     }
     std::fs::remove_dir_all(&dir).unwrap();

@@ -14,19 +14,12 @@ fn out_dir(name: &str) -> PathBuf {
 }
 
 fn read(dir: &Path) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(dir.join("results.json")).expect("results.json written"),
-    )
-    .expect("results.json is JSON")
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).expect("results.json written"))
+        .expect("results.json is JSON")
 }
 
 fn case<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("case {id} missing"))
+    r["cases"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("case {id} missing"))
 }
 
 fn probe<'a>(r: &'a Value, target: &str) -> &'a Value {
@@ -50,103 +43,52 @@ fn smoke_run_writes_complete_trustworthy_results() {
     let r = read(&out);
     assert_eq!(r["schema"], "authbench.results/1");
     assert_eq!(r["status"], "complete");
-    assert_eq!(
-        r["skipped"].as_array().unwrap().len(),
-        0,
-        "{}",
-        r["skipped"]
-    );
+    assert_eq!(r["skipped"].as_array().unwrap().len(), 0, "{}", r["skipped"]);
     assert!(r["environment"]["cores"].as_u64().unwrap() >= 1);
-    assert!(
-        r["environment"]["postgres_version"].is_string()
-            && r["environment"]["redis_version"].is_string()
-    );
+    assert!(r["environment"]["postgres_version"].is_string() && r["environment"]["redis_version"].is_string());
 
-    let ids = [
-        "jwt-HS256",
-        "session-postgres",
-        "session-redis",
-        "hybrid-redis-HS256",
-        "session-memory",
-    ];
+    let ids = ["jwt-HS256", "session-postgres", "session-redis", "hybrid-redis-HS256", "session-memory"];
     assert_eq!(r["cases"].as_array().unwrap().len(), ids.len());
     for id in ids {
         let c = case(&r, &format!("{id}/browse-closed-8u"));
         let requests = c["requests"].as_u64().unwrap();
         assert!(requests > 0, "{id}");
-        let h =
-            authbench_harness::export::decode(c["histogram"]["data"].as_str().unwrap()).unwrap();
+        let h = authbench_harness::export::decode(c["histogram"]["data"].as_str().unwrap()).unwrap();
         assert_eq!(h.len(), requests, "{id}: requests == histogram count");
         let l = &c["latency_us"];
-        let p: Vec<u64> = ["p50", "p90", "p99", "p999", "max"]
-            .iter()
-            .map(|k| l[k].as_u64().unwrap())
-            .collect();
-        assert!(
-            p.windows(2).all(|w| w[0] <= w[1]),
-            "{id}: percentiles not monotone: {p:?}"
-        );
-        assert!(
-            c["errors"].as_object().unwrap().is_empty(),
-            "{id}: {}",
-            c["errors"]
-        );
+        let p: Vec<u64> = ["p50", "p90", "p99", "p999", "max"].iter().map(|k| l[k].as_u64().unwrap()).collect();
+        assert!(p.windows(2).all(|w| w[0] <= w[1]), "{id}: percentiles not monotone: {p:?}");
+        assert!(c["errors"].as_object().unwrap().is_empty(), "{id}: {}", c["errors"]);
         let served = c["target_requests"].as_f64().unwrap();
         // The target's counters span scrape to scrape, a few ms wider than the recorded window.
         assert!(
             (served - requests as f64).abs() / (requests as f64) < 0.02,
             "{id}: target served {served}, recorded {requests}"
         );
-        assert!(
-            c["cpu_us_per_request"]["target"].as_f64().unwrap() > 0.0,
-            "{id}"
-        );
+        assert!(c["cpu_us_per_request"]["target"].as_f64().unwrap() > 0.0, "{id}");
         assert!(
             c["bytes_per_request"]["received"].as_f64().unwrap() > 0.0
                 && c["bytes_per_request"]["sent"].as_f64().unwrap() > 0.0
         );
         for f in ["hgrm", "hlog"] {
-            assert!(
-                out.join(c["histogram"][f].as_str().unwrap()).exists(),
-                "{id}: {f} file"
-            );
+            assert!(out.join(c["histogram"][f].as_str().unwrap()).exists(), "{id}: {f} file");
         }
-        assert!(
-            out.join(c["goose_report"].as_str().unwrap()).exists(),
-            "{id}: goose report"
-        );
+        assert!(out.join(c["goose_report"].as_str().unwrap()).exists(), "{id}: goose report");
     }
-    let ops = |id: &str| {
-        case(&r, &format!("{id}/browse-closed-8u"))["store_ops_per_request"]
-            .as_f64()
-            .unwrap()
-    };
+    let ops = |id: &str| case(&r, &format!("{id}/browse-closed-8u"))["store_ops_per_request"].as_f64().unwrap();
     assert_eq!(ops("jwt-HS256"), 0.0);
     for s in ["session-postgres", "session-redis", "session-memory"] {
         assert!((ops(s) - 1.0).abs() < 0.01, "{s}: {}", ops(s));
     }
     assert!(ops("hybrid-redis-HS256") < 0.05);
-    let auth = |id: &str| {
-        case(&r, &format!("{id}/browse-closed-8u"))["bytes_per_request"]["auth"]
-            .as_f64()
-            .unwrap()
-    };
-    assert!(
-        auth("jwt-HS256") > auth("session-redis"),
-        "a JWT carries more auth bytes than a 43-byte session token"
-    );
+    let auth = |id: &str| case(&r, &format!("{id}/browse-closed-8u"))["bytes_per_request"]["auth"].as_f64().unwrap();
+    assert!(auth("jwt-HS256") > auth("session-redis"), "a JWT carries more auth bytes than a 43-byte session token");
 
     let cap = 3.0;
     for s in ["session-postgres", "session-redis", "session-memory"] {
         let p = probe(&r, s);
-        assert!(
-            p["revocation"]["measured_s"].as_f64().unwrap() < 1.0,
-            "{s}: {p}"
-        );
-        assert!(
-            p["stale_role"]["measured_s"].as_f64().unwrap() < 1.0,
-            "{s}: {p}"
-        );
+        assert!(p["revocation"]["measured_s"].as_f64().unwrap() < 1.0, "{s}: {p}");
+        assert!(p["stale_role"]["measured_s"].as_f64().unwrap() < 1.0, "{s}: {p}");
     }
     let h = probe(&r, "hybrid-redis-HS256");
     match h["revocation"]["measured_s"].as_f64() {
@@ -156,20 +98,11 @@ fn smoke_run_writes_complete_trustworthy_results() {
                 && h["revocation"]["bound_s"].as_f64().unwrap() > cap
         ),
     }
-    assert_eq!(
-        h["stale_role"]["still_accepted_at_cap"], true,
-        "a 15 min access token keeps the old role: {h}"
-    );
+    assert_eq!(h["stale_role"]["still_accepted_at_cap"], true, "a 15 min access token keeps the old role: {h}");
     let j = probe(&r, "jwt-HS256");
-    assert_eq!(
-        j["revocation"]["still_accepted_at_cap"], true,
-        "plain jwt cannot revoke: {j}"
-    );
+    assert_eq!(j["revocation"]["still_accepted_at_cap"], true, "plain jwt cannot revoke: {j}");
     assert_eq!(j["revocation"]["bound_s"], 7 * 86_400 + 1);
-    assert!(
-        !out.join("keys").exists(),
-        "signing keys must not land in the results directory"
-    );
+    assert!(!out.join("keys").exists(), "signing keys must not land in the results directory");
 }
 
 fn processes_mentioning(needle: &str) -> usize {
@@ -184,18 +117,12 @@ fn processes_mentioning(needle: &str) -> usize {
 #[test]
 fn interrupted_run_keeps_finished_cases_and_stops_its_children() {
     let out = out_dir("interrupt");
+    // No store URLs: the run starts its own throwaway PostgreSQL and Redis, which must not outlive it.
     let mut child = Command::new(env!("CARGO_BIN_EXE_authbench"))
-        .args([
-            "run",
-            "--profile",
-            "smoke",
-            "--stores",
-            "memory,none",
-            "--duration",
-            "4s",
-            "--out",
-        ])
+        .args(["run", "--profile", "smoke", "--duration", "4s", "--out"])
         .arg(&out)
+        .env_remove("AUTHBENCH_POSTGRES_URL")
+        .env_remove("AUTHBENCH_REDIS_URL")
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -212,27 +139,49 @@ fn interrupted_run_keeps_finished_cases_and_stops_its_children() {
     }
     std::thread::sleep(Duration::from_millis(1500));
     let namespace = format!("ab{}_", child.id());
-    assert!(
-        processes_mentioning(&namespace) > 0,
-        "a target should be running mid-run"
-    );
-    assert!(Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
+    assert!(processes_mentioning(&namespace) > 0, "a target should be running mid-run");
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let status = child.wait().unwrap();
     assert!(status.success(), "an interrupted run exits cleanly");
     let r = read(&out);
     assert_eq!(r["status"], "interrupted");
-    assert!(
-        !r["cases"].as_array().unwrap().is_empty(),
-        "finished cases are kept"
-    );
+    assert!(!r["cases"].as_array().unwrap().is_empty(), "finished cases are kept");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(
-        processes_mentioning(&namespace),
-        0,
-        "target processes left running"
-    );
+    assert_eq!(processes_mentioning(&namespace), 0, "target processes left running");
+    let pid = child.id();
+    assert_eq!(processes_mentioning(&format!("authbench-postgres-{pid}-")), 0, "throwaway PostgreSQL left running");
+    assert_eq!(processes_in(&format!("authbench-redis-{pid}-")), 0, "throwaway Redis left running");
+}
+
+/// Processes whose working directory contains `needle` (redis-server chdirs into its --dir).
+fn processes_in(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path().join("cwd")).ok())
+        .filter(|p| p.to_string_lossy().contains(needle))
+        .count()
+}
+
+#[test]
+fn unreachable_store_skips_its_cases_and_runs_the_rest() {
+    let out = out_dir("nostore");
+    let port = authbench_targets::throwaway::free_port().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_authbench"))
+        .args(["run", "--profile", "smoke", "--stores", "redis,none", "--warmup", "0s", "--duration", "1s", "--out"])
+        .arg(&out)
+        .args(["--redis-url", &format!("redis://127.0.0.1:{port}")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "a missing store is not a failed run");
+    let r = read(&out);
+    assert_eq!(r["status"], "complete");
+    let ran: Vec<&str> = r["cases"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ran, ["jwt-HS256/browse-closed-8u"]);
+    let skipped = r["skipped"].as_array().unwrap();
+    for id in ["session-redis/browse-closed-8u", "hybrid-redis-HS256/browse-closed-8u", "session-redis/probe"] {
+        let s =
+            skipped.iter().find(|s| s["id"] == id).unwrap_or_else(|| panic!("{id} not marked skipped: {skipped:?}"));
+        assert!(s["reason"].as_str().unwrap().contains("Redis not reachable"), "{s}");
+    }
 }

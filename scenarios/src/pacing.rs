@@ -14,10 +14,7 @@ pub struct Pacer {
 impl Pacer {
     /// Starts the schedule after `offset`, so users do not fire in lockstep.
     pub fn new(interval: Duration, offset: Duration) -> Pacer {
-        Pacer {
-            interval,
-            next: Instant::now() + offset,
-        }
+        Pacer { interval, next: Instant::now() + offset }
     }
 
     /// Waits for the next send and returns the instant its latency counts from.
@@ -47,19 +44,11 @@ mod tests {
         let t0 = p.wait().await;
         tokio::time::advance(Duration::from_millis(35)).await;
         let late = p.wait().await;
-        assert_eq!(
-            late - t0,
-            Duration::from_millis(10),
-            "a late request keeps its intended time"
-        );
+        assert_eq!(late - t0, Duration::from_millis(10), "a late request keeps its intended time");
         let still_late = p.wait().await;
         assert_eq!(still_late - t0, Duration::from_millis(20));
         let _ = p.wait().await;
         let on_time = p.wait().await;
-        assert_eq!(
-            on_time - t0,
-            Duration::from_millis(40),
-            "back on schedule: sent at its slot"
-        );
+        assert_eq!(on_time - t0, Duration::from_millis(40), "back on schedule: sent at its slot");
     }
 }

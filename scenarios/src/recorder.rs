@@ -23,11 +23,7 @@ pub struct UserRecording {
 
 impl UserRecording {
     fn new() -> UserRecording {
-        UserRecording {
-            histogram: new_histogram(),
-            statuses: BTreeMap::new(),
-            saturated: 0,
-        }
+        UserRecording { histogram: new_histogram(), statuses: BTreeMap::new(), saturated: 0 }
     }
 }
 
@@ -56,11 +52,7 @@ impl Recorder {
         Arc::new(Recorder {
             recording: AtomicBool::new(false),
             ready: AtomicUsize::new(0),
-            merged: Mutex::new(Window {
-                histogram: new_histogram(),
-                statuses: BTreeMap::new(),
-                saturated: 0,
-            }),
+            merged: Mutex::new(Window { histogram: new_histogram(), statuses: BTreeMap::new(), saturated: 0 }),
         })
     }
 
@@ -100,10 +92,7 @@ impl Recorder {
 
     /// Folds a stopping user's recording into the shared window.
     pub fn merge(&self, user: &UserRecording) {
-        let mut w = self
-            .merged
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut w = self.merged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Same bounds on both sides: adding cannot fail.
         let _ = w.histogram.add(&user.histogram);
         for (status, n) in &user.statuses {
@@ -114,18 +103,8 @@ impl Recorder {
 
     /// Takes the merged window, leaving an empty one.
     pub fn take(&self) -> Window {
-        let mut w = self
-            .merged
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        std::mem::replace(
-            &mut *w,
-            Window {
-                histogram: new_histogram(),
-                statuses: BTreeMap::new(),
-                saturated: 0,
-            },
-        )
+        let mut w = self.merged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *w, Window { histogram: new_histogram(), statuses: BTreeMap::new(), saturated: 0 })
     }
 }
 

@@ -59,33 +59,17 @@ async fn send(
     if let Some(b) = body {
         rb = rb.header("content-type", "application/json").body(b);
     }
-    let req = GooseRequest::builder()
-        .method(method)
-        .path(path)
-        .set_request_builder(rb)
-        .build();
+    let req = GooseRequest::builder().method(method).path(path).set_request_builder(rb).build();
     let resp = user.request(req).await?;
     match resp.response {
         Ok(r) => {
             let status = r.status().as_u16();
-            let set_cookies = r
-                .headers()
-                .get_all("set-cookie")
-                .iter()
-                .filter_map(|v| v.to_str().ok().map(str::to_owned))
-                .collect();
+            let set_cookies =
+                r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
             let body = r.text().await.unwrap_or_default();
-            Ok(Reply {
-                status,
-                body,
-                set_cookies,
-            })
+            Ok(Reply { status, body, set_cookies })
         }
-        Err(_) => Ok(Reply {
-            status: TRANSPORT_ERROR,
-            body: String::new(),
-            set_cookies: Vec::new(),
-        }),
+        Err(_) => Ok(Reply { status: TRANSPORT_ERROR, body: String::new(), set_cookies: Vec::new() }),
     }
 }
 
@@ -106,49 +90,31 @@ struct Grant {
 
 /// Credentials from a login or refresh reply.
 fn grant(plan: &Plan, reply: &Reply) -> Result<Grant, Box<TransactionError>> {
-    let json: serde_json::Value = serde_json::from_str(&reply.body)
-        .map_err(|e| custom(format!("grant body is not JSON: {e}")))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&reply.body).map_err(|e| custom(format!("grant body is not JSON: {e}")))?;
     let expires = json["expires_in"].as_u64().map(Duration::from_secs);
     match plan.transport {
         Transport::Bearer => {
-            let access = json["access_token"]
-                .as_str()
-                .ok_or_else(|| custom(format!("no access_token in {json}")))?;
+            let access = json["access_token"].as_str().ok_or_else(|| custom(format!("no access_token in {json}")))?;
             let refresh = json["refresh_token"].as_str().map(str::to_owned);
-            Ok(Grant {
-                access: ("authorization", format!("Bearer {access}")),
-                refresh,
-                expires,
-            })
+            Ok(Grant { access: ("authorization", format!("Bearer {access}")), refresh, expires })
         }
         Transport::Cookie => {
-            let access = cookie_value(&reply.set_cookies, ACCESS_COOKIE)
-                .ok_or_else(|| custom("no access cookie".into()))?;
+            let access =
+                cookie_value(&reply.set_cookies, ACCESS_COOKIE).ok_or_else(|| custom("no access cookie".into()))?;
             let refresh = cookie_value(&reply.set_cookies, REFRESH_COOKIE);
-            Ok(Grant {
-                access: ("cookie", format!("{ACCESS_COOKIE}={access}")),
-                refresh,
-                expires,
-            })
+            Ok(Grant { access: ("cookie", format!("{ACCESS_COOKIE}={access}")), refresh, expires })
         }
     }
 }
 
 fn apply(plan: &Plan, s: &mut UserState, reply: &Reply) -> Result<(), Box<TransactionError>> {
-    let Grant {
-        access,
-        refresh,
-        expires,
-    } = grant(plan, reply)?;
+    let Grant { access, refresh, expires } = grant(plan, reply)?;
     s.access = access;
     if refresh.is_some() {
         s.refresh = refresh;
     }
-    s.refresh_at = if plan.hybrid {
-        expires.map(|e| Instant::now() + e.mul_f64(0.8))
-    } else {
-        None
-    };
+    s.refresh_at = if plan.hybrid { expires.map(|e| Instant::now() + e.mul_f64(0.8)) } else { None };
     Ok(())
 }
 
@@ -164,9 +130,7 @@ fn elapsed_us(since: Instant) -> u64 {
 pub async fn start(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     let index = user.weighted_users_index;
     let account = plan.account(index);
-    let pacer = plan
-        .interval()
-        .map(|i| Pacer::new(i, i.mul_f64(index as f64 / plan.users.max(1) as f64)));
+    let pacer = plan.interval().map(|i| Pacer::new(i, i.mul_f64(index as f64 / plan.users.max(1) as f64)));
     let mut state = UserState {
         account,
         access: ("authorization", String::new()),
@@ -177,19 +141,9 @@ pub async fn start(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
         steps: 0,
     };
     if plan.kind != ScenarioKind::Login {
-        let reply = send(
-            user,
-            GooseMethod::Post,
-            "/auth/login",
-            None,
-            Some(login_body(account)),
-        )
-        .await?;
+        let reply = send(user, GooseMethod::Post, "/auth/login", None, Some(login_body(account))).await?;
         if reply.status != 200 {
-            return Err(custom(format!(
-                "login of user{account} answered {}: {}",
-                reply.status, reply.body
-            )));
+            return Err(custom(format!("login of user{account} answered {}: {}", reply.status, reply.body)));
         }
         apply(plan, &mut state, &reply)?;
     }
@@ -206,18 +160,14 @@ pub fn stop(user: &mut GooseUser, plan: &Plan) {
 }
 
 async fn pace(user: &mut GooseUser) -> Instant {
-    match user
-        .get_session_data_mut::<UserState>()
-        .and_then(|s| s.pacer.as_mut())
-    {
+    match user.get_session_data_mut::<UserState>().and_then(|s| s.pacer.as_mut()) {
         Some(p) => p.wait().await,
         None => Instant::now(),
     }
 }
 
 fn state(user: &mut GooseUser) -> Result<&mut UserState, Box<TransactionError>> {
-    user.get_session_data_mut::<UserState>()
-        .ok_or_else(|| custom("user has no session: its login failed".into()))
+    user.get_session_data_mut::<UserState>().ok_or_else(|| custom("user has no session: its login failed".into()))
 }
 
 /// Sends one timed request and records it.
@@ -230,14 +180,7 @@ async fn timed(
     header: Option<(&'static str, String)>,
     body: Option<String>,
 ) -> Result<Reply, Box<TransactionError>> {
-    let reply = send(
-        user,
-        method,
-        path,
-        header.as_ref().map(|(n, v)| (*n, v.as_str())),
-        body,
-    )
-    .await?;
+    let reply = send(user, method, path, header.as_ref().map(|(n, v)| (*n, v.as_str())), body).await?;
     let us = elapsed_us(intended);
     let s = state(user)?;
     plan.recorder.record(&mut s.rec, reply.status, us);
@@ -248,25 +191,12 @@ async fn refresh(user: &mut GooseUser, plan: &Plan, intended: Instant) -> Transa
     let (header, body) = {
         let s = state(user)?;
         match (plan.hybrid, plan.transport, &s.refresh) {
-            (true, Transport::Bearer, Some(r)) => {
-                (None, Some(format!(r#"{{"refresh_token":"{r}"}}"#)))
-            }
-            (true, Transport::Cookie, Some(r)) => {
-                (Some(("cookie", format!("{REFRESH_COOKIE}={r}"))), None)
-            }
+            (true, Transport::Bearer, Some(r)) => (None, Some(format!(r#"{{"refresh_token":"{r}"}}"#))),
+            (true, Transport::Cookie, Some(r)) => (Some(("cookie", format!("{REFRESH_COOKIE}={r}"))), None),
             _ => (Some(s.access.clone()), None),
         }
     };
-    let reply = timed(
-        user,
-        plan,
-        intended,
-        GooseMethod::Post,
-        "/auth/refresh",
-        header,
-        body,
-    )
-    .await?;
+    let reply = timed(user, plan, intended, GooseMethod::Post, "/auth/refresh", header, body).await?;
     if reply.status == 200 {
         apply(plan, state(user)?, &reply)?;
     }
@@ -277,39 +207,14 @@ async fn relogin(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     let (header, body, account) = {
         let s = state(user)?;
         match (plan.hybrid, plan.transport, &s.refresh) {
-            (true, Transport::Bearer, Some(r)) => (
-                None,
-                Some(format!(r#"{{"refresh_token":"{r}"}}"#)),
-                s.account,
-            ),
-            (true, Transport::Cookie, Some(r)) => (
-                Some(("cookie", format!("{REFRESH_COOKIE}={r}"))),
-                None,
-                s.account,
-            ),
+            (true, Transport::Bearer, Some(r)) => (None, Some(format!(r#"{{"refresh_token":"{r}"}}"#)), s.account),
+            (true, Transport::Cookie, Some(r)) => (Some(("cookie", format!("{REFRESH_COOKIE}={r}"))), None, s.account),
             _ => (Some(s.access.clone()), None, s.account),
         }
     };
-    timed(
-        user,
-        plan,
-        Instant::now(),
-        GooseMethod::Post,
-        "/auth/logout",
-        header,
-        body,
-    )
-    .await?;
-    let reply = timed(
-        user,
-        plan,
-        Instant::now(),
-        GooseMethod::Post,
-        "/auth/login",
-        None,
-        Some(login_body(account)),
-    )
-    .await?;
+    timed(user, plan, Instant::now(), GooseMethod::Post, "/auth/logout", header, body).await?;
+    let reply =
+        timed(user, plan, Instant::now(), GooseMethod::Post, "/auth/login", None, Some(login_body(account))).await?;
     if reply.status == 200 {
         apply(plan, state(user)?, &reply)?;
     }
@@ -321,16 +226,7 @@ pub async fn step(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     let intended = pace(user).await;
     if plan.kind == ScenarioKind::Login {
         let account = plan.account(user.weighted_users_index);
-        timed(
-            user,
-            plan,
-            intended,
-            GooseMethod::Post,
-            "/auth/login",
-            None,
-            Some(login_body(account)),
-        )
-        .await?;
+        timed(user, plan, intended, GooseMethod::Post, "/auth/login", None, Some(login_body(account))).await?;
         return Ok(());
     }
     let (n, due, access, account) = {
@@ -345,20 +241,7 @@ pub async fn step(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     if due || (plan.kind == ScenarioKind::Mixed && n % MIXED_REFRESH_EVERY == 0) {
         return refresh(user, plan, intended).await;
     }
-    let path = if account == 0 && n % ADMIN_EVERY == 0 {
-        "/api/admin"
-    } else {
-        "/api/me"
-    };
-    timed(
-        user,
-        plan,
-        intended,
-        GooseMethod::Get,
-        path,
-        Some(access),
-        None,
-    )
-    .await?;
+    let path = if account == 0 && n % ADMIN_EVERY == 0 { "/api/admin" } else { "/api/me" };
+    timed(user, plan, intended, GooseMethod::Get, path, Some(access), None).await?;
     Ok(())
 }

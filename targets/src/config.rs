@@ -97,11 +97,7 @@ pub enum Transport {
 
 /// Everything a target process needs to know, from flags or environment.
 #[derive(Clone, Debug, Parser)]
-#[command(
-    name = "authbench-target",
-    version,
-    about = "One authentication strategy behind the authbench HTTP contract"
-)]
+#[command(name = "authbench-target", version, about = "One authentication strategy behind the authbench HTTP contract")]
 pub struct Config {
     /// Authentication strategy to serve.
     #[arg(long, value_enum, default_value = "jwt")]
@@ -206,22 +202,18 @@ pub struct Config {
 
 /// Parses human durations such as `90s`, `15m` or `7d`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|e| format!("`{s}` is not a duration like 90s, 15m or 7d: {e}"))
+    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration like 90s, 15m or 7d: {e}"))
 }
 
 fn parse_namespace(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 40
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(format!(
-            "`{s}` is not a namespace: use 1-40 characters of a-z, 0-9 and _, starting with a letter"
-        ))
+        Err(format!("`{s}` is not a namespace: use 1-40 characters of a-z, 0-9 and _, starting with a letter"))
     }
 }
 
@@ -246,7 +238,9 @@ impl Config {
     /// Rejects combinations that cannot work, with a message saying what to change.
     pub fn validate(&self) -> Result<(), String> {
         if self.strategy != StrategyKind::Jwt && self.denylist.is_some() {
-            return Err("--denylist applies to --strategy jwt only; session and hybrid already revoke through --store".into());
+            return Err(
+                "--denylist applies to --strategy jwt only; session and hybrid already revoke through --store".into()
+            );
         }
         for (name, d) in [
             ("--token-ttl", self.token_ttl),
@@ -259,10 +253,7 @@ impl Config {
             }
         }
         if self.leeway.as_secs() > crate::token::jwt::MAX_LEEWAY_S {
-            return Err(format!(
-                "--leeway must be at most {}s",
-                crate::token::jwt::MAX_LEEWAY_S
-            ));
+            return Err(format!("--leeway must be at most {}s", crate::token::jwt::MAX_LEEWAY_S));
         }
         if self.pool_size == 0 {
             return Err("--pool-size must be at least 1".into());
@@ -282,10 +273,7 @@ mod tests {
     fn durations_parse_human_units() {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
-        assert_eq!(
-            parse_duration("7d").unwrap(),
-            Duration::from_secs(7 * 86_400)
-        );
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86_400));
         assert!(parse_duration("soon").is_err());
     }
 

@@ -96,9 +96,7 @@ impl IntoResponse for Failure {
                 StatusCode::UNAUTHORIZED => r#"{"error":"unauthorized"}"#,
                 StatusCode::FORBIDDEN => r#"{"error":"forbidden"}"#,
                 StatusCode::SERVICE_UNAVAILABLE => r#"{"error":"store unavailable, retry later"}"#,
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
-                    r#"{"error":"credential header too large"}"#
-                }
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => r#"{"error":"credential header too large"}"#,
                 _ => r#"{"error":"internal error"}"#,
             }
             .to_owned(),
@@ -108,12 +106,10 @@ impl IntoResponse for Failure {
         }
         let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp.extensions_mut().insert(FailureReason(self.reason()));
         resp

@@ -18,9 +18,7 @@ fn main() -> anyhow::Result<()> {
     let cfg = Config::parse();
     cfg.validate().map_err(|msg| anyhow::anyhow!(msg))?;
     authbench_targets::logging::init();
-    let workers = cfg
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let workers = cfg.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
@@ -43,19 +41,10 @@ async fn serve(cfg: Config, workers: usize) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}: pick another --listen address or port 0",
-                cfg.listen
-            )
-        })?;
-    let addr = listener
-        .local_addr()
-        .context("reading the bound address failed")?;
+        .with_context(|| format!("cannot listen on {}: pick another --listen address or port 0", cfg.listen))?;
+    let addr = listener.local_addr().context("reading the bound address failed")?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on http://{addr}")
-        .and_then(|()| out.flush())
-        .context("writing to stdout failed")?;
+    writeln!(out, "listening on http://{addr}").and_then(|()| out.flush()).context("writing to stdout failed")?;
     drop(out);
 
     let sweeper_app = Arc::clone(&app);
@@ -77,10 +66,7 @@ async fn serve(cfg: Config, workers: usize) -> anyhow::Result<()> {
         metrics.bytes_sent.clone(),
         metrics.connections.clone(),
     );
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("HTTP server failed")
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown()).await.context("HTTP server failed")
 }
 
 async fn shutdown() {

@@ -67,44 +67,15 @@ impl Metrics {
         let auth_failures = Family::<ReasonLabels, Counter>::default();
         let store_ops = Family::<OpLabels, Counter>::default();
         let store_latency: HistogramFamily = Family::new_with_constructor(store_histogram);
-        let (bytes_received, bytes_sent, connections) =
-            (Counter::default(), Counter::default(), Counter::default());
+        let (bytes_received, bytes_sent, connections) = (Counter::default(), Counter::default(), Counter::default());
         let (auth_bytes_received, auth_bytes_sent) = (Counter::default(), Counter::default());
-        registry.register(
-            "http_requests",
-            "HTTP requests by route and status",
-            requests.clone(),
-        );
-        registry.register(
-            "auth_failures",
-            "Refused requests by reason",
-            auth_failures.clone(),
-        );
-        registry.register(
-            "store_operations",
-            "Store operations by kind",
-            store_ops.clone(),
-        );
-        registry.register(
-            "store_operation_duration_seconds",
-            "Store operation latency by kind",
-            store_latency.clone(),
-        );
-        registry.register(
-            "http_bytes_received",
-            "Bytes read from client sockets",
-            bytes_received.clone(),
-        );
-        registry.register(
-            "http_bytes_sent",
-            "Bytes written to client sockets",
-            bytes_sent.clone(),
-        );
-        registry.register(
-            "http_connections",
-            "Client connections accepted",
-            connections.clone(),
-        );
+        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register("auth_failures", "Refused requests by reason", auth_failures.clone());
+        registry.register("store_operations", "Store operations by kind", store_ops.clone());
+        registry.register("store_operation_duration_seconds", "Store operation latency by kind", store_latency.clone());
+        registry.register("http_bytes_received", "Bytes read from client sockets", bytes_received.clone());
+        registry.register("http_bytes_sent", "Bytes written to client sockets", bytes_sent.clone());
+        registry.register("http_connections", "Client connections accepted", connections.clone());
         registry.register(
             "auth_bytes_received",
             "Bytes of Authorization and Cookie header lines received",
@@ -131,24 +102,18 @@ impl Metrics {
 
     /// Counts one served request.
     pub fn request(&self, route: &'static str, status: u16) {
-        self.requests
-            .get_or_create(&RequestLabels { route, status })
-            .inc();
+        self.requests.get_or_create(&RequestLabels { route, status }).inc();
     }
 
     /// Counts one refused request.
     pub fn failure(&self, reason: &'static str) {
-        self.auth_failures
-            .get_or_create(&ReasonLabels { reason })
-            .inc();
+        self.auth_failures.get_or_create(&ReasonLabels { reason }).inc();
     }
 
     /// Counts and times one store operation.
     pub fn store_op(&self, op: &'static str, took: Duration) {
         self.store_ops.get_or_create(&OpLabels { op }).inc();
-        self.store_latency
-            .get_or_create(&OpLabels { op })
-            .observe(took.as_secs_f64());
+        self.store_latency.get_or_create(&OpLabels { op }).observe(took.as_secs_f64());
     }
 
     /// Prometheus text exposition.
@@ -173,27 +138,10 @@ mod tests {
         m.store_op("session_get", Duration::from_micros(30));
         m.bytes_received.inc_by(123);
         let text = m.render();
-        assert!(
-            text.contains(r#"authbench_http_requests_total{route="/api/me",status="200"} 2"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"authbench_auth_failures_total{reason="expired"} 1"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"authbench_store_operations_total{op="session_get"} 1"#),
-            "{text}"
-        );
-        assert!(
-            text.contains("authbench_http_bytes_received_total 123"),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                r#"authbench_store_operation_duration_seconds_count{op="session_get"} 1"#
-            ),
-            "{text}"
-        );
+        assert!(text.contains(r#"authbench_http_requests_total{route="/api/me",status="200"} 2"#), "{text}");
+        assert!(text.contains(r#"authbench_auth_failures_total{reason="expired"} 1"#), "{text}");
+        assert!(text.contains(r#"authbench_store_operations_total{op="session_get"} 1"#), "{text}");
+        assert!(text.contains("authbench_http_bytes_received_total 123"), "{text}");
+        assert!(text.contains(r#"authbench_store_operation_duration_seconds_count{op="session_get"} 1"#), "{text}");
     }
 }

@@ -20,12 +20,7 @@ pub struct CountingListener {
 impl CountingListener {
     /// Wraps `inner`; counts go to the given counters.
     pub fn new(inner: TcpListener, received: Counter, sent: Counter, connections: Counter) -> Self {
-        CountingListener {
-            inner,
-            received,
-            sent,
-            connections,
-        }
+        CountingListener { inner, received, sent, connections }
     }
 }
 
@@ -46,11 +41,7 @@ impl axum::serve::Listener for CountingListener {
                 Ok((stream, addr)) => {
                     let _ = stream.set_nodelay(true);
                     self.connections.inc();
-                    let s = CountingStream {
-                        inner: stream,
-                        received: self.received.clone(),
-                        sent: self.sent.clone(),
-                    };
+                    let s = CountingStream { inner: stream, received: self.received.clone(), sent: self.sent.clone() };
                     return (s, addr);
                 }
                 Err(e) => {
@@ -68,11 +59,7 @@ impl axum::serve::Listener for CountingListener {
 }
 
 impl AsyncRead for CountingStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let res = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = res {
@@ -83,11 +70,7 @@ impl AsyncRead for CountingStream {
 }
 
 impl AsyncWrite for CountingStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let res = Pin::new(&mut self.inner).poll_write(cx, data);
         if let Poll::Ready(Ok(n)) = res {
             self.sent.inc_by(n as u64);

@@ -11,27 +11,19 @@ use std::time::{Duration, Instant};
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("{what} not found: {hint}")]
-    Missing {
-        what: &'static str,
-        hint: &'static str,
-    },
+    Missing { what: &'static str, hint: &'static str },
     #[error("{what} failed: {detail}")]
     Failed { what: String, detail: String },
 }
 
 fn failed(what: impl Into<String>, detail: impl ToString) -> ServiceError {
-    ServiceError::Failed {
-        what: what.into(),
-        detail: detail.to_string(),
-    }
+    ServiceError::Failed { what: what.into(), detail: detail.to_string() }
 }
 
 /// A free TCP port on loopback (bind to port 0, read it back, release it).
 pub fn free_port() -> Result<u16, ServiceError> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| failed("finding a free port", e))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| failed("finding a free port", e))
+    l.local_addr().map(|a| a.port()).map_err(|e| failed("finding a free port", e))
 }
 
 fn wait_for_port(port: u16, what: &str, timeout: Duration) -> Result<(), ServiceError> {
@@ -42,28 +34,19 @@ fn wait_for_port(port: u16, what: &str, timeout: Duration) -> Result<(), Service
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Err(failed(
-        format!("waiting for {what} on port {port}"),
-        format!("not listening after {timeout:?}"),
-    ))
+    Err(failed(format!("waiting for {what} on port {port}"), format!("not listening after {timeout:?}")))
 }
 
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
         .unwrap_or(false)
 }
 
 fn unique_dir(kind: &str) -> Result<PathBuf, ServiceError> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("authbench-{kind}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| failed(format!("creating {}", dir.display()), e))?;
     Ok(dir)
@@ -83,11 +66,7 @@ impl Redis {
             what: "redis-server",
             hint: "install it (apt-get install redis-server) or pass --redis-url",
         })?;
-        let mut r = Redis {
-            port: free_port()?,
-            dir: unique_dir("redis")?,
-            child: None,
-        };
+        let mut r = Redis { port: free_port()?, dir: unique_dir("redis")?, child: None };
         r.resume()?;
         Ok(r)
     }
@@ -108,16 +87,7 @@ impl Redis {
     /// Starts the server again on the same port (empty: nothing is persisted).
     pub fn resume(&mut self) -> Result<(), ServiceError> {
         let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -155,11 +125,7 @@ pub fn postgres_bin_dir() -> Option<PathBuf> {
         .map(|rd| rd.flatten().map(|e| e.path().join("bin")).collect())
         .unwrap_or_default();
     candidates.sort_by_key(|p| {
-        p.parent()
-            .and_then(|v| v.file_name())
-            .and_then(|v| v.to_str())
-            .and_then(|v| v.parse::<u32>().ok())
-            .unwrap_or(0)
+        p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
     });
     candidates
         .into_iter()
@@ -169,11 +135,7 @@ pub fn postgres_bin_dir() -> Option<PathBuf> {
 }
 
 fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(cmd))
-            .find(|p| p.is_file())
-    })
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(cmd)).find(|p| p.is_file()))
 }
 
 impl Postgres {
@@ -185,18 +147,9 @@ impl Postgres {
         })?;
         let as_postgres_user = is_root();
         let dir = unique_dir("postgres")?;
-        let mut pg = Postgres {
-            port: free_port()?,
-            dir,
-            bin,
-            as_postgres_user,
-        };
+        let mut pg = Postgres { port: free_port()?, dir, bin, as_postgres_user };
         if as_postgres_user {
-            let status = Command::new("chown")
-                .arg("-R")
-                .arg("postgres:postgres")
-                .arg(&pg.dir)
-                .status();
+            let status = Command::new("chown").arg("-R").arg("postgres:postgres").arg(&pg.dir).status();
             if !status.is_ok_and(|s| s.success()) {
                 return Err(failed(
                     "handing the data directory to the postgres user",
@@ -206,17 +159,7 @@ impl Postgres {
         }
         pg.run(
             "initdb",
-            &[
-                "-D",
-                &pg.data(),
-                "-U",
-                "authbench",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "--no-instructions",
-            ],
+            &["-D", &pg.data(), "-U", "authbench", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"],
         )?;
         pg.resume()?;
         Ok(pg)
@@ -235,18 +178,11 @@ impl Postgres {
         } else {
             Command::new(&exe)
         };
-        let out = cmd
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| failed(format!("running {tool}"), e))?;
+        let out = cmd.args(args).stdin(Stdio::null()).output().map_err(|e| failed(format!("running {tool}"), e))?;
         if out.status.success() {
             Ok(())
         } else {
-            Err(failed(
-                format!("{tool} {}", args.join(" ")),
-                String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            ))
+            Err(failed(format!("{tool} {}", args.join(" ")), String::from_utf8_lossy(&out.stderr).trim().to_owned()))
         }
     }
 
@@ -257,35 +193,15 @@ impl Postgres {
 
     /// Stops the server at once, as a crash would look to clients.
     pub fn stop(&mut self) -> Result<(), ServiceError> {
-        self.run(
-            "pg_ctl",
-            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
-        )
+        self.run("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"])
     }
 
     /// Starts the server again on the same port; data survives.
     pub fn resume(&mut self) -> Result<(), ServiceError> {
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300",
-            self.port,
-            self.dir.display()
-        );
+        let opts =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300", self.port, self.dir.display());
         let log = self.dir.join("server.log").to_string_lossy().into_owned();
-        self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data(),
-                "-l",
-                &log,
-                "-o",
-                &opts,
-                "-w",
-                "-t",
-                "30",
-                "start",
-            ],
-        )?;
+        self.run("pg_ctl", &["-D", &self.data(), "-l", &log, "-o", &opts, "-w", "-t", "30", "start"])?;
         wait_for_port(self.port, "PostgreSQL", Duration::from_secs(10))
     }
 
@@ -297,10 +213,7 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = self.run(
-            "pg_ctl",
-            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
-        );
+        let _ = self.run("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -75,12 +75,7 @@ impl User {
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
     #[error("argon2id parameters rejected (m={m_kib} KiB, t={t}, p={p}): {reason}")]
-    Params {
-        m_kib: u32,
-        t: u32,
-        p: u32,
-        reason: String,
-    },
+    Params { m_kib: u32, t: u32, p: u32, reason: String },
 }
 
 /// The account table: read-mostly, roles updated atomically.
@@ -106,14 +101,12 @@ impl Directory {
         let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let salt = random_bytes::<16>();
         let mut digest = [0u8; 32];
-        hasher
-            .hash_password_into(SEED_SECRET, &salt, &mut digest)
-            .map_err(|e| PasswordError::Params {
-                m_kib,
-                t,
-                p,
-                reason: e.to_string(),
-            })?;
+        hasher.hash_password_into(SEED_SECRET, &salt, &mut digest).map_err(|e| PasswordError::Params {
+            m_kib,
+            t,
+            p,
+            reason: e.to_string(),
+        })?;
         let users: Vec<User> = (0..n)
             .map(|id| User {
                 id,
@@ -122,13 +115,7 @@ impl Directory {
             })
             .collect();
         let by_name = users.iter().map(|u| (u.username.clone(), u.id)).collect();
-        Ok(Directory {
-            users,
-            by_name,
-            hasher,
-            salt,
-            digest,
-        })
+        Ok(Directory { users, by_name, hasher, salt, digest })
     }
 
     /// Number of accounts.
@@ -161,10 +148,7 @@ impl Directory {
     /// Blocking: call from a blocking thread.
     pub fn check_password(&self, username: &str, password: &str) -> Option<&User> {
         let mut computed = [0u8; 32];
-        let hashed = self
-            .hasher
-            .hash_password_into(SEED_SECRET, &self.salt, &mut computed)
-            .is_ok();
+        let hashed = self.hasher.hash_password_into(SEED_SECRET, &self.salt, &mut computed).is_ok();
         let hash_ok = hashed && bool::from(computed.ct_eq(&self.digest));
         let user = self.by_name.get(username).and_then(|id| self.get(*id));
         let expected = match user {
@@ -220,10 +204,7 @@ mod tests {
     fn ten_thousand_users_seed_with_owasp_cost() {
         let d = Directory::seeded(10_000, 19_456, 2, 1).unwrap();
         assert_eq!(d.len(), 10_000);
-        assert_eq!(
-            d.check_password("user9999", "pass-9999").map(|u| u.id),
-            Some(9999)
-        );
+        assert_eq!(d.check_password("user9999", "pass-9999").map(|u| u.id), Some(9999));
     }
 
     #[test]

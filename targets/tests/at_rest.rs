@@ -12,39 +12,24 @@ async fn namespace(t: &Target) -> String {
 
 #[tokio::test]
 async fn redis_holds_hashes_not_tokens() {
-    let client = Builder::from_config(Config::from_url(&store_url("redis")).unwrap())
-        .build()
-        .unwrap();
+    let client = Builder::from_config(Config::from_url(&store_url("redis")).unwrap()).build().unwrap();
     client.init().await.unwrap();
     for strategy in ["session", "hybrid"] {
         let t = spec(strategy).store("redis").start().await;
         let l = t.login_ok(1).await;
-        let token = if strategy == "session" {
-            l.token()
-        } else {
-            l.refresh_token()
-        };
+        let token = if strategy == "session" { l.token() } else { l.refresh_token() };
         let pattern = format!("{}:*", namespace(&t).await);
         let (_, keys): (String, Vec<String>) = client
-            .custom(
-                CustomCommand::new_static("SCAN", None, false),
-                vec!["0", "MATCH", &pattern, "COUNT", "100000"],
-            )
+            .custom(CustomCommand::new_static("SCAN", None, false), vec!["0", "MATCH", &pattern, "COUNT", "100000"])
             .await
             .unwrap();
         let hash = authbench_targets::token::opaque::hash_text(&token).to_hex();
-        assert!(
-            keys.iter().any(|k| k.ends_with(&hash)),
-            "{strategy}: hash of a live token not found in {keys:?}"
-        );
+        assert!(keys.iter().any(|k| k.ends_with(&hash)), "{strategy}: hash of a live token not found in {keys:?}");
         for k in &keys {
             assert!(!k.contains(&token), "{strategy}: raw token used in key {k}");
             if k.contains(":s:") || k.contains(":r:") {
                 let v: Option<String> = client.get(k.as_str()).await.unwrap();
-                assert!(
-                    !v.unwrap_or_default().contains(&token),
-                    "{strategy}: raw token stored under {k}"
-                );
+                assert!(!v.unwrap_or_default().contains(&token), "{strategy}: raw token stored under {k}");
             }
         }
     }
@@ -52,34 +37,19 @@ async fn redis_holds_hashes_not_tokens() {
 
 #[tokio::test]
 async fn postgres_holds_hashes_not_tokens() {
-    let (client, conn) = tokio_postgres::connect(&store_url("postgres"), tokio_postgres::NoTls)
-        .await
-        .unwrap();
+    let (client, conn) = tokio_postgres::connect(&store_url("postgres"), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     for (strategy, table) in [("session", "sessions"), ("hybrid", "refresh_tokens")] {
         let t = spec(strategy).store("postgres").start().await;
         let l = t.login_ok(1).await;
-        let token = if strategy == "session" {
-            l.token()
-        } else {
-            l.refresh_token()
-        };
-        let hash = authbench_targets::token::opaque::hash_text(&token)
-            .0
-            .to_vec();
+        let token = if strategy == "session" { l.token() } else { l.refresh_token() };
+        let hash = authbench_targets::token::opaque::hash_text(&token).0.to_vec();
         let sql = format!(
             "SELECT count(*) FILTER (WHERE token_hash = $1), count(*) FILTER (WHERE position($2::bytea in token_hash) > 0), count(*) FROM {}.{table}",
             namespace(&t).await
         );
-        let row = client
-            .query_one(sql.as_str(), &[&hash, &token.as_bytes()])
-            .await
-            .unwrap();
+        let row = client.query_one(sql.as_str(), &[&hash, &token.as_bytes()]).await.unwrap();
         let (by_hash, by_raw, all): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-        assert_eq!(
-            (by_hash, by_raw, all),
-            (1, 0, 1),
-            "{table}: expected exactly the hash of the one live token"
-        );
+        assert_eq!((by_hash, by_raw, all), (1, 0, 1), "{table}: expected exactly the hash of the one live token");
     }
 }

@@ -31,10 +31,7 @@ async fn contract(kind: Kind, t: Target) {
 
     let user1 = t.login_ok(1).await.token();
     let me: serde_json::Value = t.get_bearer("/api/me", &user1).await.json().await.unwrap();
-    assert_eq!(
-        me,
-        serde_json::json!({ "id": 1, "username": "user1", "role": "user" })
-    );
+    assert_eq!(me, serde_json::json!({ "id": 1, "username": "user1", "role": "user" }));
     assert_eq!(t.admin(&user1).await, StatusCode::FORBIDDEN);
     assert_eq!(t.me("").await, StatusCode::UNAUTHORIZED);
 
@@ -45,39 +42,19 @@ async fn contract(kind: Kind, t: Target) {
     };
     assert_eq!(store_ops_per_me(&t, &user1).await, expected_ops, "{kind:?}");
     let info = t.info().await;
-    assert_eq!(
-        info["capabilities"]["store_ops_per_request"].as_f64(),
-        Some(expected_ops),
-        "{info}"
-    );
+    assert_eq!(info["capabilities"]["store_ops_per_request"].as_f64(), Some(expected_ops), "{info}");
 
     // Role change: sessions see it on the next request, issued JWTs keep the old role.
     let admin = t.login_ok(0).await.token();
     assert_eq!(t.admin(&admin).await, StatusCode::OK);
     t.set_role(0, "user").await;
-    let expected = if kind == Kind::Session {
-        StatusCode::FORBIDDEN
-    } else {
-        StatusCode::OK
-    };
-    assert_eq!(
-        t.admin(&admin).await,
-        expected,
-        "{kind:?}: admin after demotion"
-    );
-    assert_eq!(
-        t.admin(&t.login_ok(0).await.token()).await,
-        StatusCode::FORBIDDEN,
-        "a new login carries the new role"
-    );
+    let expected = if kind == Kind::Session { StatusCode::FORBIDDEN } else { StatusCode::OK };
+    assert_eq!(t.admin(&admin).await, expected, "{kind:?}: admin after demotion");
+    assert_eq!(t.admin(&t.login_ok(0).await.token()).await, StatusCode::FORBIDDEN, "a new login carries the new role");
     t.set_role(0, "admin").await;
 
     // Revoke: immediate for session and denylist, impossible for plain jwt, access lives on for hybrid.
-    let hybrid_refresh = if kind == Kind::Hybrid {
-        Some(t.login_ok(1).await.refresh_token())
-    } else {
-        None
-    };
+    let hybrid_refresh = if kind == Kind::Hybrid { Some(t.login_ok(1).await.refresh_token()) } else { None };
     t.revoke(1).await;
     let expected = match kind {
         Kind::Session | Kind::JwtDenylist => StatusCode::UNAUTHORIZED,
@@ -85,11 +62,7 @@ async fn contract(kind: Kind, t: Target) {
     };
     assert_eq!(t.me(&user1).await, expected, "{kind:?}: me after revoke");
     if let Some(refresh) = hybrid_refresh {
-        assert_eq!(
-            t.refresh_body(&refresh).await.status(),
-            StatusCode::UNAUTHORIZED,
-            "refresh after revoke"
-        );
+        assert_eq!(t.refresh_body(&refresh).await.status(), StatusCode::UNAUTHORIZED, "refresh after revoke");
     }
 
     // Logout.
@@ -102,13 +75,7 @@ async fn contract(kind: Kind, t: Target) {
             .send()
             .await
             .unwrap(),
-        _ => t
-            .client
-            .post(t.at("/auth/logout"))
-            .bearer_auth(l.token())
-            .send()
-            .await
-            .unwrap(),
+        _ => t.client.post(t.at("/auth/logout")).bearer_auth(l.token()).send().await.unwrap(),
     };
     assert_eq!(resp.status(), StatusCode::OK);
     let body: serde_json::Value = resp.json().await.unwrap();
@@ -117,28 +84,15 @@ async fn contract(kind: Kind, t: Target) {
         Kind::Session | Kind::JwtDenylist => StatusCode::UNAUTHORIZED,
         Kind::Jwt | Kind::Hybrid => StatusCode::OK,
     };
-    assert_eq!(
-        t.me(&l.token()).await,
-        expected,
-        "{kind:?}: me after logout"
-    );
+    assert_eq!(t.me(&l.token()).await, expected, "{kind:?}: me after logout");
     if kind == Kind::Hybrid {
-        assert_eq!(
-            t.refresh_body(&l.refresh_token()).await.status(),
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(t.refresh_body(&l.refresh_token()).await.status(), StatusCode::UNAUTHORIZED);
     }
 
     // Every request above was counted by route and status.
     let m = t.metrics().await;
-    assert!(
-        m.contains(r#"authbench_http_requests_total{route="/api/me",status="200"}"#),
-        "{m}"
-    );
-    assert!(
-        support::sum_metric(&m, "authbench_auth_failures_total") >= 3.0,
-        "{m}"
-    );
+    assert!(m.contains(r#"authbench_http_requests_total{route="/api/me",status="200"}"#), "{m}");
+    assert!(support::sum_metric(&m, "authbench_auth_failures_total") >= 3.0, "{m}");
     assert!(support::sum_metric(&m, "authbench_http_bytes_received_total") > 0.0);
 }
 
@@ -154,37 +108,17 @@ async fn jwt_rs256() {
 
 #[tokio::test]
 async fn jwt_es256_denylist_memory() {
-    contract(
-        Kind::JwtDenylist,
-        spec("jwt")
-            .arg("--alg", "ES256")
-            .denylist("memory")
-            .start()
-            .await,
-    )
-    .await;
+    contract(Kind::JwtDenylist, spec("jwt").arg("--alg", "ES256").denylist("memory").start().await).await;
 }
 
 #[tokio::test]
 async fn jwt_denylist_postgres() {
-    contract(
-        Kind::JwtDenylist,
-        spec("jwt").denylist("postgres").start().await,
-    )
-    .await;
+    contract(Kind::JwtDenylist, spec("jwt").denylist("postgres").start().await).await;
 }
 
 #[tokio::test]
 async fn jwt_eddsa_denylist_redis() {
-    contract(
-        Kind::JwtDenylist,
-        spec("jwt")
-            .arg("--alg", "EdDSA")
-            .denylist("redis")
-            .start()
-            .await,
-    )
-    .await;
+    contract(Kind::JwtDenylist, spec("jwt").arg("--alg", "EdDSA").denylist("redis").start().await).await;
 }
 
 #[tokio::test]
@@ -194,11 +128,7 @@ async fn session_memory() {
 
 #[tokio::test]
 async fn session_postgres() {
-    contract(
-        Kind::Session,
-        spec("session").store("postgres").start().await,
-    )
-    .await;
+    contract(Kind::Session, spec("session").store("postgres").start().await).await;
 }
 
 #[tokio::test]
@@ -213,49 +143,23 @@ async fn hybrid_memory() {
 
 #[tokio::test]
 async fn hybrid_postgres() {
-    contract(
-        Kind::Hybrid,
-        spec("hybrid")
-            .arg("--alg", "ES256")
-            .store("postgres")
-            .start()
-            .await,
-    )
-    .await;
+    contract(Kind::Hybrid, spec("hybrid").arg("--alg", "ES256").store("postgres").start().await).await;
 }
 
 #[tokio::test]
 async fn hybrid_redis() {
-    contract(
-        Kind::Hybrid,
-        spec("hybrid")
-            .arg("--alg", "RS256")
-            .store("redis")
-            .start()
-            .await,
-    )
-    .await;
+    contract(Kind::Hybrid, spec("hybrid").arg("--alg", "RS256").store("redis").start().await).await;
 }
 
 #[tokio::test]
 async fn every_asymmetric_algorithm_publishes_a_usable_jwks() {
     for alg in ["RS256", "RS256-4096", "ES256", "EdDSA"] {
         let t = spec("jwt").arg("--alg", alg).start().await;
-        let jwks: serde_json::Value = t
-            .client
-            .get(t.at("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks: serde_json::Value =
+            t.client.get(t.at("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
         let keys = jwks["keys"].as_array().unwrap();
         assert_eq!(keys.len(), 1, "{alg}: {jwks}");
-        assert!(
-            keys[0].get("d").is_none(),
-            "{alg}: private key material published"
-        );
+        assert!(keys[0].get("d").is_none(), "{alg}: private key material published");
         let token = t.login_ok(3).await.token();
         let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(keys[0].clone()).unwrap();
         let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
@@ -266,38 +170,18 @@ async fn every_asymmetric_algorithm_publishes_a_usable_jwks() {
         assert_eq!(data.claims["sub"], "3", "{alg}");
     }
     let hs = spec("jwt").start().await;
-    let jwks: serde_json::Value = hs
-        .client
-        .get(hs.at("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        jwks,
-        serde_json::json!({ "keys": [] }),
-        "an HMAC secret must never be published"
-    );
+    let jwks: serde_json::Value =
+        hs.client.get(hs.at("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(jwks, serde_json::json!({ "keys": [] }), "an HMAC secret must never be published");
 }
 
 #[tokio::test]
 async fn session_refresh_rotates_the_id() {
     let t = spec("session").store("redis").start().await;
     let old = t.login_ok(4).await.token();
-    let r = t
-        .client
-        .post(t.at("/auth/refresh"))
-        .bearer_auth(&old)
-        .send()
-        .await
-        .unwrap();
+    let r = t.client.post(t.at("/auth/refresh")).bearer_auth(&old).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let new = r.json::<serde_json::Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new = r.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
     assert_ne!(new, old);
     assert_eq!(t.me(&new).await, StatusCode::OK);
     assert_eq!(t.me(&old).await, StatusCode::UNAUTHORIZED);
@@ -306,27 +190,11 @@ async fn session_refresh_rotates_the_id() {
 #[tokio::test]
 async fn control_api_requires_the_key() {
     let t = spec("session").store("memory").start().await;
-    let r = t
-        .client
-        .post(t.at("/control/users/1/revoke"))
-        .send()
-        .await
-        .unwrap();
+    let r = t.client.post(t.at("/control/users/1/revoke")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = t
-        .client
-        .post(t.at("/control/users/1/revoke"))
-        .header("x-control-key", "wrong")
-        .send()
-        .await
-        .unwrap();
+    let r = t.client.post(t.at("/control/users/1/revoke")).header("x-control-key", "wrong").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = t
-        .control(
-            "/control/users/1/role",
-            Some(serde_json::json!({ "role": "root" })),
-        )
-        .await;
+    let r = t.control("/control/users/1/role", Some(serde_json::json!({ "role": "root" }))).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = t.control("/control/users/999/revoke", None).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -336,12 +204,7 @@ async fn control_api_requires_the_key() {
 async fn seeding_is_idempotent_across_restarts_on_a_shared_store() {
     let dir = std::env::temp_dir().join(format!("authbench_seed_keys_{}", std::process::id()));
     for _ in 0..2 {
-        let t = spec("session")
-            .store("postgres")
-            .key_dir(dir.clone())
-            .arg("--seed-users", "10000")
-            .start()
-            .await;
+        let t = spec("session").store("postgres").key_dir(dir.clone()).arg("--seed-users", "10000").start().await;
         assert_eq!(t.info().await["users"], 10_000);
         assert_eq!(t.me(&t.login_ok(9999).await.token()).await, StatusCode::OK);
     }

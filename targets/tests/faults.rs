@@ -25,12 +25,7 @@ async fn wait_for(t: &Target, token: &str, want: StatusCode) -> bool {
 }
 
 async fn health(t: &Target) -> StatusCode {
-    t.client
-        .get(t.at("/healthz"))
-        .send()
-        .await
-        .expect("healthz")
-        .status()
+    t.client.get(t.at("/healthz")).send().await.expect("healthz").status()
 }
 
 #[tokio::test]
@@ -39,10 +34,7 @@ async fn redis_outage_gives_503_and_recovers() {
         .await
         .unwrap()
         .expect("redis-server must be installed (scripts/install-deps.sh)");
-    let t = spec("session")
-        .store_at("redis", &redis.url())
-        .start()
-        .await;
+    let t = spec("session").store_at("redis", &redis.url()).start().await;
     let token = t.login_ok(1).await.token();
     assert_eq!(t.me(&token).await, StatusCode::OK);
 
@@ -51,84 +43,47 @@ async fn redis_outage_gives_503_and_recovers() {
     eprintln!("redis down: /api/me answered {status} in {took:?}");
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(health(&t).await, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        t.login("user2", "pass-2").await.status,
-        StatusCode::SERVICE_UNAVAILABLE
-    );
+    assert_eq!(t.login("user2", "pass-2").await.status, StatusCode::SERVICE_UNAVAILABLE);
     let jwt = spec("jwt").start().await;
-    assert_eq!(
-        jwt.me(&jwt.login_ok(1).await.token()).await,
-        StatusCode::OK,
-        "a target without a store is unaffected"
-    );
+    assert_eq!(jwt.me(&jwt.login_ok(1).await.token()).await, StatusCode::OK, "a target without a store is unaffected");
 
-    let mut redis = tokio::task::spawn_blocking(move || redis.resume().map(|()| redis))
-        .await
-        .unwrap()
-        .expect("restarting redis");
+    let mut redis =
+        tokio::task::spawn_blocking(move || redis.resume().map(|()| redis)).await.unwrap().expect("restarting redis");
     // Redis kept nothing (no persistence): the old session is gone, new logins work again.
-    assert!(
-        wait_for(&t, &token, StatusCode::UNAUTHORIZED).await,
-        "target did not reconnect to Redis"
-    );
+    assert!(wait_for(&t, &token, StatusCode::UNAUTHORIZED).await, "target did not reconnect to Redis");
     assert_eq!(health(&t).await, StatusCode::OK);
     let fresh = t.login_ok(2).await.token();
     assert_eq!(t.me(&fresh).await, StatusCode::OK);
     let m = t.metrics().await;
-    assert!(
-        m.contains(r#"authbench_auth_failures_total{reason="store_unavailable"}"#),
-        "{m}"
-    );
+    assert!(m.contains(r#"authbench_auth_failures_total{reason="store_unavailable"}"#), "{m}");
     redis.stop();
 }
 
 #[tokio::test]
 async fn postgres_outage_gives_503_and_recovers() {
-    let mut pg = tokio::task::spawn_blocking(Postgres::start)
-        .await
-        .unwrap()
-        .expect("PostgreSQL binaries must be installed");
-    let t = spec("session")
-        .store_at("postgres", &pg.url())
-        .start()
-        .await;
+    let mut pg =
+        tokio::task::spawn_blocking(Postgres::start).await.unwrap().expect("PostgreSQL binaries must be installed");
+    let t = spec("session").store_at("postgres", &pg.url()).start().await;
     let hybrid = spec("hybrid").store_at("postgres", &pg.url()).start().await;
     let token = t.login_ok(1).await.token();
     let pair = hybrid.login_ok(1).await;
     assert_eq!(t.me(&token).await, StatusCode::OK);
 
-    let mut pg = tokio::task::spawn_blocking(move || pg.stop().map(|()| pg))
-        .await
-        .unwrap()
-        .expect("stopping PostgreSQL");
+    let mut pg =
+        tokio::task::spawn_blocking(move || pg.stop().map(|()| pg)).await.unwrap().expect("stopping PostgreSQL");
     let (status, took) = status_me(&t, &token).await;
     eprintln!("postgres down: /api/me answered {status} in {took:?}");
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(health(&t).await, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        hybrid.me(&pair.token()).await,
-        StatusCode::OK,
-        "hybrid access tokens need no store"
-    );
-    assert_eq!(
-        hybrid.refresh_body(&pair.refresh_token()).await.status(),
-        StatusCode::SERVICE_UNAVAILABLE
-    );
+    assert_eq!(hybrid.me(&pair.token()).await, StatusCode::OK, "hybrid access tokens need no store");
+    assert_eq!(hybrid.refresh_body(&pair.refresh_token()).await.status(), StatusCode::SERVICE_UNAVAILABLE);
 
-    let pg = tokio::task::spawn_blocking(move || pg.resume().map(|()| pg))
-        .await
-        .unwrap()
-        .expect("restarting PostgreSQL");
+    let pg =
+        tokio::task::spawn_blocking(move || pg.resume().map(|()| pg)).await.unwrap().expect("restarting PostgreSQL");
     // PostgreSQL keeps its data: the same session works again once the pool reconnects.
-    assert!(
-        wait_for(&t, &token, StatusCode::OK).await,
-        "target did not reconnect to PostgreSQL"
-    );
+    assert!(wait_for(&t, &token, StatusCode::OK).await, "target did not reconnect to PostgreSQL");
     assert_eq!(health(&t).await, StatusCode::OK);
-    assert_eq!(
-        hybrid.refresh_body(&pair.refresh_token()).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(hybrid.refresh_body(&pair.refresh_token()).await.status(), StatusCode::OK);
     drop(pg);
 }
 
@@ -136,23 +91,13 @@ async fn postgres_outage_gives_503_and_recovers() {
 async fn unreachable_store_at_start_is_a_clear_error() {
     let port = authbench_targets::throwaway::free_port().unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_authbench-target"))
-        .args([
-            "--strategy",
-            "session",
-            "--store",
-            "redis",
-            "--redis-url",
-            &format!("redis://127.0.0.1:{port}"),
-        ])
+        .args(["--strategy", "session", "--store", "redis", "--redis-url", &format!("redis://127.0.0.1:{port}")])
         .output()
         .await
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("Redis not reachable") && err.contains("scripts/services.sh up"),
-        "{err}"
-    );
+    assert!(err.contains("Redis not reachable") && err.contains("scripts/services.sh up"), "{err}");
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_authbench-target"))
         .args(["--strategy", "session", "--store", "postgres"])
         .env_remove("AUTHBENCH_POSTGRES_URL")

@@ -20,30 +20,16 @@ async fn rotation(store: &str) {
     let third = refresh_ok(&t, &second).await;
     assert_ne!(second, third);
     // Replaying a spent token revokes the whole family, including the live descendant.
-    assert_eq!(
-        t.refresh_body(&first).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        t.refresh_body(&third).await.status(),
-        StatusCode::UNAUTHORIZED,
-        "{store}: family must be revoked"
-    );
+    assert_eq!(t.refresh_body(&first).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(t.refresh_body(&third).await.status(), StatusCode::UNAUTHORIZED, "{store}: family must be revoked");
     let m = t.metrics().await;
-    assert!(
-        m.contains(r#"authbench_auth_failures_total{reason="refresh_reused"} 1"#),
-        "{m}"
-    );
+    assert!(m.contains(r#"authbench_auth_failures_total{reason="refresh_reused"} 1"#), "{m}");
     // Other families of the same user are untouched.
     let other = t.login_ok(1).await.refresh_token();
     refresh_ok(&t, &other).await;
     // Garbage refresh tokens are 401.
     for bad in ["", "short", &"A".repeat(43), &"x".repeat(5000)] {
-        assert_eq!(
-            t.refresh_body(bad).await.status(),
-            StatusCode::UNAUTHORIZED,
-            "{bad:.10}"
-        );
+        assert_eq!(t.refresh_body(bad).await.status(), StatusCode::UNAUTHORIZED, "{bad:.10}");
     }
 }
 
@@ -53,30 +39,14 @@ async fn race(store: &str) {
         let token = t.login_ok(2).await.refresh_token();
         let mut attempts = tokio::task::JoinSet::new();
         for _ in 0..8 {
-            let (client, url, body) = (
-                t.client.clone(),
-                t.at("/auth/refresh"),
-                serde_json::json!({ "refresh_token": token }).to_string(),
-            );
-            attempts.spawn(async move {
-                client
-                    .post(url)
-                    .body(body)
-                    .send()
-                    .await
-                    .expect("refresh")
-                    .status()
-            });
+            let (client, url, body) =
+                (t.client.clone(), t.at("/auth/refresh"), serde_json::json!({ "refresh_token": token }).to_string());
+            attempts.spawn(async move { client.post(url).body(body).send().await.expect("refresh").status() });
         }
         let statuses: Vec<StatusCode> = attempts.join_all().await;
         let wins = statuses.iter().filter(|s| **s == StatusCode::OK).count();
         assert_eq!(wins, 1, "{store} round {round}: {statuses:?}");
-        assert!(
-            statuses
-                .iter()
-                .all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED),
-            "{statuses:?}"
-        );
+        assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
     }
 }
 
@@ -112,31 +82,13 @@ async fn concurrent_refresh_exactly_one_wins_redis() {
 
 #[tokio::test]
 async fn revoked_access_token_dies_at_its_exp() {
-    let t = spec("hybrid")
-        .store("redis")
-        .arg("--access-ttl", "2s")
-        .start()
-        .await;
+    let t = spec("hybrid").store("redis").arg("--access-ttl", "2s").start().await;
     let l = t.login_ok(3).await;
     t.revoke(3).await;
-    assert_eq!(
-        t.refresh_body(&l.refresh_token()).await.status(),
-        StatusCode::UNAUTHORIZED,
-        "refresh dies at once"
-    );
-    assert_eq!(
-        t.me(&l.token()).await,
-        StatusCode::OK,
-        "access token outlives the revoke"
-    );
-    let bound = t.info().await["capabilities"]["revoke_window_bound_s"]
-        .as_u64()
-        .unwrap();
-    assert_eq!(
-        bound,
-        2 + 1,
-        "access TTL plus the second of exp itself (leeway 0)"
-    );
+    assert_eq!(t.refresh_body(&l.refresh_token()).await.status(), StatusCode::UNAUTHORIZED, "refresh dies at once");
+    assert_eq!(t.me(&l.token()).await, StatusCode::OK, "access token outlives the revoke");
+    let bound = t.info().await["capabilities"]["revoke_window_bound_s"].as_u64().unwrap();
+    assert_eq!(bound, 2 + 1, "access TTL plus the second of exp itself (leeway 0)");
     // Poll until refused; the cap is generous because this asserts behaviour, not timing.
     let mut refused = false;
     for _ in 0..60 {
@@ -152,19 +104,11 @@ async fn revoked_access_token_dies_at_its_exp() {
 #[tokio::test]
 async fn idle_sessions_expire_and_active_ones_slide() {
     for store in ["memory", "postgres", "redis"] {
-        let t = spec("session")
-            .store(store)
-            .arg("--session-idle", "2s")
-            .start()
-            .await;
+        let t = spec("session").store(store).arg("--session-idle", "2s").start().await;
         let idle = t.login_ok(1).await.token();
         let active = t.login_ok(2).await.token();
         for _ in 0..7 {
-            assert_eq!(
-                t.me(&active).await,
-                StatusCode::OK,
-                "{store}: active session expired"
-            );
+            assert_eq!(t.me(&active).await, StatusCode::OK, "{store}: active session expired");
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
         assert_eq!(

@@ -35,13 +35,7 @@ fn without(mut v: Value, key: &str) -> Value {
 
 async fn assert_refused(t: &Target, token: &str, what: &str) {
     for path in ["/api/me", "/api/admin"] {
-        let r = t
-            .client
-            .get(t.at(path))
-            .header("authorization", format!("Bearer {token}"))
-            .send()
-            .await
-            .unwrap();
+        let r = t.client.get(t.at(path)).header("authorization", format!("Bearer {token}")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{what} on {path}");
     }
 }
@@ -53,30 +47,18 @@ fn shape_cases(valid: &str) -> Vec<(String, String)> {
         ("stripped signature".into(), format!("{}.{}.", p[0], p[1])),
         ("two segments".into(), format!("{}.{}", p[0], p[1])),
         ("four segments".into(), format!("{valid}.{}", p[2])),
-        (
-            "truncated signature".into(),
-            format!("{}.{}.{}", p[0], p[1], &p[2][..p[2].len() / 2]),
-        ),
-        (
-            "tampered payload".into(),
-            format!("{}.{}.{}", p[0], b64(&admin), p[2]),
-        ),
+        ("truncated signature".into(), format!("{}.{}.{}", p[0], p[1], &p[2][..p[2].len() / 2])),
+        ("tampered payload".into(), format!("{}.{}.{}", p[0], b64(&admin), p[2])),
         ("garbage".into(), "not-a-token".into()),
         ("empty segments".into(), "..".into()),
         ("non-base64".into(), "@@@.###.$$$".into()),
         ("json but not jwt".into(), b64(&json!({"a": 1}))),
-        (
-            "oversized token".into(),
-            format!("{}.{}.{}", p[0], "A".repeat(6000), p[2]),
-        ),
+        ("oversized token".into(), format!("{}.{}.{}", p[0], "A".repeat(6000), p[2])),
     ];
     for alg in ["none", "None", "NONE", "nOnE"] {
         let h = b64(&json!({"alg": alg, "typ": "JWT"}));
         cases.push((format!("alg {alg}"), format!("{h}.{}.", b64(&admin))));
-        cases.push((
-            format!("alg {alg} with signature"),
-            format!("{h}.{}.{}", b64(&admin), p[2]),
-        ));
+        cases.push((format!("alg {alg} with signature"), format!("{h}.{}.{}", b64(&admin), p[2])));
     }
     cases
 }
@@ -91,44 +73,17 @@ async fn forged_and_malformed_jwts_are_401() {
     // Tokens signed with the target's real secret but with bad claims or headers.
     let secret = std::fs::read(t.key_dir.join("hs256.key")).unwrap();
     let key = EncodingKey::from_secret(&secret);
-    let header = || Header {
-        typ: Some("JWT".into()),
-        ..Header::new(Algorithm::HS256)
-    };
+    let header = || Header { typ: Some("JWT".into()), ..Header::new(Algorithm::HS256) };
     let sign = |h: Header, c: &Value| encode(&h, c, &key).unwrap();
     let good = claims("1", "user");
-    assert_eq!(
-        t.me(&sign(header(), &good)).await,
-        StatusCode::OK,
-        "control case must pass"
-    );
+    assert_eq!(t.me(&sign(header(), &good)).await, StatusCode::OK, "control case must pass");
     let n = now();
     let bad_claims = [
-        (
-            "expired",
-            with(
-                with(good.clone(), "iat", json!(n - 1200)),
-                "exp",
-                json!(n - 600),
-            ),
-        ),
+        ("expired", with(with(good.clone(), "iat", json!(n - 1200)), "exp", json!(n - 600))),
         ("wrong issuer", with(good.clone(), "iss", json!("evil"))),
-        (
-            "wrong audience",
-            with(good.clone(), "aud", json!("other-api")),
-        ),
-        (
-            "lifetime beyond ttl",
-            with(good.clone(), "exp", json!(n + 30 * 86_400)),
-        ),
-        (
-            "issued in the future",
-            with(
-                with(good.clone(), "iat", json!(n + 3600)),
-                "exp",
-                json!(n + 3700),
-            ),
-        ),
+        ("wrong audience", with(good.clone(), "aud", json!("other-api"))),
+        ("lifetime beyond ttl", with(good.clone(), "exp", json!(n + 30 * 86_400))),
+        ("issued in the future", with(with(good.clone(), "iat", json!(n + 3600)), "exp", json!(n + 3700))),
         ("missing sub", without(good.clone(), "sub")),
         ("missing iat", without(good.clone(), "iat")),
         ("missing exp", without(good.clone(), "exp")),
@@ -143,54 +98,23 @@ async fn forged_and_malformed_jwts_are_401() {
     let mut crit = header();
     crit.crit = Some(vec!["exp".into()]);
     assert_refused(&t, &sign(crit, &good), "crit header").await;
-    let access_typ = Header {
-        typ: Some("at+jwt".into()),
-        ..Header::new(Algorithm::HS256)
-    };
-    assert_refused(
-        &t,
-        &sign(access_typ, &good),
-        "hybrid access typ on jwt target",
-    )
-    .await;
-    let hs384 = Header {
-        typ: Some("JWT".into()),
-        ..Header::new(Algorithm::HS384)
-    };
+    let access_typ = Header { typ: Some("at+jwt".into()), ..Header::new(Algorithm::HS256) };
+    assert_refused(&t, &sign(access_typ, &good), "hybrid access typ on jwt target").await;
+    let hs384 = Header { typ: Some("JWT".into()), ..Header::new(Algorithm::HS384) };
     assert_refused(&t, &sign(hs384, &good), "HS384 with the right secret").await;
-    let other_key = encode(
-        &header(),
-        &good,
-        &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
-    )
-    .unwrap();
+    let other_key = encode(&header(), &good, &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef")).unwrap();
     assert_refused(&t, &other_key, "signed with another secret").await;
 }
 
 #[tokio::test]
 async fn algorithm_confusion_with_the_public_key_is_401() {
     let t = spec("jwt").arg("--alg", "RS256").start().await;
-    let jwks: Value = t
-        .client
-        .get(t.at("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = t.client.get(t.at("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
     let jwk = &jwks["keys"][0];
     let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
-    let header = Header {
-        typ: Some("JWT".into()),
-        ..Header::new(Algorithm::HS256)
-    };
+    let header = Header { typ: Some("JWT".into()), ..Header::new(Algorithm::HS256) };
     let good = claims("1", "admin");
-    for secret in [
-        serde_json::to_vec(jwk).unwrap(),
-        n,
-        jwk["n"].as_str().unwrap().as_bytes().to_vec(),
-    ] {
+    for secret in [serde_json::to_vec(jwk).unwrap(), n, jwk["n"].as_str().unwrap().as_bytes().to_vec()] {
         let forged = encode(&header, &good, &EncodingKey::from_secret(&secret)).unwrap();
         assert_refused(&t, &forged, "HS256 signed with the RS256 public key").await;
     }
@@ -207,12 +131,7 @@ async fn hybrid_rejects_tokens_of_the_wrong_type() {
     let hybrid = spec("hybrid").store("memory").key_dir(dir).start().await;
     let jwt_token = jwt.login_ok(1).await.token();
     assert_eq!(jwt.me(&jwt_token).await, StatusCode::OK);
-    assert_refused(
-        &hybrid,
-        &jwt_token,
-        "jwt-strategy token (typ JWT) presented as access token",
-    )
-    .await;
+    assert_refused(&hybrid, &jwt_token, "jwt-strategy token (typ JWT) presented as access token").await;
     let refresh = hybrid.login_ok(1).await.refresh_token();
     assert_refused(&hybrid, &refresh, "refresh token presented as access token").await;
 }
@@ -240,33 +159,12 @@ async fn opaque_session_tokens_reject_guesses_and_garbage() {
 
 #[tokio::test]
 async fn oversized_and_odd_headers_never_500() {
-    for t in [
-        spec("jwt").start().await,
-        spec("session").store("memory").start().await,
-    ] {
+    for t in [spec("jwt").start().await, spec("session").store("memory").start().await] {
         let big = format!("Bearer {}", "a".repeat(10_000));
-        let r = t
-            .client
-            .get(t.at("/api/me"))
-            .header("authorization", big)
-            .send()
-            .await
-            .unwrap();
+        let r = t.client.get(t.at("/api/me")).header("authorization", big).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-        for h in [
-            "Basic dXNlcjpwYXNz",
-            "Bearer",
-            "Bearer  ",
-            "bearer\tabc",
-            "Token abc",
-        ] {
-            let r = t
-                .client
-                .get(t.at("/api/me"))
-                .header("authorization", h)
-                .send()
-                .await
-                .unwrap();
+        for h in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer  ", "bearer\tabc", "Token abc"] {
+            let r = t.client.get(t.at("/api/me")).header("authorization", h).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{h:?}");
         }
         let r = t
@@ -277,26 +175,11 @@ async fn oversized_and_odd_headers_never_500() {
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            r.status(),
-            StatusCode::UNAUTHORIZED,
-            "two Authorization headers"
-        );
-        let r = t
-            .client
-            .post(t.at("/auth/login"))
-            .body("{not json")
-            .send()
-            .await
-            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "two Authorization headers");
+        let r = t.client.post(t.at("/auth/login")).body("{not json").send().await.unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         // The server answers 413 and closes the connection, so this goes on its own client.
-        let r = reqwest::Client::new()
-            .post(t.at("/auth/login"))
-            .body(vec![b'x'; 100_000])
-            .send()
-            .await
-            .unwrap();
+        let r = reqwest::Client::new().post(t.at("/auth/login")).body(vec![b'x'; 100_000]).send().await.unwrap();
         assert!(r.status().is_client_error(), "huge body: {}", r.status());
         let m = t.metrics().await;
         assert!(!m.contains("status=\"500\""), "{m}");

@@ -14,37 +14,19 @@ fn cookie_pair(set_cookie: &str) -> &str {
 
 #[tokio::test]
 async fn cookie_transport_sets_secure_cookies_and_clears_them() {
-    for (strategy, store) in [
-        ("session", "redis"),
-        ("hybrid", "postgres"),
-        ("jwt", "memory"),
-    ] {
+    for (strategy, store) in [("session", "redis"), ("hybrid", "postgres"), ("jwt", "memory")] {
         let mut s = spec(strategy).arg("--transport", "cookie");
         if strategy != "jwt" {
             s = s.store(store);
         }
         let t = s.start().await;
         let l = t.login_ok(1).await;
-        assert!(
-            l.body.get("access_token").is_none(),
-            "cookie transport must not put tokens in the body: {}",
-            l.body
-        );
-        let access = l
-            .set_cookies
-            .iter()
-            .find(|c| c.starts_with("__Host-authbench="))
-            .expect("access cookie");
+        assert!(l.body.get("access_token").is_none(), "cookie transport must not put tokens in the body: {}", l.body);
+        let access = l.set_cookies.iter().find(|c| c.starts_with("__Host-authbench=")).expect("access cookie");
         for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
             assert!(access.contains(attr), "{access} lacks {attr}");
         }
-        let r = t
-            .client
-            .get(t.at("/api/me"))
-            .header("cookie", cookie_pair(access))
-            .send()
-            .await
-            .unwrap();
+        let r = t.client.get(t.at("/api/me")).header("cookie", cookie_pair(access)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{strategy}");
         let r = t
             .client
@@ -53,65 +35,29 @@ async fn cookie_transport_sets_secure_cookies_and_clears_them() {
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            r.status(),
-            StatusCode::UNAUTHORIZED,
-            "{strategy}: bearer must not work on a cookie target"
-        );
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{strategy}: bearer must not work on a cookie target");
         let mut cookies = cookie_pair(access).to_owned();
         if strategy == "hybrid" {
-            let refresh = l
-                .set_cookies
-                .iter()
-                .find(|c| c.starts_with("__Secure-authbench-refresh="))
-                .expect("refresh cookie");
+            let refresh =
+                l.set_cookies.iter().find(|c| c.starts_with("__Secure-authbench-refresh=")).expect("refresh cookie");
             assert!(
-                refresh.contains("Path=/auth")
-                    && refresh.contains("HttpOnly")
-                    && refresh.contains("Secure"),
+                refresh.contains("Path=/auth") && refresh.contains("HttpOnly") && refresh.contains("Secure"),
                 "{refresh}"
             );
             cookies = format!("{cookies}; {}", cookie_pair(refresh));
-            let r = t
-                .client
-                .post(t.at("/auth/refresh"))
-                .header("cookie", &cookies)
-                .send()
-                .await
-                .unwrap();
+            let r = t.client.post(t.at("/auth/refresh")).header("cookie", &cookies).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::OK);
-            let next: Vec<String> = r
-                .headers()
-                .get_all("set-cookie")
-                .iter()
-                .map(|v| v.to_str().unwrap().to_owned())
-                .collect();
-            let refresh = next
-                .iter()
-                .find(|c| c.starts_with("__Secure-authbench-refresh="))
-                .expect("rotated refresh cookie");
+            let next: Vec<String> =
+                r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+            let refresh =
+                next.iter().find(|c| c.starts_with("__Secure-authbench-refresh=")).expect("rotated refresh cookie");
             cookies = format!("{}; {}", cookie_pair(access), cookie_pair(refresh));
         }
-        let r = t
-            .client
-            .post(t.at("/auth/logout"))
-            .header("cookie", &cookies)
-            .send()
-            .await
-            .unwrap();
+        let r = t.client.post(t.at("/auth/logout")).header("cookie", &cookies).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-        let cleared: Vec<String> = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect();
-        assert!(
-            cleared
-                .iter()
-                .any(|c| c.starts_with("__Host-authbench=;") && c.contains("Max-Age=0")),
-            "{cleared:?}"
-        );
+        let cleared: Vec<String> =
+            r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        assert!(cleared.iter().any(|c| c.starts_with("__Host-authbench=;") && c.contains("Max-Age=0")), "{cleared:?}");
         let m = t.metrics().await;
         assert!(sum_metric(&m, "authbench_auth_bytes_sent_total") > 0.0);
         assert!(sum_metric(&m, "authbench_auth_bytes_received_total") > 0.0);
@@ -138,7 +84,8 @@ async fn socket_bytes_are_counted_exactly() {
     let token = t.login_ok(1).await.token();
     let addr = t.url.trim_start_matches("http://").to_owned();
     let scrape = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let me = format!("GET /api/me HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
+    let me =
+        format!("GET /api/me HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
     let (a, s) = (addr.clone(), scrape.clone());
     let (first, me_resp, second) = tokio::task::spawn_blocking(move || {
         let first = raw_exchange(&a, &s);
@@ -150,17 +97,15 @@ async fn socket_bytes_are_counted_exactly() {
     .unwrap();
     assert!(String::from_utf8_lossy(&me_resp).starts_with("HTTP/1.1 200"));
     // A scrape's own request is counted before it renders; its response is counted after.
-    let me_len = format!("GET /api/me HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").len() as u64;
+    let me_len =
+        format!("GET /api/me HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
+            .len() as u64;
     let received = counter(&second, "authbench_http_bytes_received_total")
         - counter(&first, "authbench_http_bytes_received_total");
     assert_eq!(received, me_len + scrape.len() as u64);
-    let sent = counter(&second, "authbench_http_bytes_sent_total")
-        - counter(&first, "authbench_http_bytes_sent_total");
+    let sent = counter(&second, "authbench_http_bytes_sent_total") - counter(&first, "authbench_http_bytes_sent_total");
     assert_eq!(sent, first.len() as u64 + me_resp.len() as u64);
     let auth = counter(&second, "authbench_auth_bytes_received_total")
         - counter(&first, "authbench_auth_bytes_received_total");
-    assert_eq!(
-        auth,
-        format!("Authorization: Bearer {token}\r\n").len() as u64
-    );
+    assert_eq!(auth, format!("Authorization: Bearer {token}\r\n").len() as u64);
 }

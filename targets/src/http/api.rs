@@ -13,19 +13,13 @@ use crate::strategy::Principal;
 use crate::users::Role;
 
 /// GET /api/me: who the credential belongs to.
-pub async fn me(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-) -> Result<Json<Principal>, Failure> {
+pub async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Principal>, Failure> {
     let credential = access_credential(&headers, app.transport)?;
     Ok(Json(app.auth.authenticate(credential).await?))
 }
 
 /// GET /api/admin: admins only, so stale role data shows up as a wrong 200.
-pub async fn admin(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-) -> Result<Json<Principal>, Failure> {
+pub async fn admin(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Principal>, Failure> {
     let credential = access_credential(&headers, app.transport)?;
     let p = app.auth.authenticate(credential).await?;
     if p.role != Role::Admin {

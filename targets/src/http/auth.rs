@@ -10,9 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::credentials::{
-    access_credential, clear_cookie, cookie, set_cookie, ACCESS_COOKIE, REFRESH_COOKIE,
-};
+use super::credentials::{access_credential, clear_cookie, cookie, set_cookie, ACCESS_COOKIE, REFRESH_COOKIE};
 use super::{json_body, App};
 use crate::config::Transport;
 use crate::error::Failure;
@@ -67,10 +65,7 @@ impl App {
                 })
                 .into_response();
                 let h = resp.headers_mut();
-                h.append(
-                    SET_COOKIE,
-                    set_cookie(ACCESS_COOKIE, &grant.access, grant.expires_in),
-                );
+                h.append(SET_COOKIE, set_cookie(ACCESS_COOKIE, &grant.access, grant.expires_in));
                 if let Some((refresh, ttl)) = &grant.refresh {
                     h.append(SET_COOKIE, set_cookie(REFRESH_COOKIE, refresh, *ttl));
                 }
@@ -80,11 +75,7 @@ impl App {
     }
 
     /// What refresh and logout act on: hybrid's refresh token, otherwise the access credential.
-    fn presented<'a>(
-        &self,
-        headers: &'a HeaderMap,
-        body: &'a [u8],
-    ) -> Result<std::borrow::Cow<'a, str>, Failure> {
+    fn presented<'a>(&self, headers: &'a HeaderMap, body: &'a [u8]) -> Result<std::borrow::Cow<'a, str>, Failure> {
         if !matches!(self.auth.strategy, Strategy::Hybrid(_)) {
             return access_credential(headers, self.transport).map(std::borrow::Cow::Borrowed);
         }
@@ -109,22 +100,14 @@ pub async fn login(State(app): State<Arc<App>>, body: Bytes) -> Result<Response,
 }
 
 /// POST /auth/refresh.
-pub async fn refresh(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Failure> {
+pub async fn refresh(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let presented = app.presented(&headers, &body)?;
     let grant = app.auth.refresh(&presented).await?;
     Ok(app.grant_response(&grant))
 }
 
 /// POST /auth/logout.
-pub async fn logout(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Failure> {
+pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let presented = app.presented(&headers, &body)?;
     let server_side = app.auth.logout(&presented).await?;
     let note = if server_side {
@@ -133,14 +116,11 @@ pub async fn logout(
         "jwt without denylist: nothing to invalidate, the token stays valid until exp"
     };
     let mut resp =
-        Json(serde_json::json!({ "logged_out": true, "server_side": server_side, "note": note }))
-            .into_response();
+        Json(serde_json::json!({ "logged_out": true, "server_side": server_side, "note": note })).into_response();
     if app.transport == Transport::Cookie {
-        resp.headers_mut()
-            .append(SET_COOKIE, clear_cookie(ACCESS_COOKIE));
+        resp.headers_mut().append(SET_COOKIE, clear_cookie(ACCESS_COOKIE));
         if matches!(app.auth.strategy, Strategy::Hybrid(_)) {
-            resp.headers_mut()
-                .append(SET_COOKIE, clear_cookie(REFRESH_COOKIE));
+            resp.headers_mut().append(SET_COOKIE, clear_cookie(REFRESH_COOKIE));
         }
     }
     Ok(resp)

@@ -21,8 +21,7 @@ struct RoleRequest {
 }
 
 fn user_id(raw: &str) -> Result<u64, Failure> {
-    raw.parse()
-        .map_err(|_| Failure::BadRequest("user id must be a non-negative integer"))
+    raw.parse().map_err(|_| Failure::BadRequest("user id must be a non-negative integer"))
 }
 
 /// POST /control/users/{id}/revoke: log the user out everywhere.
@@ -44,8 +43,7 @@ pub async fn role(
 ) -> Result<Json<serde_json::Value>, Failure> {
     app.control_allowed(&headers)?;
     let req: RoleRequest = json_body(&body, "body must be JSON {\"role\": \"admin\"|\"user\"}")?;
-    let role =
-        Role::parse(&req.role).ok_or(Failure::BadRequest("role must be \"admin\" or \"user\""))?;
+    let role = Role::parse(&req.role).ok_or(Failure::BadRequest("role must be \"admin\" or \"user\""))?;
     let id = user_id(&id)?;
     app.auth.set_role(id, role).await?;
     Ok(Json(serde_json::json!({ "id": id, "role": role })))

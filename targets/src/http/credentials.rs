@@ -54,10 +54,7 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, Failure
         let Ok(text) = value.to_str() else { continue };
         for c in Cookie::split_parse(text).flatten() {
             if c.name_raw() == Some(name) {
-                return c
-                    .value_raw()
-                    .filter(|v| !v.is_empty())
-                    .ok_or(Failure::Missing);
+                return c.value_raw().filter(|v| !v.is_empty()).ok_or(Failure::Missing);
             }
         }
     }
@@ -72,9 +69,7 @@ pub fn set_cookie(name: &'static str, value: &str, max_age_s: u64) -> HeaderValu
         .secure(true)
         .http_only(true)
         .same_site(SameSite::Strict)
-        .max_age(time::Duration::seconds(
-            i64::try_from(max_age_s).unwrap_or(i64::MAX),
-        ))
+        .max_age(time::Duration::seconds(i64::try_from(max_age_s).unwrap_or(i64::MAX)))
         .build();
     // Names are constants and values base64url or JWT text: always valid header bytes.
     HeaderValue::from_str(&c.encoded().to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -97,70 +92,33 @@ mod tests {
 
     #[test]
     fn bearer_parsing() {
-        assert_eq!(
-            access_credential(&headers(AUTHORIZATION, "Bearer abc"), Transport::Bearer),
-            Ok("abc")
-        );
-        assert_eq!(
-            access_credential(&headers(AUTHORIZATION, "bearer abc"), Transport::Bearer),
-            Ok("abc")
-        );
-        assert_eq!(
-            access_credential(&headers(AUTHORIZATION, "Basic abc"), Transport::Bearer),
-            Err(Failure::Malformed)
-        );
-        assert_eq!(
-            access_credential(&headers(AUTHORIZATION, "Bearer "), Transport::Bearer),
-            Err(Failure::Missing)
-        );
-        assert_eq!(
-            access_credential(&HeaderMap::new(), Transport::Bearer),
-            Err(Failure::Missing)
-        );
+        assert_eq!(access_credential(&headers(AUTHORIZATION, "Bearer abc"), Transport::Bearer), Ok("abc"));
+        assert_eq!(access_credential(&headers(AUTHORIZATION, "bearer abc"), Transport::Bearer), Ok("abc"));
+        assert_eq!(access_credential(&headers(AUTHORIZATION, "Basic abc"), Transport::Bearer), Err(Failure::Malformed));
+        assert_eq!(access_credential(&headers(AUTHORIZATION, "Bearer "), Transport::Bearer), Err(Failure::Missing));
+        assert_eq!(access_credential(&HeaderMap::new(), Transport::Bearer), Err(Failure::Missing));
         let big = format!("Bearer {}", "a".repeat(MAX_CREDENTIAL_HEADER));
-        assert_eq!(
-            access_credential(&headers(AUTHORIZATION, &big), Transport::Bearer),
-            Err(Failure::HeaderTooLarge)
-        );
+        assert_eq!(access_credential(&headers(AUTHORIZATION, &big), Transport::Bearer), Err(Failure::HeaderTooLarge));
     }
 
     #[test]
     fn cookie_parsing() {
         let h = headers(COOKIE, "a=1; __Host-authbench=tok; b=2");
         assert_eq!(access_credential(&h, Transport::Cookie), Ok("tok"));
-        assert_eq!(
-            access_credential(&headers(COOKIE, "a=1"), Transport::Cookie),
-            Err(Failure::Missing)
-        );
-        assert_eq!(
-            cookie(
-                &headers(COOKIE, "__Secure-authbench-refresh=r"),
-                REFRESH_COOKIE
-            ),
-            Ok("r")
-        );
+        assert_eq!(access_credential(&headers(COOKIE, "a=1"), Transport::Cookie), Err(Failure::Missing));
+        assert_eq!(cookie(&headers(COOKIE, "__Secure-authbench-refresh=r"), REFRESH_COOKIE), Ok("r"));
     }
 
     #[test]
     fn cookies_are_secure() {
         let v = set_cookie(ACCESS_COOKIE, "tok", 60);
         let s = v.to_str().unwrap();
-        for attr in [
-            "__Host-authbench=tok",
-            "HttpOnly",
-            "Secure",
-            "SameSite=Strict",
-            "Path=/",
-            "Max-Age=60",
-        ] {
+        for attr in ["__Host-authbench=tok", "HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=60"] {
             assert!(s.contains(attr), "{s} lacks {attr}");
         }
         assert!(!s.contains("Domain"), "__Host- cookies must not set Domain");
         let r = set_cookie(REFRESH_COOKIE, "r", 60);
         assert!(r.to_str().unwrap().contains("Path=/auth"));
-        assert!(clear_cookie(ACCESS_COOKIE)
-            .to_str()
-            .unwrap()
-            .contains("Max-Age=0"));
+        assert!(clear_cookie(ACCESS_COOKIE).to_str().unwrap().contains("Max-Age=0"));
     }
 }

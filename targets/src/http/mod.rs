@@ -47,12 +47,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/control/users/{id}/revoke", post(control::revoke))
         .route("/control/users/{id}/role", post(control::role))
         .route("/control/info", get(control::info))
-        .fallback(|| async {
-            (
-                axum::http::StatusCode::NOT_FOUND,
-                r#"{"error":"not found"}"#,
-            )
-        })
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, r#"{"error":"not found"}"#) })
         .layer(middleware::from_fn_with_state(Arc::clone(&app), account))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
@@ -72,14 +67,10 @@ fn route_label(path: Option<&MatchedPath>) -> &'static str {
         "/control/users/{id}/role",
         "/control/info",
     ];
-    path.and_then(|p| ROUTES.iter().find(|r| **r == p.as_str()).copied())
-        .unwrap_or("other")
+    path.and_then(|p| ROUTES.iter().find(|r| **r == p.as_str()).copied()).unwrap_or("other")
 }
 
-fn header_line_bytes<'a>(
-    name: &str,
-    values: impl Iterator<Item = &'a axum::http::HeaderValue>,
-) -> u64 {
+fn header_line_bytes<'a>(name: &str, values: impl Iterator<Item = &'a axum::http::HeaderValue>) -> u64 {
     // "Name: value\r\n" as it crosses the wire.
     values.map(|v| (name.len() + 4 + v.len()) as u64).sum()
 }
@@ -106,10 +97,7 @@ async fn account(State(app): State<Arc<App>>, req: Request, next: Next) -> Respo
 }
 
 /// Body-or-rejection helper: malformed JSON is a 400 with a message, never a 422 or a panic.
-pub fn json_body<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-    what: &'static str,
-) -> Result<T, Failure> {
+pub fn json_body<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, Failure> {
     serde_json::from_slice(bytes).map_err(|_| Failure::BadRequest(what))
 }
 
@@ -120,10 +108,7 @@ impl App {
         let Some(expected) = &self.control_key else {
             return Err(Failure::ControlDenied);
         };
-        let given = headers
-            .get("x-control-key")
-            .map(|v| v.as_bytes())
-            .unwrap_or_default();
+        let given = headers.get("x-control-key").map(|v| v.as_bytes()).unwrap_or_default();
         if bool::from(given.ct_eq(expected.as_bytes())) {
             Ok(())
         } else {

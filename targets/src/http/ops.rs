@@ -27,10 +27,7 @@ pub async fn healthz(State(app): State<Arc<App>>) -> Response {
 
 /// GET /metrics: Prometheus text.
 pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        app.metrics.render(),
-    )
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render())
 }
 
 /// GET /.well-known/jwks.json: public keys for asymmetric algorithms; empty for HMAC and sessions.

@@ -56,43 +56,21 @@ impl MemoryStore {
         self.sessions.retain(|_, s| s.rec.expires_at > now);
         self.refresh.retain(|_, r| r.expires_at > now);
         self.denied_tokens.retain(|_, exp| *exp > now);
-        self.denied_users
-            .retain(|_, at| at.saturating_add(self.max_token_ttl_s) > now);
+        self.denied_users.retain(|_, at| at.saturating_add(self.max_token_ttl_s) > now);
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
-    pub(super) async fn put_session(
-        &self,
-        hash: &TokenHash,
-        rec: &SessionRecord,
-    ) -> Result<(), StoreError> {
-        let idle = if self.idle_s == 0 {
-            u64::MAX
-        } else {
-            crate::token::unix_now() + self.idle_s
-        };
-        self.sessions.insert(
-            *hash,
-            Session {
-                rec: rec.clone(),
-                idle_deadline: AtomicU64::new(idle),
-            },
-        );
-        self.user_sessions
-            .entry(rec.user_id)
-            .or_default()
-            .insert(*hash);
+    pub(super) async fn put_session(&self, hash: &TokenHash, rec: &SessionRecord) -> Result<(), StoreError> {
+        let idle = if self.idle_s == 0 { u64::MAX } else { crate::token::unix_now() + self.idle_s };
+        self.sessions.insert(*hash, Session { rec: rec.clone(), idle_deadline: AtomicU64::new(idle) });
+        self.user_sessions.entry(rec.user_id).or_default().insert(*hash);
         Ok(())
     }
 
-    pub(super) async fn get_session(
-        &self,
-        hash: &TokenHash,
-        now: u64,
-    ) -> Result<Option<SessionRecord>, StoreError> {
+    pub(super) async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {
         let Some(s) = self.sessions.get(hash) else {
             return Ok(None);
         };
@@ -115,11 +93,7 @@ impl MemoryStore {
     }
 
     pub(super) async fn revoke_user_sessions(&self, user_id: u64) -> Result<u64, StoreError> {
-        let hashes = self
-            .user_sessions
-            .remove(&user_id)
-            .map(|(_, set)| set)
-            .unwrap_or_default();
+        let hashes = self.user_sessions.remove(&user_id).map(|(_, set)| set).unwrap_or_default();
         let mut n = 0;
         for h in hashes {
             n += u64::from(self.sessions.remove(&h).is_some());
@@ -127,11 +101,7 @@ impl MemoryStore {
         Ok(n)
     }
 
-    pub(super) async fn set_session_role(
-        &self,
-        user_id: u64,
-        role: Role,
-    ) -> Result<(), StoreError> {
+    pub(super) async fn set_session_role(&self, user_id: u64, role: Role) -> Result<(), StoreError> {
         if let Some(set) = self.user_sessions.get(&user_id) {
             for h in set.iter() {
                 if let Some(mut s) = self.sessions.get_mut(h) {
@@ -149,20 +119,9 @@ impl MemoryStore {
         user_id: u64,
         expires_at: u64,
     ) -> Result<(), StoreError> {
-        self.refresh.insert(
-            *hash,
-            Refresh {
-                family,
-                user_id,
-                expires_at,
-                spent: false,
-            },
-        );
+        self.refresh.insert(*hash, Refresh { family, user_id, expires_at, spent: false });
         self.families.entry(family).or_default().push(*hash);
-        self.user_families
-            .entry(user_id)
-            .or_default()
-            .insert(family);
+        self.user_families.entry(user_id).or_default().insert(family);
         Ok(())
     }
 
@@ -190,8 +149,7 @@ impl MemoryStore {
             r.spent = true;
             (r.family, r.user_id)
         };
-        self.put_refresh(new, family, user_id, new_expires_at)
-            .await?;
+        self.put_refresh(new, family, user_id, new_expires_at).await?;
         Ok(Rotation::Rotated { user_id })
     }
 
@@ -213,15 +171,8 @@ impl MemoryStore {
     }
 
     pub(super) async fn revoke_user_refresh(&self, user_id: u64) -> Result<u64, StoreError> {
-        let families = self
-            .user_families
-            .remove(&user_id)
-            .map(|(_, f)| f)
-            .unwrap_or_default();
-        Ok(families
-            .into_iter()
-            .filter(|f| self.drop_family(*f))
-            .count() as u64)
+        let families = self.user_families.remove(&user_id).map(|(_, f)| f).unwrap_or_default();
+        Ok(families.into_iter().filter(|f| self.drop_family(*f)).count() as u64)
     }
 
     pub(super) async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
@@ -234,13 +185,7 @@ impl MemoryStore {
         Ok(())
     }
 
-    pub(super) async fn is_denied(
-        &self,
-        jti: &str,
-        user_id: u64,
-        iat: u64,
-    ) -> Result<bool, StoreError> {
-        Ok(self.denied_tokens.contains_key(jti)
-            || self.denied_users.get(&user_id).is_some_and(|at| iat <= *at))
+    pub(super) async fn is_denied(&self, jti: &str, user_id: u64, iat: u64) -> Result<bool, StoreError> {
+        Ok(self.denied_tokens.contains_key(jti) || self.denied_users.get(&user_id).is_some_and(|at| iat <= *at))
     }
 }

@@ -90,15 +90,10 @@ macro_rules! dispatch {
     }};
 }
 
-async fn bounded<T>(
-    fut: impl std::future::Future<Output = Result<T, StoreError>>,
-) -> Result<T, StoreError> {
+async fn bounded<T>(fut: impl std::future::Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
     match tokio::time::timeout(OP_TIMEOUT, fut).await {
         Ok(r) => r,
-        Err(_) => Err(StoreError::Unavailable(format!(
-            "no answer within {} ms",
-            OP_TIMEOUT.as_millis()
-        ))),
+        Err(_) => Err(StoreError::Unavailable(format!("no answer within {} ms", OP_TIMEOUT.as_millis()))),
     }
 }
 
@@ -126,11 +121,7 @@ impl Store {
                 Backend::Redis(redis::RedisStore::connect(url, settings).await?)
             }
         };
-        Ok(Store {
-            backend,
-            kind,
-            metrics,
-        })
+        Ok(Store { backend, kind, metrics })
     }
 
     /// Which backend this is.
@@ -144,20 +135,12 @@ impl Store {
     }
 
     /// Stores a new session under its token hash.
-    pub async fn put_session(
-        &self,
-        hash: &TokenHash,
-        rec: &SessionRecord,
-    ) -> Result<(), StoreError> {
+    pub async fn put_session(&self, hash: &TokenHash, rec: &SessionRecord) -> Result<(), StoreError> {
         dispatch!(self, "session_put", s => s.put_session(hash, rec))
     }
 
     /// The per-request lookup: one operation returning user, current role and expiry.
-    pub async fn get_session(
-        &self,
-        hash: &TokenHash,
-        now: u64,
-    ) -> Result<Option<SessionRecord>, StoreError> {
+    pub async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {
         dispatch!(self, "session_get", s => s.get_session(hash, now))
     }
 

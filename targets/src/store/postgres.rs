@@ -123,23 +123,16 @@ fn int(v: u64) -> i64 {
 }
 
 fn uint(row: &Row, idx: usize) -> Result<u64, StoreError> {
-    let v: i64 = row
-        .try_get(idx)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let v: i64 = row.try_get(idx).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative value {v} in column {idx}")))
 }
 
 fn session_from(row: &Row) -> Result<SessionRecord, StoreError> {
-    let role: &str = row
-        .try_get(2)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let role: &str = row.try_get(2).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(SessionRecord {
         user_id: uint(row, 0)?,
-        username: row
-            .try_get(1)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        role: Role::parse(role)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role:?}")))?,
+        username: row.try_get(1).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        role: Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role:?}")))?,
         expires_at: uint(row, 3)?,
     })
 }
@@ -147,18 +140,11 @@ fn session_from(row: &Row) -> Result<SessionRecord, StoreError> {
 impl PgStore {
     /// Connects, creates the schema if needed and keeps a pool of `pool_size` connections.
     pub async fn connect(url: &str, settings: StoreSettings) -> anyhow::Result<PgStore> {
-        let mut cfg: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--postgres-url {url:?} is not a PostgreSQL URL: {e}"))?;
+        let mut cfg: tokio_postgres::Config =
+            url.parse().map_err(|e| anyhow::anyhow!("--postgres-url {url:?} is not a PostgreSQL URL: {e}"))?;
         cfg.connect_timeout(Duration::from_millis(700));
         cfg.application_name("authbench-target");
-        let manager = Manager::from_config(
-            cfg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let timeout = Some(Duration::from_millis(700));
         let pool = Pool::builder(manager)
             .max_size(settings.pool_size)
@@ -168,26 +154,18 @@ impl PgStore {
             .recycle_timeout(timeout)
             .build()?;
         let client = pool.get().await.map_err(|e| {
-            anyhow::anyhow!("PostgreSQL not reachable at {url}: {e}: start it with scripts/services.sh up or pass --postgres-url")
+            anyhow::anyhow!(
+                "PostgreSQL not reachable at {url}: {e}: start it with scripts/services.sh up or pass --postgres-url"
+            )
         })?;
         client
             .batch_execute(&schema(&settings.namespace))
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("creating the authbench schema in PostgreSQL failed: {e}")
-            })?;
-        Ok(PgStore {
-            pool,
-            sql: Sql::new(&settings.namespace),
-            idle_s: int(settings.session_idle.as_secs()),
-        })
+            .map_err(|e| anyhow::anyhow!("creating the authbench schema in PostgreSQL failed: {e}"))?;
+        Ok(PgStore { pool, sql: Sql::new(&settings.namespace), idle_s: int(settings.session_idle.as_secs()) })
     }
 
-    async fn query(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, StoreError> {
+    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
         let client = self.pool.get().await.map_err(unavailable)?;
         let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
         client.query(&stmt, params).await.map_err(pg_err)
@@ -210,65 +188,33 @@ impl PgStore {
         self.query("SELECT 1", &[]).await.map(|_| ())
     }
 
-    pub(super) async fn put_session(
-        &self,
-        hash: &TokenHash,
-        rec: &SessionRecord,
-    ) -> Result<(), StoreError> {
-        let idle = if self.idle_s == 0 {
-            i64::MAX
-        } else {
-            int(crate::token::unix_now()).saturating_add(self.idle_s)
-        };
-        let p: [&(dyn ToSql + Sync); 6] = [
-            &hash.0.as_slice(),
-            &int(rec.user_id),
-            &rec.username,
-            &rec.role.as_str(),
-            &int(rec.expires_at),
-            &idle,
-        ];
+    pub(super) async fn put_session(&self, hash: &TokenHash, rec: &SessionRecord) -> Result<(), StoreError> {
+        let idle = if self.idle_s == 0 { i64::MAX } else { int(crate::token::unix_now()).saturating_add(self.idle_s) };
+        let p: [&(dyn ToSql + Sync); 6] =
+            [&hash.0.as_slice(), &int(rec.user_id), &rec.username, &rec.role.as_str(), &int(rec.expires_at), &idle];
         self.execute(&self.sql.put_session, &p).await.map(|_| ())
     }
 
-    pub(super) async fn get_session(
-        &self,
-        hash: &TokenHash,
-        now: u64,
-    ) -> Result<Option<SessionRecord>, StoreError> {
+    pub(super) async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {
         let now = int(now);
         let rows = if self.idle_s == 0 {
-            self.query(&self.sql.get_session, &[&hash.0.as_slice(), &now])
-                .await?
+            self.query(&self.sql.get_session, &[&hash.0.as_slice(), &now]).await?
         } else {
-            self.query(
-                &self.sql.get_session_sliding,
-                &[&hash.0.as_slice(), &now, &self.idle_s],
-            )
-            .await?
+            self.query(&self.sql.get_session_sliding, &[&hash.0.as_slice(), &now, &self.idle_s]).await?
         };
         rows.first().map(session_from).transpose()
     }
 
     pub(super) async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        self.execute(&self.sql.delete_session, &[&hash.0.as_slice()])
-            .await
-            .map(|_| ())
+        self.execute(&self.sql.delete_session, &[&hash.0.as_slice()]).await.map(|_| ())
     }
 
     pub(super) async fn revoke_user_sessions(&self, user_id: u64) -> Result<u64, StoreError> {
-        self.execute(&self.sql.revoke_user_sessions, &[&int(user_id)])
-            .await
+        self.execute(&self.sql.revoke_user_sessions, &[&int(user_id)]).await
     }
 
-    pub(super) async fn set_session_role(
-        &self,
-        user_id: u64,
-        role: Role,
-    ) -> Result<(), StoreError> {
-        self.execute(&self.sql.set_session_role, &[&int(user_id), &role.as_str()])
-            .await
-            .map(|_| ())
+    pub(super) async fn set_session_role(&self, user_id: u64, role: Role) -> Result<(), StoreError> {
+        self.execute(&self.sql.set_session_role, &[&int(user_id), &role.as_str()]).await.map(|_| ())
     }
 
     pub(super) async fn put_refresh(
@@ -278,12 +224,7 @@ impl PgStore {
         user_id: u64,
         expires_at: u64,
     ) -> Result<(), StoreError> {
-        let p: [&(dyn ToSql + Sync); 4] = [
-            &hash.0.as_slice(),
-            &family.0.as_slice(),
-            &int(user_id),
-            &int(expires_at),
-        ];
+        let p: [&(dyn ToSql + Sync); 4] = [&hash.0.as_slice(), &family.0.as_slice(), &int(user_id), &int(expires_at)];
         self.execute(&self.sql.put_refresh, &p).await.map(|_| ())
     }
 
@@ -294,75 +235,42 @@ impl PgStore {
         now: u64,
         new_expires_at: u64,
     ) -> Result<Rotation, StoreError> {
-        let p: [&(dyn ToSql + Sync); 4] = [
-            &old.0.as_slice(),
-            &new.0.as_slice(),
-            &int(now),
-            &int(new_expires_at),
-        ];
+        let p: [&(dyn ToSql + Sync); 4] = [&old.0.as_slice(), &new.0.as_slice(), &int(now), &int(new_expires_at)];
         if let Some(row) = self.query(&self.sql.rotate_refresh, &p).await?.first() {
-            return Ok(Rotation::Rotated {
-                user_id: uint(row, 0)?,
-            });
+            return Ok(Rotation::Rotated { user_id: uint(row, 0)? });
         }
-        let rows = self
-            .query(&self.sql.inspect_refresh, &[&old.0.as_slice(), &int(now)])
-            .await?;
+        let rows = self.query(&self.sql.inspect_refresh, &[&old.0.as_slice(), &int(now)]).await?;
         let Some(row) = rows.first() else {
             return Ok(Rotation::Invalid);
         };
-        let spent: bool = row
-            .try_get(2)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let spent: bool = row.try_get(2).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         if !spent {
             return Ok(Rotation::Invalid);
         }
-        let family: Vec<u8> = row
-            .try_get(0)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let family: Vec<u8> = row.try_get(0).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.execute(&self.sql.delete_family, &[&family]).await?;
-        Ok(Rotation::Reused {
-            user_id: uint(row, 1)?,
-        })
+        Ok(Rotation::Reused { user_id: uint(row, 1)? })
     }
 
     pub(super) async fn revoke_refresh_family(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        Ok(self
-            .execute(&self.sql.revoke_family_of, &[&hash.0.as_slice()])
-            .await?
-            > 0)
+        Ok(self.execute(&self.sql.revoke_family_of, &[&hash.0.as_slice()]).await? > 0)
     }
 
     pub(super) async fn revoke_user_refresh(&self, user_id: u64) -> Result<u64, StoreError> {
-        self.execute(&self.sql.revoke_user_refresh, &[&int(user_id)])
-            .await
+        self.execute(&self.sql.revoke_user_refresh, &[&int(user_id)]).await
     }
 
     pub(super) async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
-        self.execute(&self.sql.deny_token, &[&jti, &int(expires_at)])
-            .await
-            .map(|_| ())
+        self.execute(&self.sql.deny_token, &[&jti, &int(expires_at)]).await.map(|_| ())
     }
 
     pub(super) async fn deny_user(&self, user_id: u64, revoked_at: u64) -> Result<(), StoreError> {
-        self.execute(&self.sql.deny_user, &[&int(user_id), &int(revoked_at)])
-            .await
-            .map(|_| ())
+        self.execute(&self.sql.deny_user, &[&int(user_id), &int(revoked_at)]).await.map(|_| ())
     }
 
-    pub(super) async fn is_denied(
-        &self,
-        jti: &str,
-        user_id: u64,
-        iat: u64,
-    ) -> Result<bool, StoreError> {
-        let rows = self
-            .query(&self.sql.is_denied, &[&jti, &int(user_id), &int(iat)])
-            .await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Corrupt("denylist check returned no row".into()))?;
-        row.try_get(0)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    pub(super) async fn is_denied(&self, jti: &str, user_id: u64, iat: u64) -> Result<bool, StoreError> {
+        let rows = self.query(&self.sql.is_denied, &[&jti, &int(user_id), &int(iat)]).await?;
+        let row = rows.first().ok_or_else(|| StoreError::Corrupt("denylist check returned no row".into()))?;
+        row.try_get(0).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 }

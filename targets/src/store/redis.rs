@@ -127,9 +127,7 @@ fn corrupt(what: &str) -> StoreError {
 
 fn parse_session(v: &str) -> Result<SessionRecord, StoreError> {
     let mut it = v.splitn(4, ' ');
-    let (Some(uid), Some(role), Some(exp), Some(name)) =
-        (it.next(), it.next(), it.next(), it.next())
-    else {
+    let (Some(uid), Some(role), Some(exp), Some(name)) = (it.next(), it.next(), it.next(), it.next()) else {
         return Err(corrupt("session"));
     };
     Ok(SessionRecord {
@@ -143,23 +141,22 @@ fn parse_session(v: &str) -> Result<SessionRecord, StoreError> {
 impl RedisStore {
     /// Connects a pool of `pool_size` connections that reconnect on their own, and loads the scripts.
     pub async fn connect(url: &str, settings: StoreSettings) -> anyhow::Result<RedisStore> {
-        let config = Config::from_url(url)
-            .map_err(|e| anyhow::anyhow!("--redis-url {url:?} is not a Redis URL: {e}"))?;
+        let config =
+            Config::from_url(url).map_err(|e| anyhow::anyhow!("--redis-url {url:?} is not a Redis URL: {e}"))?;
         let mut builder = Builder::from_config(config);
         builder
             .with_connection_config(|c| {
                 c.connection_timeout = Duration::from_millis(500);
                 c.internal_command_timeout = Duration::from_millis(500);
-                c.tcp = TcpConfig {
-                    nodelay: Some(true),
-                    ..Default::default()
-                };
+                c.tcp = TcpConfig { nodelay: Some(true), ..Default::default() };
             })
             .with_performance_config(|p| p.default_command_timeout = Duration::from_millis(700))
             .set_policy(ReconnectPolicy::new_constant(0, 100));
         let pool = builder.build_pool(settings.pool_size)?;
         pool.init().await.map_err(|e| {
-            anyhow::anyhow!("Redis not reachable at {url}: {e}: start it with scripts/services.sh up or pass --redis-url")
+            anyhow::anyhow!(
+                "Redis not reachable at {url}: {e}: start it with scripts/services.sh up or pass --redis-url"
+            )
         })?;
         let load = |lua: &'static str| {
             let pool = pool.clone();
@@ -200,86 +197,37 @@ impl RedisStore {
     }
 
     /// Runs a script by SHA, reloading it once if the server forgot it (e.g. after a restart).
-    async fn run<R: FromValue>(
-        &self,
-        script: &Script,
-        keys: Vec<String>,
-        args: Vec<String>,
-    ) -> Result<R, StoreError> {
-        match self
-            .pool
-            .evalsha(script.sha.as_str(), keys.clone(), args.clone())
-            .await
-        {
+    async fn run<R: FromValue>(&self, script: &Script, keys: Vec<String>, args: Vec<String>) -> Result<R, StoreError> {
+        match self.pool.evalsha(script.sha.as_str(), keys.clone(), args.clone()).await {
             Err(e) if e.details().starts_with("NOSCRIPT") => {
                 let _: String = self.pool.script_load(script.lua).await.map_err(redis_err)?;
-                self.pool
-                    .evalsha(script.sha.as_str(), keys, args)
-                    .await
-                    .map_err(redis_err)
+                self.pool.evalsha(script.sha.as_str(), keys, args).await.map_err(redis_err)
             }
             r => r.map_err(redis_err),
         }
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
-        self.pool
-            .ping::<String>(None)
+        self.pool.ping::<String>(None).await.map(|_| ()).map_err(redis_err)
+    }
+
+    pub(super) async fn put_session(&self, hash: &TokenHash, rec: &SessionRecord) -> Result<(), StoreError> {
+        let hex = hash.to_hex();
+        let ttl = rec.expires_at.saturating_sub(crate::token::unix_now()).max(1);
+        let key_ttl = if self.idle_s == 0 { ttl } else { ttl.min(self.idle_s) };
+        let value = format!("{} {} {} {}", rec.user_id, rec.role.as_str(), rec.expires_at, rec.username);
+        let keys = vec![self.key("s", &hex), self.key("su", &rec.user_id.to_string())];
+        self.run::<i64>(&self.scripts.put_session, keys, vec![value, key_ttl.to_string(), hex, ttl.to_string()])
             .await
             .map(|_| ())
-            .map_err(redis_err)
     }
 
-    pub(super) async fn put_session(
-        &self,
-        hash: &TokenHash,
-        rec: &SessionRecord,
-    ) -> Result<(), StoreError> {
-        let hex = hash.to_hex();
-        let ttl = rec
-            .expires_at
-            .saturating_sub(crate::token::unix_now())
-            .max(1);
-        let key_ttl = if self.idle_s == 0 {
-            ttl
-        } else {
-            ttl.min(self.idle_s)
-        };
-        let value = format!(
-            "{} {} {} {}",
-            rec.user_id,
-            rec.role.as_str(),
-            rec.expires_at,
-            rec.username
-        );
-        let keys = vec![
-            self.key("s", &hex),
-            self.key("su", &rec.user_id.to_string()),
-        ];
-        self.run::<i64>(
-            &self.scripts.put_session,
-            keys,
-            vec![value, key_ttl.to_string(), hex, ttl.to_string()],
-        )
-        .await
-        .map(|_| ())
-    }
-
-    pub(super) async fn get_session(
-        &self,
-        hash: &TokenHash,
-        now: u64,
-    ) -> Result<Option<SessionRecord>, StoreError> {
+    pub(super) async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {
         let key = self.key("s", &hash.to_hex());
         let v: Option<String> = if self.idle_s == 0 {
             self.pool.get(key).await.map_err(redis_err)?
         } else {
-            self.run(
-                &self.scripts.get_session_sliding,
-                vec![key],
-                vec![self.idle_s.to_string()],
-            )
-            .await?
+            self.run(&self.scripts.get_session_sliding, vec![key], vec![self.idle_s.to_string()]).await?
         };
         match v {
             Some(v) => {
@@ -291,33 +239,18 @@ impl RedisStore {
     }
 
     pub(super) async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        self.pool
-            .del::<i64, _>(self.key("s", &hash.to_hex()))
-            .await
-            .map(|_| ())
-            .map_err(redis_err)
+        self.pool.del::<i64, _>(self.key("s", &hash.to_hex())).await.map(|_| ()).map_err(redis_err)
     }
 
     pub(super) async fn revoke_user_sessions(&self, user_id: u64) -> Result<u64, StoreError> {
         let keys = vec![self.key("su", &user_id.to_string())];
-        self.run(
-            &self.scripts.revoke_user_sessions,
-            keys,
-            vec![self.key("s", "")],
-        )
-        .await
+        self.run(&self.scripts.revoke_user_sessions, keys, vec![self.key("s", "")]).await
     }
 
-    pub(super) async fn set_session_role(
-        &self,
-        user_id: u64,
-        role: Role,
-    ) -> Result<(), StoreError> {
+    pub(super) async fn set_session_role(&self, user_id: u64, role: Role) -> Result<(), StoreError> {
         let keys = vec![self.key("su", &user_id.to_string())];
         let args = vec![self.key("s", ""), role.as_str().to_owned()];
-        self.run::<i64>(&self.scripts.set_session_role, keys, args)
-            .await
-            .map(|_| ())
+        self.run::<i64>(&self.scripts.set_session_role, keys, args).await.map(|_| ())
     }
 
     pub(super) async fn put_refresh(
@@ -329,15 +262,9 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         let (hex, fam) = (hash.to_hex(), family.to_hex());
         let ttl = expires_at.saturating_sub(crate::token::unix_now()).max(1);
-        let keys = vec![
-            self.key("r", &hex),
-            self.key("rf", &fam),
-            self.key("ru", &user_id.to_string()),
-        ];
+        let keys = vec![self.key("r", &hex), self.key("rf", &fam), self.key("ru", &user_id.to_string())];
         let args = vec![format!("{fam} {user_id} a"), ttl.to_string(), hex, fam];
-        self.run::<i64>(&self.scripts.put_refresh, keys, args)
-            .await
-            .map(|_| ())
+        self.run::<i64>(&self.scripts.put_refresh, keys, args).await.map(|_| ())
     }
 
     pub(super) async fn rotate_refresh(
@@ -351,75 +278,40 @@ impl RedisStore {
         let keys = vec![self.key("r", &old.to_hex()), self.key("r", &new_hex)];
         let ttl = new_expires_at.saturating_sub(now).max(1);
         let args = vec![ttl.to_string(), new_hex, self.prefix.clone()];
-        let (outcome, uid): (i64, String) =
-            self.run(&self.scripts.rotate_refresh, keys, args).await?;
+        let (outcome, uid): (i64, String) = self.run(&self.scripts.rotate_refresh, keys, args).await?;
         let user_id = || uid.parse::<u64>().map_err(|_| corrupt("refresh token"));
         Ok(match outcome {
-            1 => Rotation::Rotated {
-                user_id: user_id()?,
-            },
-            2 => Rotation::Reused {
-                user_id: user_id()?,
-            },
+            1 => Rotation::Rotated { user_id: user_id()? },
+            2 => Rotation::Reused { user_id: user_id()? },
             _ => Rotation::Invalid,
         })
     }
 
     pub(super) async fn revoke_refresh_family(&self, hash: &TokenHash) -> Result<bool, StoreError> {
         let keys = vec![self.key("r", &hash.to_hex())];
-        Ok(self
-            .run::<i64>(
-                &self.scripts.revoke_family_of,
-                keys,
-                vec![self.prefix.clone()],
-            )
-            .await?
-            > 0)
+        Ok(self.run::<i64>(&self.scripts.revoke_family_of, keys, vec![self.prefix.clone()]).await? > 0)
     }
 
     pub(super) async fn revoke_user_refresh(&self, user_id: u64) -> Result<u64, StoreError> {
         let keys = vec![self.key("ru", &user_id.to_string())];
-        self.run(
-            &self.scripts.revoke_user_refresh,
-            keys,
-            vec![self.prefix.clone()],
-        )
-        .await
+        self.run(&self.scripts.revoke_user_refresh, keys, vec![self.prefix.clone()]).await
     }
 
     pub(super) async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
-        let exp = Some(Expiration::EXAT(
-            i64::try_from(expires_at).unwrap_or(i64::MAX),
-        ));
-        self.pool
-            .set::<(), _, _>(self.key("dj", jti), 1, exp, None, false)
-            .await
-            .map_err(redis_err)
+        let exp = Some(Expiration::EXAT(i64::try_from(expires_at).unwrap_or(i64::MAX)));
+        self.pool.set::<(), _, _>(self.key("dj", jti), 1, exp, None, false).await.map_err(redis_err)
     }
 
     pub(super) async fn deny_user(&self, user_id: u64, revoked_at: u64) -> Result<(), StoreError> {
-        let ttl = Some(Expiration::EX(
-            i64::try_from(self.max_token_ttl_s.max(1)).unwrap_or(i64::MAX),
-        ));
+        let ttl = Some(Expiration::EX(i64::try_from(self.max_token_ttl_s.max(1)).unwrap_or(i64::MAX)));
         let key = self.key("du", &user_id.to_string());
-        self.pool
-            .set::<(), _, _>(key, revoked_at.to_string(), ttl, None, false)
-            .await
-            .map_err(redis_err)
+        self.pool.set::<(), _, _>(key, revoked_at.to_string(), ttl, None, false).await.map_err(redis_err)
     }
 
-    pub(super) async fn is_denied(
-        &self,
-        jti: &str,
-        user_id: u64,
-        iat: u64,
-    ) -> Result<bool, StoreError> {
+    pub(super) async fn is_denied(&self, jti: &str, user_id: u64, iat: u64) -> Result<bool, StoreError> {
         let keys = vec![self.key("dj", jti), self.key("du", &user_id.to_string())];
-        let (token, user): (Option<String>, Option<String>) =
-            self.pool.mget(keys).await.map_err(redis_err)?;
-        let user_revoked_at = user
-            .map(|v| v.parse::<u64>().map_err(|_| corrupt("denylist entry")))
-            .transpose()?;
+        let (token, user): (Option<String>, Option<String>) = self.pool.mget(keys).await.map_err(redis_err)?;
+        let user_revoked_at = user.map(|v| v.parse::<u64>().map_err(|_| corrupt("denylist entry"))).transpose()?;
         Ok(token.is_some() || user_revoked_at.is_some_and(|at| iat <= at))
     }
 }

@@ -18,57 +18,30 @@ impl HybridStrategy {
     /// Per request: verify the access token only; the store is not touched.
     pub fn authenticate(&self, token: &str, now: u64) -> Result<Principal, Failure> {
         let (id, claims) = self.codec.verify(token, now)?;
-        Ok(Principal {
-            id,
-            username: claims.name,
-            role: claims.role,
-        })
+        Ok(Principal { id, username: claims.name, role: claims.role })
     }
 
     /// Signs an access token and starts a new refresh-token family.
     pub async fn issue(&self, user: &User, now: u64) -> Result<Grant, Failure> {
         let refresh = opaque::generate();
-        self.store
-            .put_refresh(
-                &refresh.hash,
-                FamilyId::generate(),
-                user.id,
-                now + self.refresh_ttl_s,
-            )
-            .await?;
+        self.store.put_refresh(&refresh.hash, FamilyId::generate(), user.id, now + self.refresh_ttl_s).await?;
         self.grant(user, refresh.text, now)
     }
 
     fn grant(&self, user: &User, refresh: String, now: u64) -> Result<Grant, Failure> {
-        let t = self
-            .codec
-            .issue(user.id, &user.username, user.role(), now)?;
-        Ok(Grant {
-            access: t.token,
-            expires_in: t.expires_in,
-            refresh: Some((refresh, self.refresh_ttl_s)),
-        })
+        let t = self.codec.issue(user.id, &user.username, user.role(), now)?;
+        Ok(Grant { access: t.token, expires_in: t.expires_in, refresh: Some((refresh, self.refresh_ttl_s)) })
     }
 
     /// Spends the refresh token and issues a new pair; replaying a spent one revokes its family.
-    pub async fn refresh(
-        &self,
-        users: &Directory,
-        presented: &str,
-        now: u64,
-    ) -> Result<Grant, Failure> {
+    pub async fn refresh(&self, users: &Directory, presented: &str, now: u64) -> Result<Grant, Failure> {
         if !opaque::looks_valid(presented) {
             return Err(Failure::Malformed);
         }
         let next = opaque::generate();
         match self
             .store
-            .rotate_refresh(
-                &opaque::hash_text(presented),
-                &next.hash,
-                now,
-                now + self.refresh_ttl_s,
-            )
+            .rotate_refresh(&opaque::hash_text(presented), &next.hash, now, now + self.refresh_ttl_s)
             .await?
         {
             Rotation::Rotated { user_id } => {
@@ -88,9 +61,6 @@ impl HybridStrategy {
         if !opaque::looks_valid(refresh) {
             return Err(Failure::Malformed);
         }
-        Ok(self
-            .store
-            .revoke_refresh_family(&opaque::hash_text(refresh))
-            .await?)
+        Ok(self.store.revoke_refresh_family(&opaque::hash_text(refresh)).await?)
     }
 }

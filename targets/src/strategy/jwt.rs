@@ -21,23 +21,13 @@ impl JwtStrategy {
                 return Err(Failure::Revoked);
             }
         }
-        Ok(Principal {
-            id,
-            username: claims.name,
-            role: claims.role,
-        })
+        Ok(Principal { id, username: claims.name, role: claims.role })
     }
 
     /// Signs a token with the user's current role.
     pub fn issue(&self, user: &User, now: u64) -> Result<Grant, Failure> {
-        let t = self
-            .codec
-            .issue(user.id, &user.username, user.role(), now)?;
-        Ok(Grant {
-            access: t.token,
-            expires_in: t.expires_in,
-            refresh: None,
-        })
+        let t = self.codec.issue(user.id, &user.username, user.role(), now)?;
+        Ok(Grant { access: t.token, expires_in: t.expires_in, refresh: None })
     }
 
     /// jwt has no refresh token: a still-valid token is exchanged for a fresh one with the same claims.
@@ -51,11 +41,7 @@ impl JwtStrategy {
             store.deny_token(&claims.jti, claims.exp).await?;
         }
         let t = self.codec.issue(id, &claims.name, claims.role, now)?;
-        Ok(Grant {
-            access: t.token,
-            expires_in: t.expires_in,
-            refresh: None,
-        })
+        Ok(Grant { access: t.token, expires_in: t.expires_in, refresh: None })
     }
 
     /// Denies the presented token when a denylist exists; otherwise nothing can be invalidated.

@@ -59,18 +59,9 @@ pub struct RevokeOutcome {
 
 impl Auth {
     /// Builds keys, stores and users for a configuration; errors say which flag to fix.
-    pub async fn build(
-        cfg: &Config,
-        metrics: Arc<Metrics>,
-        hashing_slots: usize,
-    ) -> anyhow::Result<Auth> {
-        let users =
-            Directory::seeded(cfg.seed_users, cfg.argon2_m_kib, cfg.argon2_t, cfg.argon2_p)?;
-        let max_token_ttl = cfg
-            .token_ttl
-            .max(cfg.access_ttl)
-            .max(cfg.refresh_ttl)
-            .max(cfg.session_ttl);
+    pub async fn build(cfg: &Config, metrics: Arc<Metrics>, hashing_slots: usize) -> anyhow::Result<Auth> {
+        let users = Directory::seeded(cfg.seed_users, cfg.argon2_m_kib, cfg.argon2_t, cfg.argon2_p)?;
+        let max_token_ttl = cfg.token_ttl.max(cfg.access_ttl).max(cfg.refresh_ttl).max(cfg.session_ttl);
         let settings = StoreSettings {
             namespace: cfg.namespace.clone(),
             pool_size: cfg.pool_size,
@@ -79,38 +70,21 @@ impl Auth {
         };
         let store = match cfg.needed_store() {
             Some(kind) => Some(
-                Store::connect(
-                    kind,
-                    cfg.postgres_url.as_deref(),
-                    cfg.redis_url.as_deref(),
-                    settings,
-                    metrics,
-                )
-                .await?,
+                Store::connect(kind, cfg.postgres_url.as_deref(), cfg.redis_url.as_deref(), settings, metrics).await?,
             ),
             None => None,
         };
         let codec = |ttl: std::time::Duration, typ| -> anyhow::Result<JwtCodec> {
             let material = keys::load_or_generate(&cfg.key_dir, cfg.alg)?;
-            Ok(JwtCodec::new(
-                cfg.alg,
-                material,
-                ttl.as_secs(),
-                cfg.leeway.as_secs(),
-                typ,
-                &cfg.issuer,
-                &cfg.audience,
-            ))
+            Ok(JwtCodec::new(cfg.alg, material, ttl.as_secs(), cfg.leeway.as_secs(), typ, &cfg.issuer, &cfg.audience))
         };
         let strategy = match (cfg.strategy, store) {
-            (StrategyKind::Jwt, denylist) => Strategy::Jwt(jwt::JwtStrategy {
-                codec: codec(cfg.token_ttl, TYP_JWT)?,
-                denylist,
-            }),
-            (StrategyKind::Session, Some(store)) => Strategy::Session(session::SessionStrategy {
-                store,
-                ttl_s: cfg.session_ttl.as_secs(),
-            }),
+            (StrategyKind::Jwt, denylist) => {
+                Strategy::Jwt(jwt::JwtStrategy { codec: codec(cfg.token_ttl, TYP_JWT)?, denylist })
+            }
+            (StrategyKind::Session, Some(store)) => {
+                Strategy::Session(session::SessionStrategy { store, ttl_s: cfg.session_ttl.as_secs() })
+            }
             (StrategyKind::Hybrid, Some(store)) => Strategy::Hybrid(hybrid::HybridStrategy {
                 codec: codec(cfg.access_ttl, TYP_ACCESS)?,
                 store,
@@ -118,11 +92,7 @@ impl Auth {
             }),
             (kind, None) => anyhow::bail!("strategy {kind:?} needs a store: pass --store"),
         };
-        Ok(Auth {
-            strategy,
-            users: Arc::new(users),
-            hashing: Semaphore::new(hashing_slots.max(1)),
-        })
+        Ok(Auth { strategy, users: Arc::new(users), hashing: Semaphore::new(hashing_slots.max(1)) })
     }
 
     /// The store in use, if any (session/refresh store or jwt denylist).
@@ -158,21 +128,13 @@ impl Auth {
         if username.len() > 256 || password.len() > 1024 {
             return Err(Failure::BadLogin);
         }
-        let permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| Failure::Internal("login throttle closed"))?;
+        let permit = self.hashing.acquire().await.map_err(|_| Failure::Internal("login throttle closed"))?;
         let users = Arc::clone(&self.users);
-        let id = tokio::task::spawn_blocking(move || {
-            users.check_password(&username, &password).map(|u| u.id)
-        })
-        .await
-        .map_err(|_| Failure::Internal("password check panicked"))?;
+        let id = tokio::task::spawn_blocking(move || users.check_password(&username, &password).map(|u| u.id))
+            .await
+            .map_err(|_| Failure::Internal("password check panicked"))?;
         drop(permit);
-        let user = id
-            .and_then(|id| self.users.get(id))
-            .ok_or(Failure::BadLogin)?;
+        let user = id.and_then(|id| self.users.get(id)).ok_or(Failure::BadLogin)?;
         let now = unix_now();
         match &self.strategy {
             Strategy::Jwt(s) => s.issue(user, now),
@@ -202,36 +164,22 @@ impl Auth {
 
     /// "Log out everywhere": invalidates every credential of the user the strategy can reach.
     pub async fn revoke_user(&self, user_id: u64) -> Result<RevokeOutcome, Failure> {
-        self.users
-            .get(user_id)
-            .ok_or(Failure::BadRequest("no such user"))?;
+        self.users.get(user_id).ok_or(Failure::BadRequest("no such user"))?;
         Ok(match &self.strategy {
             Strategy::Jwt(s) => {
                 if s.revoke_user(user_id, unix_now()).await? {
-                    RevokeOutcome {
-                        effective: true,
-                        note: "tokens issued so far are denied on their next request",
-                    }
+                    RevokeOutcome { effective: true, note: "tokens issued so far are denied on their next request" }
                 } else {
-                    RevokeOutcome {
-                        effective: false,
-                        note: "jwt without denylist: issued tokens stay valid until exp",
-                    }
+                    RevokeOutcome { effective: false, note: "jwt without denylist: issued tokens stay valid until exp" }
                 }
             }
             Strategy::Session(s) => {
                 s.store.revoke_user_sessions(user_id).await?;
-                RevokeOutcome {
-                    effective: true,
-                    note: "sessions deleted: the next request is refused",
-                }
+                RevokeOutcome { effective: true, note: "sessions deleted: the next request is refused" }
             }
             Strategy::Hybrid(s) => {
                 s.store.revoke_user_refresh(user_id).await?;
-                RevokeOutcome {
-                    effective: true,
-                    note: "refresh tokens revoked; access tokens live until their exp",
-                }
+                RevokeOutcome { effective: true, note: "refresh tokens revoked; access tokens live until their exp" }
             }
         })
     }

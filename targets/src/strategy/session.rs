@@ -16,11 +16,7 @@ impl SessionStrategy {
     /// The one store lookup per request; role and expiry come from the store, so changes apply at once.
     pub async fn authenticate(&self, token: &str, now: u64) -> Result<Principal, Failure> {
         let rec = self.lookup(token, now).await?;
-        Ok(Principal {
-            id: rec.user_id,
-            username: rec.username,
-            role: rec.role,
-        })
+        Ok(Principal { id: rec.user_id, username: rec.username, role: rec.role })
     }
 
     async fn lookup(&self, token: &str, now: u64) -> Result<SessionRecord, Failure> {
@@ -30,10 +26,7 @@ impl SessionStrategy {
         if !opaque::looks_valid(token) {
             return Err(Failure::Malformed);
         }
-        self.store
-            .get_session(&opaque::hash_text(token), now)
-            .await?
-            .ok_or(Failure::Unknown)
+        self.store.get_session(&opaque::hash_text(token), now).await?.ok_or(Failure::Unknown)
     }
 
     /// Creates a session for the user.
@@ -50,11 +43,7 @@ impl SessionStrategy {
     async fn create(&self, rec: &SessionRecord) -> Result<Grant, Failure> {
         let token = opaque::generate();
         self.store.put_session(&token.hash, rec).await?;
-        Ok(Grant {
-            access: token.text,
-            expires_in: self.ttl_s,
-            refresh: None,
-        })
+        Ok(Grant { access: token.text, expires_in: self.ttl_s, refresh: None })
     }
 
     /// Session refresh is id rotation: a new token with a fresh lifetime replaces the presented one.

@@ -109,17 +109,8 @@ impl JwtCodec {
     }
 
     /// Signs a token for a user.
-    pub fn issue(
-        &self,
-        user_id: u64,
-        username: &str,
-        role: Role,
-        now: u64,
-    ) -> Result<Issued, Failure> {
-        let jti = base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            random_bytes::<16>(),
-        );
+    pub fn issue(&self, user_id: u64, username: &str, role: Role, now: u64) -> Result<Issued, Failure> {
+        let jti = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, random_bytes::<16>());
         let sub = user_id.to_string();
         let claims = ClaimsOut {
             sub: &sub,
@@ -133,11 +124,7 @@ impl JwtCodec {
         };
         let token = encode(&self.header, &claims, &self.keys.encoding)
             .map_err(|_| Failure::Internal("signing a token failed"))?;
-        Ok(Issued {
-            token,
-            jti,
-            expires_in: self.ttl_s,
-        })
+        Ok(Issued { token, jti, expires_in: self.ttl_s })
     }
 
     /// Verifies signature, algorithm, type, issuer, audience, lifetime and shape; any doubt is a 401.
@@ -148,8 +135,7 @@ impl JwtCodec {
         if token.bytes().filter(|b| *b == b'.').count() != 2 {
             return Err(Failure::Malformed);
         }
-        let data = decode::<Claims>(token, &self.keys.decoding, &self.validation)
-            .map_err(|e| classify(e.kind()))?;
+        let data = decode::<Claims>(token, &self.keys.decoding, &self.validation).map_err(|e| classify(e.kind()))?;
         if data.header.crit.is_some() {
             return Err(Failure::Malformed);
         }
@@ -170,9 +156,7 @@ fn classify(kind: &ErrorKind) -> Failure {
         ErrorKind::ExpiredSignature => Failure::Expired,
         ErrorKind::InvalidSignature => Failure::BadSignature,
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Failure::WrongAlgorithm,
-        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience | ErrorKind::ImmatureSignature => {
-            Failure::BadClaims
-        }
+        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience | ErrorKind::ImmatureSignature => Failure::BadClaims,
         ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidSubject => Failure::BadClaims,
         _ => Failure::Malformed,
     }
@@ -206,11 +190,7 @@ mod tests {
             let now = jsonwebtoken::get_current_timestamp();
             let t = c.issue(7, "user7", Role::User, now).unwrap();
             let (id, cl) = c.verify(&t.token, now).unwrap();
-            assert_eq!(
-                (id, cl.name.as_str(), cl.role),
-                (7, "user7", Role::User),
-                "{alg:?}"
-            );
+            assert_eq!((id, cl.name.as_str(), cl.role), (7, "user7", Role::User), "{alg:?}");
         }
     }
 
@@ -219,11 +199,7 @@ mod tests {
         let c = codec(Alg::Hs256);
         let now = jsonwebtoken::get_current_timestamp();
         for alg in ["none", "None", "NONE", "nOnE"] {
-            let t = format!(
-                "{}.{}.",
-                b64(&serde_json::json!({"alg":alg,"typ":"JWT"})),
-                b64(&claims(now))
-            );
+            let t = format!("{}.{}.", b64(&serde_json::json!({"alg":alg,"typ":"JWT"})), b64(&claims(now)));
             assert!(c.verify(&t, now).is_err(), "{alg}");
         }
     }
@@ -234,18 +210,12 @@ mod tests {
         let now = jsonwebtoken::get_current_timestamp();
         let public = serde_json::to_vec(&c.jwks().keys[0]).unwrap();
         let forged = encode(
-            &Header {
-                typ: Some(TYP_JWT.into()),
-                ..Header::new(jsonwebtoken::Algorithm::HS256)
-            },
+            &Header { typ: Some(TYP_JWT.into()), ..Header::new(jsonwebtoken::Algorithm::HS256) },
             &claims(now),
             &jsonwebtoken::EncodingKey::from_secret(&public),
         )
         .unwrap();
-        assert!(matches!(
-            c.verify(&forged, now),
-            Err(Failure::WrongAlgorithm)
-        ));
+        assert!(matches!(c.verify(&forged, now), Err(Failure::WrongAlgorithm)));
     }
 
     #[test]
@@ -258,12 +228,7 @@ mod tests {
         let cases = [
             format!("{}.{}.", parts[0], parts[1]),
             format!("{}.{}", parts[0], parts[1]),
-            format!(
-                "{}.{}.{}",
-                parts[0],
-                parts[1],
-                &parts[2][..parts[2].len() / 2]
-            ),
+            format!("{}.{}.{}", parts[0], parts[1], &parts[2][..parts[2].len() / 2]),
             format!("{}.{}.{}", parts[0], b64(&admin), parts[2]),
             format!("{t}.extra"),
             "garbage".to_owned(),
@@ -280,26 +245,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("authbench-jwt-claims-{}", std::process::id()));
         let keys = crate::token::keys::load_or_generate(&dir, Alg::Hs256).unwrap();
         let secret = keys.encoding.as_bytes().to_vec();
-        let c = JwtCodec::new(
-            Alg::Hs256,
-            from_bytes(Alg::Hs256, &secret).unwrap(),
-            3600,
-            0,
-            TYP_JWT,
-            "iss",
-            "aud",
-        );
+        let c = JwtCodec::new(Alg::Hs256, from_bytes(Alg::Hs256, &secret).unwrap(), 3600, 0, TYP_JWT, "iss", "aud");
         let key = jsonwebtoken::EncodingKey::from_secret(&secret);
         let now = jsonwebtoken::get_current_timestamp();
         let sign = |header: Header, v: serde_json::Value| encode(&header, &v, &key).unwrap();
-        let h = || Header {
-            typ: Some(TYP_JWT.into()),
-            ..Header::new(jsonwebtoken::Algorithm::HS256)
-        };
-        assert!(
-            c.verify(&sign(h(), claims(now)), now).is_ok(),
-            "baseline must pass"
-        );
+        let h = || Header { typ: Some(TYP_JWT.into()), ..Header::new(jsonwebtoken::Algorithm::HS256) };
+        assert!(c.verify(&sign(h(), claims(now)), now).is_ok(), "baseline must pass");
         let mut expired = claims(now - 4000);
         expired["exp"] = (now - 10).into();
         let mut wrong_iss = claims(now);
@@ -327,24 +278,12 @@ mod tests {
         }
         let mut crit = h();
         crit.crit = Some(vec!["exp".into()]);
-        assert!(
-            c.verify(&sign(crit, claims(now)), now).is_err(),
-            "crit accepted"
-        );
-        let wrong_typ = Header {
-            typ: Some(TYP_ACCESS.into()),
-            ..Header::new(jsonwebtoken::Algorithm::HS256)
-        };
-        assert!(
-            c.verify(&sign(wrong_typ, claims(now)), now).is_err(),
-            "typ accepted"
-        );
+        assert!(c.verify(&sign(crit, claims(now)), now).is_err(), "crit accepted");
+        let wrong_typ = Header { typ: Some(TYP_ACCESS.into()), ..Header::new(jsonwebtoken::Algorithm::HS256) };
+        assert!(c.verify(&sign(wrong_typ, claims(now)), now).is_err(), "typ accepted");
         let mut with_jku = h();
         with_jku.jku = Some("http://127.0.0.1/evil".into());
         with_jku.kid = Some("../../etc/passwd".into());
-        assert!(
-            c.verify(&sign(with_jku, claims(now)), now).is_ok(),
-            "kid/jku must be ignored, not trusted"
-        );
+        assert!(c.verify(&sign(with_jku, claims(now)), now).is_ok(), "kid/jku must be ignored, not trusted");
     }
 }

@@ -18,21 +18,11 @@ use crate::config::Alg;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot use key directory {dir}: {source} (pass a writable --key-dir)")]
-    Dir {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
+    Dir { dir: PathBuf, source: std::io::Error },
     #[error("cannot read or write key file {path}: {source}")]
-    File {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    File { path: PathBuf, source: std::io::Error },
     #[error("key file {path} is not a valid {alg} key: {reason} (delete it to have a new one generated)")]
-    Invalid {
-        path: PathBuf,
-        alg: &'static str,
-        reason: String,
-    },
+    Invalid { path: PathBuf, alg: &'static str, reason: String },
     #[error("generating a {alg} key failed")]
     Generate { alg: &'static str },
 }
@@ -60,28 +50,19 @@ fn generate(alg: Alg) -> Result<Vec<u8>, KeyError> {
     let pkcs8 = match alg {
         Alg::Hs256 => return Ok(random_bytes::<32>().to_vec()),
         Alg::Rs256 | Alg::Rs256_4096 => {
-            let size = if alg == Alg::Rs256 {
-                aws_lc_rs::rsa::KeySize::Rsa2048
-            } else {
-                aws_lc_rs::rsa::KeySize::Rsa4096
-            };
+            let size =
+                if alg == Alg::Rs256 { aws_lc_rs::rsa::KeySize::Rsa2048 } else { aws_lc_rs::rsa::KeySize::Rsa4096 };
             let pair = aws_lc_rs::rsa::KeyPair::generate(size).map_err(|_| fail())?;
             let der = pair.as_der().map_err(|_| fail())?;
             der.as_ref().to_vec()
         }
         Alg::Es256 => {
             let rng = SystemRandom::new();
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                .map_err(|_| fail())?
-                .as_ref()
-                .to_vec()
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|_| fail())?.as_ref().to_vec()
         }
         Alg::EdDsa => {
             let rng = SystemRandom::new();
-            Ed25519KeyPair::generate_pkcs8v1(&rng)
-                .map_err(|_| fail())?
-                .as_ref()
-                .to_vec()
+            Ed25519KeyPair::generate_pkcs8v1(&rng).map_err(|_| fail())?.as_ref().to_vec()
         }
     };
     Ok(pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8)).into_bytes())
@@ -90,17 +71,8 @@ fn generate(alg: Alg) -> Result<Vec<u8>, KeyError> {
 /// Writes a new key so that concurrent targets sharing a directory all end up with the same key.
 fn publish(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let io = |source| KeyError::File {
-        path: path.to_owned(),
-        source,
-    };
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io)?;
+    let io = |source| KeyError::File { path: path.to_owned(), source };
+    let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io)?;
     // hard_link fails if another process published first; its key then wins and is read back.
     let linked = fs::hard_link(&tmp, path);
@@ -114,23 +86,13 @@ fn publish(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
 
 /// Loads the key for `alg` from `dir`, generating and saving it first when it is missing.
 pub fn load_or_generate(dir: &Path, alg: Alg) -> Result<KeyMaterial, KeyError> {
-    fs::create_dir_all(dir).map_err(|source| KeyError::Dir {
-        dir: dir.to_owned(),
-        source,
-    })?;
+    fs::create_dir_all(dir).map_err(|source| KeyError::Dir { dir: dir.to_owned(), source })?;
     let path = dir.join(file_name(alg));
     if !path.exists() {
         publish(&path, &generate(alg)?)?;
     }
-    let bytes = fs::read(&path).map_err(|source| KeyError::File {
-        path: path.clone(),
-        source,
-    })?;
-    from_bytes(alg, &bytes).map_err(|reason| KeyError::Invalid {
-        path,
-        alg: alg.as_str(),
-        reason,
-    })
+    let bytes = fs::read(&path).map_err(|source| KeyError::File { path: path.clone(), source })?;
+    from_bytes(alg, &bytes).map_err(|reason| KeyError::Invalid { path, alg: alg.as_str(), reason })
 }
 
 /// Builds signing and verifying keys from a key file's contents.
@@ -138,10 +100,7 @@ pub fn from_bytes(alg: Alg, bytes: &[u8]) -> Result<KeyMaterial, String> {
     let encoding = match alg {
         Alg::Hs256 => {
             if bytes.len() < 32 {
-                return Err(format!(
-                    "HMAC secret has {} bytes, need at least 32",
-                    bytes.len()
-                ));
+                return Err(format!("HMAC secret has {} bytes, need at least 32", bytes.len()));
             }
             let decoding = DecodingKey::from_secret(bytes);
             return Ok(KeyMaterial {
@@ -159,11 +118,7 @@ pub fn from_bytes(alg: Alg, bytes: &[u8]) -> Result<KeyMaterial, String> {
     let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
     jwk.common.key_id = Some(format!("authbench-{}", alg.as_str().to_ascii_lowercase()));
     jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
-    Ok(KeyMaterial {
-        encoding,
-        decoding,
-        jwks: JwkSet { keys: vec![jwk] },
-    })
+    Ok(KeyMaterial { encoding, decoding, jwks: JwkSet { keys: vec![jwk] } })
 }
 
 #[cfg(test)]
@@ -182,20 +137,12 @@ mod tests {
         for alg in [Alg::Hs256, Alg::Rs256, Alg::Es256, Alg::EdDsa] {
             let first = load_or_generate(&dir, alg).unwrap();
             let second = load_or_generate(&dir, alg).unwrap();
-            assert_eq!(
-                first.encoding.as_bytes(),
-                second.encoding.as_bytes(),
-                "{alg:?}"
-            );
+            assert_eq!(first.encoding.as_bytes(), second.encoding.as_bytes(), "{alg:?}");
             let expected_public = usize::from(alg != Alg::Hs256);
             assert_eq!(first.jwks.keys.len(), expected_public, "{alg:?}");
         }
         let mode = fs::metadata(dir.join("hs256.key")).unwrap().permissions();
-        assert_eq!(
-            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077,
-            0,
-            "secret readable by others"
-        );
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077, 0, "secret readable by others");
         fs::remove_dir_all(&dir).unwrap();
     }
 

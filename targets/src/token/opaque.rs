@@ -37,9 +37,7 @@ pub struct OpaqueToken {
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     // SystemRandom reads getrandom(2); it fails only if the kernel has no entropy source at all.
-    SystemRandom::new()
-        .fill(&mut buf)
-        .expect("the operating system's random number generator is unavailable");
+    SystemRandom::new().fill(&mut buf).expect("the operating system's random number generator is unavailable");
     buf
 }
 
@@ -61,10 +59,7 @@ pub fn hash_text(text: &str) -> TokenHash {
 
 /// Cheap shape check so garbage never reaches the store.
 pub fn looks_valid(text: &str) -> bool {
-    text.len() == TOKEN_TEXT_LEN
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    text.len() == TOKEN_TEXT_LEN && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -79,10 +74,7 @@ mod tests {
         assert_eq!(a.text.len(), TOKEN_TEXT_LEN);
         assert!(looks_valid(&a.text));
         assert_eq!(hash_text(&a.text), a.hash);
-        assert_ne!(
-            a.hash.0.as_slice(),
-            a.text.as_bytes().get(..32).unwrap_or_default()
-        );
+        assert_ne!(a.hash.0.as_slice(), a.text.as_bytes().get(..32).unwrap_or_default());
         assert_eq!(a.hash.to_hex().len(), 64);
     }
 

@@ -27,11 +27,7 @@ pub fn store_url(store: &str) -> String {
 
 fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A running target process, killed on drop.
@@ -49,10 +45,7 @@ pub struct Spec {
 }
 
 pub fn spec(strategy: &str) -> Spec {
-    Spec {
-        args: vec!["--strategy".into(), strategy.into()],
-        key_dir: None,
-    }
+    Spec { args: vec!["--strategy".into(), strategy.into()], key_dir: None }
 }
 
 impl Spec {
@@ -63,12 +56,7 @@ impl Spec {
 
     /// A store at a specific URL (a dedicated throwaway server).
     pub fn store_at(mut self, store: &str, url: &str) -> Self {
-        self.args.extend([
-            "--store".into(),
-            store.into(),
-            format!("--{store}-url"),
-            url.into(),
-        ]);
+        self.args.extend(["--store".into(), store.into(), format!("--{store}-url"), url.into()]);
         self
     }
 
@@ -79,9 +67,7 @@ impl Spec {
 
     fn with_url(mut self, store: &str) -> Self {
         match store {
-            "postgres" => self
-                .args
-                .extend(["--postgres-url".into(), store_url("postgres")]),
+            "postgres" => self.args.extend(["--postgres-url".into(), store_url("postgres")]),
             "redis" => self.args.extend(["--redis-url".into(), store_url("redis")]),
             _ => {}
         }
@@ -99,31 +85,15 @@ impl Spec {
     }
 
     pub async fn start(self) -> Target {
-        let key_dir = self
-            .key_dir
-            .unwrap_or_else(|| std::env::temp_dir().join(unique("authbench_keys")));
+        let key_dir = self.key_dir.unwrap_or_else(|| std::env::temp_dir().join(unique("authbench_keys")));
         let mut child = Command::new(env!("CARGO_BIN_EXE_authbench-target"))
             .args(&self.args)
-            .args(if self.args.iter().any(|a| a == "--seed-users") {
-                &[][..]
-            } else {
-                &["--seed-users", "10"][..]
-            })
-            .args([
-                "--control-key",
-                CONTROL_KEY,
-                "--argon2-m-kib",
-                "256",
-                "--argon2-t",
-                "1",
-            ])
+            .args(if self.args.iter().any(|a| a == "--seed-users") { &[][..] } else { &["--seed-users", "10"][..] })
+            .args(["--control-key", CONTROL_KEY, "--argon2-m-kib", "256", "--argon2-t", "1"])
             .args(["--namespace", &unique("t")])
             .arg("--key-dir")
             .arg(&key_dir)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()),
-            )
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -136,21 +106,11 @@ impl Spec {
             .expect("target did not print its address within 30 s")
             .expect("reading target stdout")
             .unwrap_or_else(|| panic!("target exited before listening; args {:?}", self.args));
-        let url = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_owned();
+        let url =
+            first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {first:?}")).to_owned();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        let client = Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("http client");
-        Target {
-            child,
-            url,
-            key_dir,
-            client,
-        }
+        let client = Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
+        Target { child, url, key_dir, client }
     }
 }
 
@@ -163,17 +123,11 @@ pub struct Login {
 
 impl Login {
     pub fn token(&self) -> String {
-        self.body["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no access_token in {}", self.body))
-            .to_owned()
+        self.body["access_token"].as_str().unwrap_or_else(|| panic!("no access_token in {}", self.body)).to_owned()
     }
 
     pub fn refresh_token(&self) -> String {
-        self.body["refresh_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no refresh_token in {}", self.body))
-            .to_owned()
+        self.body["refresh_token"].as_str().unwrap_or_else(|| panic!("no refresh_token in {}", self.body)).to_owned()
     }
 }
 
@@ -191,35 +145,19 @@ impl Target {
             .await
             .expect("login request");
         let status = r.status();
-        let set_cookies = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect();
+        let set_cookies = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
         let body = r.json().await.unwrap_or(Value::Null);
-        Login {
-            status,
-            body,
-            set_cookies,
-        }
+        Login { status, body, set_cookies }
     }
 
     pub async fn login_ok(&self, id: u32) -> Login {
-        let l = self
-            .login(&format!("user{id}"), &format!("pass-{id}"))
-            .await;
+        let l = self.login(&format!("user{id}"), &format!("pass-{id}")).await;
         assert_eq!(l.status, StatusCode::OK, "login user{id}: {}", l.body);
         l
     }
 
     pub async fn get_bearer(&self, path: &str, token: &str) -> Response {
-        self.client
-            .get(self.at(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("GET")
+        self.client.get(self.at(path)).bearer_auth(token).send().await.expect("GET")
     }
 
     pub async fn me(&self, token: &str) -> StatusCode {
@@ -231,10 +169,7 @@ impl Target {
     }
 
     pub async fn control(&self, path: &str, body: Option<Value>) -> Response {
-        let mut req = self
-            .client
-            .post(self.at(path))
-            .header("x-control-key", CONTROL_KEY);
+        let mut req = self.client.post(self.at(path)).header("x-control-key", CONTROL_KEY);
         if let Some(b) = body {
             req = req.body(b.to_string());
         }
@@ -242,19 +177,12 @@ impl Target {
     }
 
     pub async fn revoke(&self, id: u32) {
-        let r = self
-            .control(&format!("/control/users/{id}/revoke"), None)
-            .await;
+        let r = self.control(&format!("/control/users/{id}/revoke"), None).await;
         assert_eq!(r.status(), StatusCode::OK);
     }
 
     pub async fn set_role(&self, id: u32, role: &str) {
-        let r = self
-            .control(
-                &format!("/control/users/{id}/role"),
-                Some(serde_json::json!({ "role": role })),
-            )
-            .await;
+        let r = self.control(&format!("/control/users/{id}/role"), Some(serde_json::json!({ "role": role }))).await;
         assert_eq!(r.status(), StatusCode::OK);
     }
 
@@ -268,14 +196,7 @@ impl Target {
     }
 
     pub async fn metrics(&self) -> String {
-        self.client
-            .get(self.at("/metrics"))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics body")
+        self.client.get(self.at("/metrics")).send().await.expect("metrics").text().await.expect("metrics body")
     }
 
     /// Sum of every sample of a metric family whose line starts with `prefix`.
@@ -284,14 +205,7 @@ impl Target {
     }
 
     pub async fn info(&self) -> Value {
-        self.client
-            .get(self.at("/control/info"))
-            .send()
-            .await
-            .expect("info")
-            .json()
-            .await
-            .expect("info json")
+        self.client.get(self.at("/control/info")).send().await.expect("info").json().await.expect("info json")
     }
 
     pub fn pid(&self) -> Option<u32> {
