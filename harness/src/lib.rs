@@ -7,6 +7,7 @@ pub mod interrupt;
 pub mod matrix;
 pub mod probe;
 pub mod provision;
+pub mod report;
 pub mod results;
 pub mod run;
 pub mod scrape;

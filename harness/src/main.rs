@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use authbench_harness::{interrupt, matrix, run, target};
+use authbench_harness::{interrupt, matrix, report, run, target};
 
 #[derive(Parser)]
 #[command(name = "authbench", version, about = "Measure what JWT, sessions and hybrid auth cost and buy")]
@@ -17,6 +17,11 @@ struct Cli {
 enum Command {
     /// Run a profile or matrix: every case on a fresh target, then the security probe per target.
     Run(RunArgs),
+    /// Render charts, REPORT.md and report.html from DIR/results.json alone.
+    Report {
+        /// A results directory (holding results.json).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -129,6 +134,19 @@ fn main() -> anyhow::Result<()> {
             }))?;
             let done = if interrupt::is_set() { "interrupted; partial results" } else { "results" };
             println!("authbench: {done} in {}", dir.join("results.json").display());
+            match report::render(&dir) {
+                Ok(()) => println!("authbench: report in {}", dir.join("REPORT.md").display()),
+                Err(e) => eprintln!("authbench: the results are saved, but rendering the report failed: {e:#}"),
+            }
+            Ok(())
+        }
+        Command::Report { dir } => {
+            report::render(&dir)?;
+            println!(
+                "authbench: report in {} and {}",
+                dir.join("REPORT.md").display(),
+                dir.join("report.html").display()
+            );
             Ok(())
         }
     }
