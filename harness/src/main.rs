@@ -16,7 +16,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a profile or matrix: every case on a fresh target, then the security probe per target.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Render charts, REPORT.md and report.html from DIR/results.json alone.
     Report {
         /// A results directory (holding results.json).
