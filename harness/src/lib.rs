@@ -1,10 +1,13 @@
 //! The authbench harness: provisions stores, starts targets, runs scenarios and writes results.
 
+pub mod adr;
+pub mod compare;
 pub mod cpu;
 pub mod export;
 pub mod fingerprint;
 pub mod interrupt;
 pub mod matrix;
+pub mod plan;
 pub mod probe;
 pub mod provision;
 pub mod report;

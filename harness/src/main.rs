@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use authbench_harness::{interrupt, matrix, report, run, target};
+use authbench_harness::{adr, compare, interrupt, matrix, plan, report, results, run, target};
 
 #[derive(Parser)]
 #[command(name = "authbench", version, about = "Measure what JWT, sessions and hybrid auth cost and buy")]
@@ -21,6 +21,49 @@ enum Command {
     Report {
         /// A results directory (holding results.json).
         dir: PathBuf,
+    },
+    /// Turn a run into a capacity plan for a target request rate.
+    Plan {
+        /// Results directory to plan from.
+        #[arg(long = "from")]
+        from: PathBuf,
+        /// Requests per second to plan for.
+        #[arg(long)]
+        rps: f64,
+        /// Concurrently active sessions (sizes session storage).
+        #[arg(long, default_value_t = 100_000)]
+        active_sessions: u64,
+        /// Share of each core the plan may use.
+        #[arg(long, default_value_t = 0.6)]
+        utilization: f64,
+        /// Price of egress per GB, for the bandwidth cost line.
+        #[arg(long, default_value_t = 0.09)]
+        egress_usd_per_gb: f64,
+    },
+    /// Write an architecture decision record (MADR) from a run and your priorities.
+    Adr {
+        /// Results directory to decide from.
+        #[arg(long = "from")]
+        from: PathBuf,
+        /// Weighted drivers: revocation, cpu, latency, bandwidth, simplicity = high|medium|low.
+        #[arg(long, default_value = "revocation=high,cpu=medium,latency=medium,simplicity=low,bandwidth=low")]
+        priority: String,
+        /// Title of the decision.
+        #[arg(long, default_value = "How API requests are authenticated")]
+        title: String,
+        /// Write the ADR here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Diff two runs; exits with 3 when a figure got worse by more than the threshold (for CI).
+    Compare {
+        /// Baseline results directory.
+        before: PathBuf,
+        /// New results directory.
+        after: PathBuf,
+        /// Relative change that counts: 5% or 0.05.
+        #[arg(long, default_value = "5%", value_parser = parse_threshold)]
+        threshold: f64,
     },
 }
 
@@ -68,6 +111,19 @@ struct RunArgs {
     /// Use this Redis instead of starting a throwaway one.
     #[arg(long, env = "AUTHBENCH_REDIS_URL")]
     redis_url: Option<String>,
+}
+
+fn parse_threshold(s: &str) -> Result<f64, String> {
+    let v = match s.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
+        None => s.trim().parse::<f64>(),
+    }
+    .map_err(|_| format!("{s:?} is not a threshold like 5% or 0.05"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("threshold {s:?} must not be negative"))
+    }
 }
 
 fn filtered(args: &RunArgs) -> anyhow::Result<(String, matrix::Matrix)> {
@@ -137,6 +193,33 @@ fn main() -> anyhow::Result<()> {
             match report::render(&dir) {
                 Ok(()) => println!("authbench: report in {}", dir.join("REPORT.md").display()),
                 Err(e) => eprintln!("authbench: the results are saved, but rendering the report failed: {e:#}"),
+            }
+            Ok(())
+        }
+        Command::Plan { from, rps, active_sessions, utilization, egress_usd_per_gb } => {
+            anyhow::ensure!(rps > 0.0, "--rps must be positive");
+            anyhow::ensure!(utilization > 0.0 && utilization <= 1.0, "--utilization must be in (0, 1]");
+            let r = results::read(&from)?;
+            let input = plan::PlanInput { rps, active_sessions, utilization, egress_usd_per_gb };
+            print!("{}", plan::render(&r, &input));
+            Ok(())
+        }
+        Command::Adr { from, priority, title, out } => {
+            let text = adr::render(&results::read(&from)?, &adr::parse_priorities(&priority)?, &title)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    println!("authbench: ADR in {}", path.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+        Command::Compare { before, after, threshold } => {
+            let (text, worse) = compare::render(&results::read(&before)?, &results::read(&after)?, threshold);
+            print!("{text}");
+            if worse {
+                std::process::exit(3);
             }
             Ok(())
         }

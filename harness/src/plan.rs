@@ -1,0 +1,113 @@
+//! `authbench plan`: a capacity plan for a target request rate, every line traceable to a
+//! measured figure with its formula shown.
+
+use std::fmt::Write as _;
+
+use crate::results::{Case, Results};
+
+/// What the user plans for.
+pub struct PlanInput {
+    pub rps: f64,
+    pub active_sessions: u64,
+    /// Fraction of a core a plan may use before it needs another (headroom).
+    pub utilization: f64,
+    pub egress_usd_per_gb: f64,
+}
+
+/// One strategy's plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub target: String,
+    pub app_cores: f64,
+    pub store_cores: Option<f64>,
+    pub store_ops_s: f64,
+    pub session_memory_bytes: Option<f64>,
+    pub ingress_gb_month: f64,
+    pub egress_gb_month: f64,
+    pub egress_usd_month: f64,
+    pub window: String,
+}
+
+const SECONDS_PER_MONTH: f64 = 30.0 * 86_400.0;
+
+/// Bytes a stored session or refresh record takes in the store, per record: the 32-byte hash key
+/// plus user id, role, expiry and username as the targets store them, plus per-entry overhead.
+/// An estimate, stated as such in the output: the run does not measure store memory.
+pub const RECORD_BYTES_ESTIMATE: f64 = 200.0;
+
+/// Computes the plan from the closed-model browse case of each configuration.
+pub fn compute(r: &Results, input: &PlanInput) -> Vec<Line> {
+    let mut seen = std::collections::BTreeSet::new();
+    r.cases
+        .iter()
+        .filter(|c| c.scenario == "browse" && c.load.model == "closed" && seen.insert(c.target.id.clone()))
+        .map(|c| line(r, c, input))
+        .collect()
+}
+
+fn line(r: &Results, c: &Case, i: &PlanInput) -> Line {
+    let per_core = 1e6 * i.utilization;
+    let b = &c.bytes_per_request;
+    let stored = c.target.strategy == "session" || c.target.strategy == "hybrid";
+    let window = r.probes.iter().find(|p| p.target == c.target.id).map_or("not probed".into(), |p| {
+        match p.revocation.measured_s {
+            Some(s) => format!("{s:.2} s measured (bound {} s)", p.revocation.bound_s),
+            None => format!("up to {} s (bound; probe cap {:.0} s reached)", p.revocation.bound_s, p.cap_s),
+        }
+    });
+    Line {
+        target: c.target.id.clone(),
+        app_cores: i.rps * c.cpu_us_per_request.target / per_core,
+        store_cores: c.cpu_us_per_request.store.map(|s| i.rps * s / per_core),
+        store_ops_s: i.rps * c.store_ops_per_request,
+        session_memory_bytes: stored.then_some(i.active_sessions as f64 * RECORD_BYTES_ESTIMATE),
+        ingress_gb_month: i.rps * b.received * SECONDS_PER_MONTH / 1e9,
+        egress_gb_month: i.rps * b.sent * SECONDS_PER_MONTH / 1e9,
+        egress_usd_month: i.rps * b.sent * SECONDS_PER_MONTH / 1e9 * i.egress_usd_per_gb,
+        window,
+    }
+}
+
+/// The plan as Markdown, formulas included.
+pub fn render(r: &Results, input: &PlanInput) -> String {
+    let lines = compute(r, input);
+    let mut s = format!(
+        "# Capacity plan for {:.0} req/s (run {})\n\nEvery figure is this run's measurement times the planned rate; \
+         cores assume {:.0} % utilisation. Measured on: {} cores, {}.\n\n",
+        input.rps,
+        r.run_id,
+        input.utilization * 100.0,
+        r.environment["cores"],
+        r.environment["cpu_model"].as_str().unwrap_or("unknown CPU")
+    );
+    s.push_str("| target | app cores | store cores | store ops/s | session storage | ingress GB/month | egress GB/month | egress $/month | revocation window |\n|---|---|---|---|---|---|---|---|---|\n");
+    for l in &lines {
+        let _ = writeln!(
+            s,
+            "| {} | {:.2} | {} | {:.0} | {} | {:.1} | {:.1} | {:.2} | {} |",
+            l.target,
+            l.app_cores,
+            l.store_cores.map_or("unknown (external store)".into(), |c| format!("{c:.2}")),
+            l.store_ops_s,
+            l.session_memory_bytes.map_or("none".into(), |b| format!("~{:.1} MB (estimate)", b / 1e6)),
+            l.ingress_gb_month,
+            l.egress_gb_month,
+            l.egress_usd_month,
+            l.window
+        );
+    }
+    let _ = write!(
+        s,
+        "\n## Formulas\n\n\
+         - app cores = rps × target CPU µs/request ÷ (1e6 × utilisation)\n\
+         - store cores = rps × store CPU µs/request ÷ (1e6 × utilisation)\n\
+         - store ops/s = rps × store operations/request\n\
+         - session storage = active sessions ({}) × {RECORD_BYTES_ESTIMATE:.0} bytes per stored record — an estimate from \
+           the record layout, not a measurement\n\
+         - ingress / egress GB per month = rps × bytes received / sent per request × 2,592,000 s ÷ 1e9\n\
+         - egress $ per month = egress GB × {} $/GB\n\
+         - revocation window: from the run's security probe\n",
+        input.active_sessions, input.egress_usd_per_gb
+    );
+    s
+}
