@@ -20,6 +20,9 @@ pub struct Matrix {
     pub seed_users: u64,
     /// Users the probe logs in and revokes.
     pub probe_users: u32,
+    /// Sessions or refresh families created to measure bytes per stored record.
+    #[serde(default = "default_storage_records")]
+    pub storage_records: u64,
     #[serde(rename = "target")]
     pub targets: Vec<TargetSpec>,
     #[serde(rename = "load")]
@@ -41,6 +44,10 @@ pub struct TargetSpec {
     pub access_ttl: Option<String>,
     pub refresh_ttl: Option<String>,
     pub session_ttl: Option<String>,
+}
+
+fn default_storage_records() -> u64 {
+    2000
 }
 
 fn default_alg() -> String {

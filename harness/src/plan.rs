@@ -30,11 +30,6 @@ pub struct Line {
 
 const SECONDS_PER_MONTH: f64 = 30.0 * 86_400.0;
 
-/// Bytes a stored session or refresh record takes in the store, per record: the 32-byte hash key
-/// plus user id, role, expiry and username as the targets store them, plus per-entry overhead.
-/// An estimate, stated as such in the output: the run does not measure store memory.
-pub const RECORD_BYTES_ESTIMATE: f64 = 200.0;
-
 /// Computes the plan from the closed-model browse case of each configuration.
 pub fn compute(r: &Results, input: &PlanInput) -> Vec<Line> {
     let mut seen = std::collections::BTreeSet::new();
@@ -48,19 +43,18 @@ pub fn compute(r: &Results, input: &PlanInput) -> Vec<Line> {
 fn line(r: &Results, c: &Case, i: &PlanInput) -> Line {
     let per_core = 1e6 * i.utilization;
     let b = &c.bytes_per_request;
-    let stored = c.target.strategy == "session" || c.target.strategy == "hybrid";
-    let window = r.probes.iter().find(|p| p.target == c.target.id).map_or("not probed".into(), |p| {
-        match p.revocation.measured_s {
-            Some(s) => format!("{s:.2} s measured (bound {} s)", p.revocation.bound_s),
-            None => format!("up to {} s (bound; probe cap {:.0} s reached)", p.revocation.bound_s, p.cap_s),
-        }
+    let probe = r.probes.iter().find(|p| p.target == c.target.id);
+    let per_record = probe.and_then(|p| p.storage.as_ref()).map(|s| s.bytes_per_record);
+    let window = probe.map_or("not probed".into(), |p| match p.revocation.measured_s {
+        Some(s) => format!("{s:.2} s measured (bound {} s)", p.revocation.bound_s),
+        None => format!("up to {} s (bound; probe cap {:.0} s reached)", p.revocation.bound_s, p.cap_s),
     });
     Line {
         target: c.target.id.clone(),
         app_cores: i.rps * c.cpu_us_per_request.target / per_core,
         store_cores: c.cpu_us_per_request.store.map(|s| i.rps * s / per_core),
         store_ops_s: i.rps * c.store_ops_per_request,
-        session_memory_bytes: stored.then_some(i.active_sessions as f64 * RECORD_BYTES_ESTIMATE),
+        session_memory_bytes: per_record.map(|b| i.active_sessions as f64 * b),
         ingress_gb_month: i.rps * b.received * SECONDS_PER_MONTH / 1e9,
         egress_gb_month: i.rps * b.sent * SECONDS_PER_MONTH / 1e9,
         egress_usd_month: i.rps * b.sent * SECONDS_PER_MONTH / 1e9 * i.egress_usd_per_gb,
@@ -89,7 +83,7 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
             l.app_cores,
             l.store_cores.map_or("unknown (external store)".into(), |c| format!("{c:.2}")),
             l.store_ops_s,
-            l.session_memory_bytes.map_or("none".into(), |b| format!("~{:.1} MB (estimate)", b / 1e6)),
+            l.session_memory_bytes.map_or("none / not measured".into(), |b| format!("{:.1} MB", b / 1e6)),
             l.ingress_gb_month,
             l.egress_gb_month,
             l.egress_usd_month,
@@ -102,8 +96,8 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
          - app cores = rps × target CPU µs/request ÷ (1e6 × utilisation)\n\
          - store cores = rps × store CPU µs/request ÷ (1e6 × utilisation)\n\
          - store ops/s = rps × store operations/request\n\
-         - session storage = active sessions ({}) × {RECORD_BYTES_ESTIMATE:.0} bytes per stored record — an estimate from \
-           the record layout, not a measurement\n\
+         - session storage = active sessions ({}) × bytes per stored record, measured by the run (store growth after \
+           creating many sessions or refresh families; the report lists it per configuration); jwt stores nothing\n\
          - ingress / egress GB per month = rps × bytes received / sent per request × 2,592,000 s ÷ 1e9\n\
          - egress $ per month = egress GB × {} $/GB\n\
          - revocation window: from the run's security probe\n",

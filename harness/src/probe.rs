@@ -32,6 +32,9 @@ pub struct ProbeResult {
     pub revocation: WindowResult,
     pub stale_role: WindowResult,
     pub method: String,
+    /// Bytes one stored session or refresh family costs the store (session and hybrid only).
+    #[serde(default)]
+    pub storage: Option<crate::storage::Storage>,
 }
 
 struct Client {
@@ -156,6 +159,7 @@ pub async fn run(
     let stale_role = watch(&client, "/api/admin", std::slice::from_ref(&admin), cap, t1, role_bound).await?;
 
     Ok(ProbeResult {
+        storage: None,
         target: id.to_owned(),
         users,
         cap_s: cap.as_secs_f64(),

@@ -54,13 +54,19 @@ async fn postgres_version(url: &str) -> Option<String> {
     client.query_one("SHOW server_version", &[]).await.ok().map(|r| r.get::<_, String>(0))
 }
 
-async fn redis_version(url: &str) -> Option<String> {
+/// One section of Redis INFO, read over a plain connection (no password support: local servers).
+pub async fn redis_info(url: &str, section: &str) -> Option<String> {
     let hostport = url.strip_prefix("redis://")?.rsplit('@').next()?.split('/').next()?.to_owned();
     let mut s = tokio::net::TcpStream::connect(hostport).await.ok()?;
-    s.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").await.ok()?;
-    let mut buf = vec![0u8; 8192];
+    let cmd = format!("*2\r\n$4\r\nINFO\r\n${}\r\n{section}\r\n", section.len());
+    s.write_all(cmd.as_bytes()).await.ok()?;
+    let mut buf = vec![0u8; 16384];
     let n = tokio::time::timeout(std::time::Duration::from_secs(2), s.read(&mut buf)).await.ok()?.ok()?;
-    let text = String::from_utf8_lossy(&buf[..n]);
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+async fn redis_version(url: &str) -> Option<String> {
+    let text = redis_info(url, "server").await?;
     text.lines().find_map(|l| l.strip_prefix("redis_version:")).map(|v| v.trim().to_owned())
 }
 

@@ -446,7 +446,22 @@ async fn run_probe(
     pb.set_message(format!("{id}: security probe (cap {:.0} s)", timing.probe_cap.as_secs_f64()));
     pb.enable_steady_tick(Duration::from_millis(200));
     let users = m.probe_users.min(u32::try_from(m.seed_users.saturating_sub(1)).unwrap_or(u32::MAX)).max(1);
-    let r = probe::run(&target, &id, &spec.transport, users, timing.probe_cap).await;
+    let storage = if matches!(spec.strategy.as_str(), "session" | "hybrid") {
+        pb.set_message(format!("{id}: measuring storage per record"));
+        match crate::storage::measure(&target, spec, launch.stores, &launch.namespace, m.storage_records).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("authbench: storage measurement of {id} failed: {e:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    pb.set_message(format!("{id}: security probe (cap {:.0} s)", timing.probe_cap.as_secs_f64()));
+    let r = probe::run(&target, &id, &spec.transport, users, timing.probe_cap)
+        .await
+        .map(|p| probe::ProbeResult { storage, ..p });
     pb.finish_and_clear();
     target.stop().await;
     r

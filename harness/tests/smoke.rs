@@ -84,6 +84,13 @@ fn smoke_run_writes_complete_trustworthy_results() {
     let auth = |id: &str| case(&r, &format!("{id}/browse-closed-8u"))["bytes_per_request"]["auth"].as_f64().unwrap();
     assert!(auth("jwt-HS256") > auth("session-redis"), "a JWT carries more auth bytes than a 43-byte session token");
 
+    // Every stored-session configuration measured what one record costs its store.
+    for s in ["session-postgres", "session-redis", "session-memory", "hybrid-redis-HS256"] {
+        let st = &probe(&r, s)["storage"];
+        assert_eq!(st["records"], 2000, "{s}: {st}");
+        assert!(st["bytes_per_record"].as_f64().unwrap() > 32.0, "{s}: a record holds at least its 32-byte hash: {st}");
+    }
+    assert!(probe(&r, "jwt-HS256")["storage"].is_null());
     let cap = 3.0;
     for s in ["session-postgres", "session-redis", "session-memory"] {
         let p = probe(&r, s);

@@ -53,3 +53,26 @@ async fn postgres_holds_hashes_not_tokens() {
         assert_eq!((by_hash, by_raw, all), (1, 0, 1), "{table}: expected exactly the hash of the one live token");
     }
 }
+
+#[tokio::test]
+async fn seeding_records_creates_exactly_that_many() {
+    let (client, conn) = tokio_postgres::connect(&store_url("postgres"), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    for (strategy, table) in [("session", "sessions"), ("hybrid", "refresh_tokens")] {
+        let t = spec(strategy).store("postgres").start().await;
+        let r = t.control("/control/sessions/seed", Some(serde_json::json!({ "count": 250 }))).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<serde_json::Value>().await.unwrap()["created"], 250);
+        let row = client
+            .query_one(format!("SELECT count(*) FROM {}.{table}", namespace(&t).await).as_str(), &[])
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i64>(0), 250, "{strategy}");
+    }
+    let jwt = spec("jwt").start().await;
+    assert_eq!(jwt.control("/control/sessions/seed", Some(serde_json::json!({ "count": 5 }))).await.status(), 400);
+    let s = spec("session").store("memory").start().await;
+    assert_eq!(s.control("/control/sessions/seed", Some(serde_json::json!({ "count": 0 }))).await.status(), 400);
+    let no_key = s.client.post(s.at("/control/sessions/seed")).body(r#"{"count":5}"#).send().await.unwrap();
+    assert_eq!(no_key.status(), 403);
+}

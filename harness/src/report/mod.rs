@@ -87,12 +87,14 @@ fn security_rows(r: &Results) -> Vec<Vec<String>> {
                 format!("{} s", p.revocation.bound_s),
                 window(&p.stale_role, p.cap_s),
                 format!("{} s", p.stale_role.bound_s),
+                p.storage.as_ref().map_or("—".into(), |s| format!("{:.0}", s.bytes_per_record)),
             ]
         })
         .collect()
 }
 
-const SECURITY_HEAD: [&str; 5] = ["target", "revoked user served for", "bound", "demoted admin served for", "bound"];
+const SECURITY_HEAD: [&str; 6] =
+    ["target", "revoked user served for", "bound", "demoted admin served for", "bound", "store bytes per session"];
 
 fn caveats(r: &Results) -> Vec<String> {
     let mut out = vec![format!(

@@ -49,6 +49,29 @@ pub async fn role(
     Ok(Json(serde_json::json!({ "id": id, "role": role })))
 }
 
+#[derive(Deserialize)]
+struct SeedRequest {
+    count: u64,
+}
+
+/// Most records one seed call creates.
+pub const MAX_SEED: u64 = 1_000_000;
+
+/// POST /control/sessions/seed {"count"}: store `count` sessions or refresh families, for measuring storage.
+pub async fn seed(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, Failure> {
+    app.control_allowed(&headers)?;
+    let req: SeedRequest = json_body(&body, "body must be JSON {\"count\": N}")?;
+    if req.count == 0 || req.count > MAX_SEED {
+        return Err(Failure::BadRequest("count must be between 1 and 1000000"));
+    }
+    let created = app.auth.seed_records(req.count).await?;
+    Ok(Json(serde_json::json!({ "created": created })))
+}
+
 /// GET /control/info: strategy, store, algorithm, TTLs and what the strategy can and cannot do.
 pub async fn info(State(app): State<Arc<App>>) -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], app.info.clone())

@@ -47,6 +47,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/control/users/{id}/revoke", post(control::revoke))
         .route("/control/users/{id}/role", post(control::role))
         .route("/control/info", get(control::info))
+        .route("/control/sessions/seed", post(control::seed))
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, r#"{"error":"not found"}"#) })
         .layer(middleware::from_fn_with_state(Arc::clone(&app), account))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -54,7 +55,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 fn route_label(path: Option<&MatchedPath>) -> &'static str {
-    const ROUTES: [&str; 11] = [
+    const ROUTES: [&str; 12] = [
         "/auth/login",
         "/auth/refresh",
         "/auth/logout",
@@ -66,6 +67,7 @@ fn route_label(path: Option<&MatchedPath>) -> &'static str {
         "/control/users/{id}/revoke",
         "/control/users/{id}/role",
         "/control/info",
+        "/control/sessions/seed",
     ];
     path.and_then(|p| ROUTES.iter().find(|r| **r == p.as_str()).copied()).unwrap_or("other")
 }

@@ -184,6 +184,31 @@ impl Auth {
         })
     }
 
+    /// Creates `count` sessions (session) or refresh-token families (hybrid) for seeded users without
+    /// paying argon2, so the harness can measure what one stored record costs the store.
+    pub async fn seed_records(&self, count: u64) -> Result<u64, Failure> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        if self.users.len() < 2 {
+            return Err(Failure::BadRequest("seed at least 2 users first"));
+        }
+        let now = unix_now();
+        let users = self.users.len() as u64 - 1;
+        let user = |i: u64| self.users.get(1 + i % users).ok_or(Failure::Internal("seeded user missing"));
+        // A few operations in flight: PostgreSQL groups the commits, Redis pipelines.
+        stream::iter(0..count)
+            .map(|i| async move {
+                match &self.strategy {
+                    Strategy::Session(s) => s.issue(user(i)?, now).await.map(|_| ()),
+                    Strategy::Hybrid(h) => h.issue(user(i)?, now).await.map(|_| ()),
+                    Strategy::Jwt(_) => Err(Failure::BadRequest("jwt keeps no per-session state")),
+                }
+            })
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(count)
+    }
+
     /// Changes a user's role; sessions see it at once, issued JWTs never do.
     pub async fn set_role(&self, user_id: u64, role: Role) -> Result<(), Failure> {
         if !self.users.set_role(user_id, role) {

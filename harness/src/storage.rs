@@ -1,0 +1,73 @@
+//! What one stored session or refresh record costs the store, measured by creating many of them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::matrix::TargetSpec;
+use crate::provision::Stores;
+use crate::target::TargetProcess;
+
+/// Bytes per stored record and how they were measured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Storage {
+    pub records: u64,
+    pub bytes_per_record: f64,
+    pub measured_as: String,
+}
+
+async fn size(spec: &TargetSpec, stores: &Stores, namespace: &str, pid: i32) -> anyhow::Result<(f64, &'static str)> {
+    let table = if spec.strategy == "session" { "sessions" } else { "refresh_tokens" };
+    match spec.store.as_deref() {
+        Some("redis") => {
+            let url = &stores.redis.as_ref().ok_or_else(|| anyhow::anyhow!("no Redis"))?.url;
+            let info = crate::provision::redis_info(url, "memory")
+                .await
+                .ok_or_else(|| anyhow::anyhow!("Redis INFO memory failed"))?;
+            let used = info
+                .lines()
+                .find_map(|l| l.strip_prefix("used_memory:"))
+                .ok_or_else(|| anyhow::anyhow!("no used_memory in INFO"))?;
+            Ok((used.trim().parse()?, "growth of Redis used_memory"))
+        }
+        Some("postgres") => {
+            let url = &stores.postgres.as_ref().ok_or_else(|| anyhow::anyhow!("no PostgreSQL"))?.url;
+            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+            tokio::spawn(conn);
+            let row = client
+                .query_one(format!("SELECT pg_total_relation_size('{namespace}.{table}')::float8").as_str(), &[])
+                .await?;
+            Ok((row.get(0), "growth of pg_total_relation_size (table, indexes, TOAST)"))
+        }
+        Some("memory") => {
+            let kib = procfs::process::Process::new(pid)?.status()?.vmrss.ok_or_else(|| anyhow::anyhow!("no VmRSS"))?;
+            Ok(((kib * 1024) as f64, "growth of the target's resident memory (VmRSS)"))
+        }
+        other => anyhow::bail!("no per-session storage for store {other:?}"),
+    }
+}
+
+/// Creates `records` sessions or refresh families through the control API and measures the growth.
+pub async fn measure(
+    target: &TargetProcess,
+    spec: &TargetSpec,
+    stores: &Stores,
+    namespace: &str,
+    records: u64,
+) -> anyhow::Result<Storage> {
+    let before = size(spec, stores, namespace, target.pid).await?.0;
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(300)).build()?;
+    let r = http
+        .post(format!("{}/control/sessions/seed", target.url()))
+        .header("x-control-key", &target.control_key)
+        .body(format!(r#"{{"count":{records}}}"#))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 200, "seeding {records} records answered {}", r.status());
+    let (after, how) = size(spec, stores, namespace, target.pid).await?;
+    Ok(Storage {
+        records,
+        bytes_per_record: (after - before) / records as f64,
+        measured_as: format!(
+            "{how} after creating {records} records through POST /control/sessions/seed, divided by {records}"
+        ),
+    })
+}
