@@ -33,7 +33,9 @@ fn font() -> anyhow::Result<()> {
 /// Colour of a target configuration: hue by strategy, shade by store.
 pub fn color(strategy: &str, store: Option<&str>, denylist: Option<&str>) -> RGBColor {
     match (strategy, store, denylist) {
-        ("jwt", _, Some(_)) => RGBColor(148, 103, 189),
+        ("jwt", _, Some("memory")) => RGBColor(188, 160, 220),
+        ("jwt", _, Some("redis")) => RGBColor(148, 103, 189),
+        ("jwt", _, Some(_)) => RGBColor(84, 39, 143),
         ("jwt", _, None) => RGBColor(31, 119, 180),
         ("session", Some("memory"), _) => RGBColor(116, 196, 118),
         ("session", Some("redis"), _) => RGBColor(44, 160, 44),
@@ -161,7 +163,9 @@ fn axis(v: &f64) -> String {
     if v.abs() >= 1.0 || *v == 0.0 {
         format!("{v:.0}")
     } else {
-        format!("{v}")
+        // Three decimals at most, trailing zeros dropped: 0.6 not 0.6000000000000001.
+        let t = format!("{v:.3}");
+        t.trim_end_matches('0').trim_end_matches('.').to_owned()
     }
 }
 
