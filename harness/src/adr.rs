@@ -44,10 +44,8 @@ pub struct Candidate {
 }
 
 fn candidates(r: &Results) -> Vec<Candidate> {
-    let mut seen = std::collections::BTreeSet::new();
-    r.cases
-        .iter()
-        .filter(|c| c.scenario == "browse" && c.load.model == "closed" && seen.insert(c.target.id.clone()))
+    r.closed_browse()
+        .into_iter()
         .filter_map(|c: &Case| {
             let p = r.probes.iter().find(|p| p.target == c.target.id)?;
             Some(Candidate {

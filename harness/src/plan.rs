@@ -32,12 +32,7 @@ const SECONDS_PER_MONTH: f64 = 30.0 * 86_400.0;
 
 /// Computes the plan from the closed-model browse case of each configuration.
 pub fn compute(r: &Results, input: &PlanInput) -> Vec<Line> {
-    let mut seen = std::collections::BTreeSet::new();
-    r.cases
-        .iter()
-        .filter(|c| c.scenario == "browse" && c.load.model == "closed" && seen.insert(c.target.id.clone()))
-        .map(|c| line(r, c, input))
-        .collect()
+    r.closed_browse().into_iter().map(|c| line(r, c, input)).collect()
 }
 
 fn line(r: &Results, c: &Case, i: &PlanInput) -> Line {

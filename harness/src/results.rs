@@ -64,6 +64,20 @@ pub struct Latency {
     pub mean: f64,
 }
 
+impl Latency {
+    /// The percentiles a case reports, read from its histogram.
+    pub fn from_histogram(h: &hdrhistogram::Histogram<u64>) -> Latency {
+        Latency {
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+            mean: h.mean(),
+        }
+    }
+}
+
 /// Bytes on the wire per request, counted on the target's sockets.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Bytes {
@@ -133,6 +147,18 @@ pub struct Skipped {
     pub reason: String,
 }
 
+impl Results {
+    /// The first closed-model browse case of each target configuration, in run order: the case
+    /// that charts, claims, plans and ADRs compare configurations by.
+    pub fn closed_browse(&self) -> Vec<&Case> {
+        let mut seen = std::collections::BTreeSet::new();
+        self.cases
+            .iter()
+            .filter(|c| c.scenario == "browse" && c.load.model == "closed" && seen.insert(c.target.id.as_str()))
+            .collect()
+    }
+}
+
 /// Writes the document atomically (temp file + rename): a crash never leaves half a file.
 pub fn write(results: &Results, dir: &Path) -> anyhow::Result<()> {
     let tmp = dir.join("results.json.tmp");
@@ -162,6 +188,7 @@ pub fn method() -> BTreeMap<String, String> {
         ("store_ops_per_request", "Delta of the target's store operation counter (all kinds except health pings) divided by target_requests."),
         ("cpu_us_per_request", "Delta of utime+stime from /proc over the window (10 ms ticks) for the target process, the store processes (Redis server; PostgreSQL postmaster, its backends and reaped children) and this process (the load generator), divided by target_requests. Store CPU is 0 when there is no separate store process (jwt without denylist; the memory store runs inside the target, so its work is in target CPU) and null when the store is external."),
         ("req_per_core_s", "1e6 / target CPU µs per request: requests per second one core of target CPU sustains. On a machine where load generator, target and stores share cores, this is the figure that transfers."),
+        ("peak_rss_bytes", "VmHWM of the target process read at the end of the case: its high-water mark since start, login phase (argon2id buffers) included."),
         ("windows", "Each case runs on a freshly started target: users log in, a warm-up runs unrecorded, then the measured window; /metrics is scraped at both edges."),
         ("security", "See each probe's method."),
     ]

@@ -394,14 +394,7 @@ fn build_case(
         requests,
         errors: w.statuses.iter().filter(|(s, _)| !(200..300).contains(*s)).map(|(s, n)| (s.to_string(), *n)).collect(),
         throughput_rps: requests as f64 / window.as_secs_f64(),
-        latency_us: Latency {
-            p50: h.value_at_quantile(0.5),
-            p90: h.value_at_quantile(0.9),
-            p99: h.value_at_quantile(0.99),
-            p999: h.value_at_quantile(0.999),
-            max: h.max(),
-            mean: h.mean(),
-        },
+        latency_us: Latency::from_histogram(h),
         latency_saturated: w.saturated,
         histogram: HistogramData {
             unit: "microseconds".into(),

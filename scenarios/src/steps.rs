@@ -187,15 +187,17 @@ async fn timed(
     Ok(reply)
 }
 
+/// What /auth/refresh and /auth/logout are shown: hybrid's refresh token, otherwise the access credential.
+fn presented(plan: &Plan, s: &UserState) -> (Option<(&'static str, String)>, Option<String>) {
+    match (plan.hybrid, plan.transport, &s.refresh) {
+        (true, Transport::Bearer, Some(r)) => (None, Some(format!(r#"{{"refresh_token":"{r}"}}"#))),
+        (true, Transport::Cookie, Some(r)) => (Some(("cookie", format!("{REFRESH_COOKIE}={r}"))), None),
+        _ => (Some(s.access.clone()), None),
+    }
+}
+
 async fn refresh(user: &mut GooseUser, plan: &Plan, intended: Instant) -> TransactionResult {
-    let (header, body) = {
-        let s = state(user)?;
-        match (plan.hybrid, plan.transport, &s.refresh) {
-            (true, Transport::Bearer, Some(r)) => (None, Some(format!(r#"{{"refresh_token":"{r}"}}"#))),
-            (true, Transport::Cookie, Some(r)) => (Some(("cookie", format!("{REFRESH_COOKIE}={r}"))), None),
-            _ => (Some(s.access.clone()), None),
-        }
-    };
+    let (header, body) = presented(plan, state(user)?);
     let reply = timed(user, plan, intended, GooseMethod::Post, "/auth/refresh", header, body).await?;
     if reply.status == 200 {
         apply(plan, state(user)?, &reply)?;
@@ -204,14 +206,8 @@ async fn refresh(user: &mut GooseUser, plan: &Plan, intended: Instant) -> Transa
 }
 
 async fn relogin(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
-    let (header, body, account) = {
-        let s = state(user)?;
-        match (plan.hybrid, plan.transport, &s.refresh) {
-            (true, Transport::Bearer, Some(r)) => (None, Some(format!(r#"{{"refresh_token":"{r}"}}"#)), s.account),
-            (true, Transport::Cookie, Some(r)) => (Some(("cookie", format!("{REFRESH_COOKIE}={r}"))), None, s.account),
-            _ => (Some(s.access.clone()), None, s.account),
-        }
-    };
+    let s = state(user)?;
+    let ((header, body), account) = (presented(plan, s), s.account);
     timed(user, plan, Instant::now(), GooseMethod::Post, "/auth/logout", header, body).await?;
     let reply =
         timed(user, plan, Instant::now(), GooseMethod::Post, "/auth/login", None, Some(login_body(account))).await?;

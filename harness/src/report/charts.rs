@@ -408,14 +408,6 @@ impl Chart for Lines {
     }
 }
 
-fn closed_browse(r: &Results) -> Vec<&Case> {
-    let mut seen = std::collections::BTreeSet::new();
-    r.cases
-        .iter()
-        .filter(|c| c.scenario == "browse" && c.load.model == "closed" && seen.insert(c.target.id.clone()))
-        .collect()
-}
-
 fn per_config(cases: &[&Case], value: impl Fn(&Case) -> f64) -> Vec<Row> {
     cases.iter().map(|c| Row { label: c.target.id.clone(), segments: vec![(value(c), case_color(c))] }).collect()
 }
@@ -440,7 +432,7 @@ pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let run = format!("run {}", r.run_id);
     let mut files = Vec::new();
-    let closed = closed_browse(r);
+    let closed = r.closed_browse();
     if !closed.is_empty() {
         let legend = strategy_legend(&closed);
         files.extend(write(
@@ -625,7 +617,7 @@ fn sweeps(r: &Results, dir: &Path, run: &str) -> anyhow::Result<Vec<String>> {
         )?);
     }
     let algs: Vec<&Case> =
-        closed_browse(r).into_iter().filter(|c| c.target.strategy == "jwt" && c.target.denylist.is_none()).collect();
+        r.closed_browse().into_iter().filter(|c| c.target.strategy == "jwt" && c.target.denylist.is_none()).collect();
     if algs.len() >= 2 {
         files.extend(write(
             &Bars {

@@ -41,7 +41,7 @@ pub fn builtin() -> anyhow::Result<Vec<Claim>> {
 }
 
 fn closed(r: &Results, pred: impl Fn(&Case) -> bool) -> Option<&Case> {
-    r.cases.iter().find(|c| c.scenario == "browse" && c.load.model == "closed" && pred(c))
+    r.closed_browse().into_iter().find(|c| pred(c))
 }
 
 fn jwt<'a>(r: &'a Results, alg: &str) -> Option<&'a Case> {

@@ -38,7 +38,9 @@ impl FamilyId {
 
     /// Hex text for Redis keys.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        let mut s = String::with_capacity(32);
+        crate::token::opaque::push_hex(&mut s, &self.0);
+        s
     }
 }
 
@@ -205,9 +207,7 @@ impl Store {
     pub async fn is_denied(&self, jti: &str, user_id: u64, iat: u64) -> Result<bool, StoreError> {
         dispatch!(self, "denylist_get", s => s.is_denied(jti, user_id, iat))
     }
-}
 
-impl Store {
     /// Removes expired records where the backend does not expire them itself (Redis does).
     pub async fn sweep(&self, now: u64) -> Result<(), StoreError> {
         match &self.backend {

@@ -196,6 +196,16 @@ impl RedisStore {
         k
     }
 
+    /// Key of a token hash, built in one allocation (the session lookup is on every request's path).
+    fn hash_key(&self, kind: &str, hash: &TokenHash) -> String {
+        let mut k = String::with_capacity(self.prefix.len() + kind.len() + 65);
+        k.push_str(&self.prefix);
+        k.push_str(kind);
+        k.push(':');
+        crate::token::opaque::push_hex(&mut k, &hash.0);
+        k
+    }
+
     /// Runs a script by SHA, reloading it once if the server forgot it (e.g. after a restart).
     async fn run<R: FromValue>(&self, script: &Script, keys: Vec<String>, args: Vec<String>) -> Result<R, StoreError> {
         match self.pool.evalsha(script.sha.as_str(), keys.clone(), args.clone()).await {
@@ -223,7 +233,7 @@ impl RedisStore {
     }
 
     pub(super) async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {
-        let key = self.key("s", &hash.to_hex());
+        let key = self.hash_key("s", hash);
         let v: Option<String> = if self.idle_s == 0 {
             self.pool.get(key).await.map_err(redis_err)?
         } else {
@@ -239,7 +249,7 @@ impl RedisStore {
     }
 
     pub(super) async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        self.pool.del::<i64, _>(self.key("s", &hash.to_hex())).await.map(|_| ()).map_err(redis_err)
+        self.pool.del::<i64, _>(self.hash_key("s", hash)).await.map(|_| ()).map_err(redis_err)
     }
 
     pub(super) async fn revoke_user_sessions(&self, user_id: u64) -> Result<u64, StoreError> {
@@ -275,7 +285,7 @@ impl RedisStore {
         new_expires_at: u64,
     ) -> Result<Rotation, StoreError> {
         let new_hex = new.to_hex();
-        let keys = vec![self.key("r", &old.to_hex()), self.key("r", &new_hex)];
+        let keys = vec![self.hash_key("r", old), self.key("r", &new_hex)];
         let ttl = new_expires_at.saturating_sub(now).max(1);
         let args = vec![ttl.to_string(), new_hex, self.prefix.clone()];
         let (outcome, uid): (i64, String) = self.run(&self.scripts.rotate_refresh, keys, args).await?;
@@ -288,7 +298,7 @@ impl RedisStore {
     }
 
     pub(super) async fn revoke_refresh_family(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        let keys = vec![self.key("r", &hash.to_hex())];
+        let keys = vec![self.hash_key("r", hash)];
         Ok(self.run::<i64>(&self.scripts.revoke_family_of, keys, vec![self.prefix.clone()]).await? > 0)
     }
 

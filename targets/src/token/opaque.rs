@@ -15,14 +15,20 @@ pub const TOKEN_TEXT_LEN: usize = 43;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TokenHash(pub [u8; 32]);
 
+/// Appends bytes as lower-case hex, so a key can be built in one buffer.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+}
+
 impl TokenHash {
-    /// Lower-case hex, for Redis keys.
+    /// Lower-case hex, for Redis keys and values.
     pub fn to_hex(&self) -> String {
         let mut s = String::with_capacity(64);
-        for b in self.0 {
-            s.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-            s.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
-        }
+        push_hex(&mut s, &self.0);
         s
     }
 }
@@ -76,6 +82,13 @@ mod tests {
         assert_eq!(hash_text(&a.text), a.hash);
         assert_ne!(a.hash.0.as_slice(), a.text.as_bytes().get(..32).unwrap_or_default());
         assert_eq!(a.hash.to_hex().len(), 64);
+    }
+
+    #[test]
+    fn hex_is_lower_case_and_zero_padded() {
+        let mut s = String::from("k:");
+        push_hex(&mut s, &[0x00, 0x0f, 0xab, 0xff]);
+        assert_eq!(s, "k:000fabff");
     }
 
     #[test]
