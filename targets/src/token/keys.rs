@@ -70,7 +70,10 @@ fn generate(alg: Alg) -> Result<Vec<u8>, KeyError> {
 
 /// Writes a new key so that concurrent targets sharing a directory all end up with the same key.
 fn publish(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Unique per call, not just per process: threads of one process may publish the same key at once.
+    let mut suffix = format!("tmp{}-", std::process::id());
+    super::opaque::push_hex(&mut suffix, &random_bytes::<8>());
+    let tmp = path.with_extension(suffix);
     let io = |source| KeyError::File { path: path.to_owned(), source };
     let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io)?;
@@ -143,6 +146,19 @@ mod tests {
         }
         let mode = fs::metadata(dir.join("hs256.key")).unwrap().permissions();
         assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077, 0, "secret readable by others");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_first_use_in_one_process_yields_one_key() {
+        let dir = temp_dir("race");
+        let keys: Vec<Vec<u8>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| sc.spawn(|| load_or_generate(&dir, Alg::Es256).map(|k| k.encoding.as_bytes().to_vec())))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
+        });
+        assert!(keys.windows(2).all(|w| w[0] == w[1]), "threads ended up with different keys");
         fs::remove_dir_all(&dir).unwrap();
     }
 
