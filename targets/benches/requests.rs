@@ -1,0 +1,234 @@
+//! The auth work of one request, end to end through the strategies' own code and against real stores:
+//! credential header parsing plus `Auth::authenticate` per configuration (wall time, and the calling
+//! thread's CPU time — the figure comparable with a load test's target CPU per request), one session
+//! lookup round trip per store, and one hybrid refresh (rotate + sign) per store.
+//!
+//! Stores: AUTHBENCH_POSTGRES_URL / AUTHBENCH_REDIS_URL when set, otherwise throwaway servers started
+//! the way the tests start them. A store that cannot be had is reported and its benchmarks skipped.
+//! Everything runs on one current-thread tokio runtime, so the store clients' work lands on the
+//! measured thread.
+
+mod support;
+
+use std::cell::RefCell;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use authbench_targets::config::{Alg, Config, StoreKind, Transport};
+use authbench_targets::http::credentials::access_credential;
+use authbench_targets::metrics::Metrics;
+use authbench_targets::strategy::Auth;
+use authbench_targets::throwaway;
+use authbench_targets::token::{opaque, unix_now};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, HeaderValue};
+use clap::Parser;
+use criterion::Criterion;
+use tokio::runtime::Runtime;
+
+/// One target configuration, named exactly as `authbench run` names its targets so reports can join them.
+struct Setup {
+    strategy: &'static str,
+    store: Option<StoreKind>,
+    denylist: Option<StoreKind>,
+    alg: Alg,
+}
+
+impl Setup {
+    fn id(&self) -> String {
+        let mut id = self.strategy.to_owned();
+        if let Some(s) = self.store {
+            id = format!("{id}-{}", s.as_str());
+        }
+        if let Some(d) = self.denylist {
+            id = format!("{id}-denylist-{}", d.as_str());
+        }
+        if self.strategy != "session" {
+            id = format!("{id}-{}", self.alg.as_str());
+        }
+        id
+    }
+
+    fn store_needed(&self) -> Option<StoreKind> {
+        self.store.or(self.denylist)
+    }
+}
+
+fn setups() -> Vec<Setup> {
+    use StoreKind::{Memory, Postgres, Redis};
+    let mut v: Vec<Setup> =
+        support::ALGS.iter().map(|&alg| Setup { strategy: "jwt", store: None, denylist: None, alg }).collect();
+    for s in [Memory, Redis, Postgres] {
+        v.push(Setup { strategy: "jwt", store: None, denylist: Some(s), alg: Alg::Hs256 });
+    }
+    for s in [Memory, Redis, Postgres] {
+        v.push(Setup { strategy: "session", store: Some(s), denylist: None, alg: Alg::Hs256 });
+    }
+    for s in [Memory, Redis, Postgres] {
+        v.push(Setup { strategy: "hybrid", store: Some(s), denylist: None, alg: Alg::Hs256 });
+    }
+    for alg in [Alg::Rs256, Alg::Es256, Alg::EdDsa] {
+        v.push(Setup { strategy: "hybrid", store: Some(Redis), denylist: None, alg });
+    }
+    v
+}
+
+/// Store URLs, and the throwaway servers behind them when this process started its own.
+struct Stores {
+    postgres: Option<String>,
+    redis: Option<String>,
+    _pg: Option<throwaway::Postgres>,
+    _redis: Option<throwaway::Redis>,
+}
+
+fn skipped(store: &str, why: &dyn std::fmt::Display) {
+    eprintln!("requests bench: SKIPPING every {store} benchmark: {why}");
+}
+
+impl Stores {
+    fn provision() -> Stores {
+        let (postgres, pg) = match std::env::var("AUTHBENCH_POSTGRES_URL") {
+            Ok(url) => (Some(url), None),
+            Err(_) => match throwaway::Postgres::start() {
+                Ok(pg) => (Some(pg.url()), Some(pg)),
+                Err(e) => {
+                    skipped("PostgreSQL", &e);
+                    (None, None)
+                }
+            },
+        };
+        let (redis, r) = match std::env::var("AUTHBENCH_REDIS_URL") {
+            Ok(url) => (Some(url), None),
+            Err(_) => match throwaway::Redis::start() {
+                Ok(r) => (Some(r.url()), Some(r)),
+                Err(e) => {
+                    skipped("Redis", &e);
+                    (None, None)
+                }
+            },
+        };
+        Stores { postgres, redis, _pg: pg, _redis: r }
+    }
+
+    fn url(&self, kind: StoreKind) -> Option<Option<&str>> {
+        match kind {
+            StoreKind::Memory => Some(None),
+            StoreKind::Postgres => self.postgres.as_deref().map(Some),
+            StoreKind::Redis => self.redis.as_deref().map(Some),
+        }
+    }
+}
+
+/// A built strategy with a user logged in: the access credential as a request header, and the
+/// refresh token for hybrid.
+struct Ready {
+    auth: Auth,
+    headers: HeaderMap,
+    access: String,
+    refresh: Option<String>,
+}
+
+async fn ready(setup: &Setup, stores: &Stores, keys: &support::KeyDir) -> Option<Ready> {
+    let mut args: Vec<String> = ["authbench-target", "--strategy", setup.strategy, "--alg", setup.alg.as_str()]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    args.extend(["--key-dir".into(), keys.0.display().to_string(), "--seed-users".into(), "2".into()]);
+    // Login is not measured here; a cheap password hash keeps setup fast.
+    args.extend(["--argon2-m-kib", "1024", "--argon2-t", "1"].map(String::from));
+    args.extend(["--namespace".into(), format!("bench_{}", std::process::id())]);
+    if let Some(kind) = setup.store_needed() {
+        let url = stores.url(kind)?;
+        let flag = if setup.store.is_some() { "--store" } else { "--denylist" };
+        args.extend([flag.into(), kind.as_str().into()]);
+        if let Some(url) = url {
+            args.extend([format!("--{}-url", kind.as_str()), url.to_owned()]);
+        }
+    }
+    let cfg = Config::try_parse_from(&args).expect("benchmark configuration");
+    let auth = Auth::build(&cfg, Arc::new(Metrics::new()), 1).await.expect("building the strategy");
+    let grant = auth.login("user1".into(), "pass-1".into()).await.expect("logging in");
+    let mut headers = HeaderMap::new();
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", grant.access)).expect("header value");
+    headers.insert(AUTHORIZATION, bearer);
+    Some(Ready { auth, headers, access: grant.access, refresh: grant.refresh.map(|(r, _)| r) })
+}
+
+/// CPU time the calling thread has used: its user and system time, from the kernel.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID exists on every Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0))
+}
+
+async fn authenticate(r: &Ready) -> u64 {
+    let credential = access_credential(&r.headers, Transport::Bearer).expect("credential header");
+    r.auth.authenticate(credential).await.expect("a valid credential must authenticate").id
+}
+
+fn request_auth(c: &mut Criterion, rt: &Runtime, id: &str, r: &Ready) {
+    assert_eq!(rt.block_on(authenticate(r)), 1, "{id}: the logged-in user must come back");
+    c.benchmark_group("request_auth").bench_function(id, |b| b.to_async(rt).iter(|| authenticate(r)));
+    c.benchmark_group("request_auth_cpu").bench_function(id, |b| {
+        b.to_async(rt).iter_custom(|iters| async move {
+            let start = thread_cpu();
+            for _ in 0..iters {
+                black_box(authenticate(r).await);
+            }
+            thread_cpu() - start
+        })
+    });
+}
+
+fn session_lookup(c: &mut Criterion, rt: &Runtime, store: &str, r: &Ready) {
+    let Some(s) = r.auth.store() else { return };
+    let hash = opaque::hash_text(&r.access);
+    let now = unix_now();
+    let found = rt.block_on(s.get_session(&hash, now)).expect("session lookup");
+    assert!(found.is_some(), "{store}: the logged-in session must be found");
+    c.benchmark_group("session_lookup").bench_function(store, |b| b.to_async(rt).iter(|| s.get_session(&hash, now)));
+}
+
+fn hybrid_refresh(c: &mut Criterion, rt: &Runtime, store: &str, r: &Ready) {
+    // Each refresh spends the token it presents, so the chain carries the newest one forward.
+    let current = RefCell::new(r.refresh.clone().expect("hybrid login returns a refresh token"));
+    c.benchmark_group("hybrid_refresh").bench_function(store, |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let current = &current;
+            async move {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let presented = current.borrow().clone();
+                    let grant = r.auth.refresh(&presented).await.expect("rotating a live refresh token");
+                    *current.borrow_mut() = grant.refresh.expect("a rotated refresh token").0;
+                }
+                start.elapsed()
+            }
+        })
+    });
+}
+
+fn main() {
+    let keys = support::KeyDir::new("requests");
+    let stores = Stores::provision();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let mut c = support::criterion();
+    for setup in setups() {
+        let id = setup.id();
+        let Some(r) = rt.block_on(ready(&setup, &stores, &keys)) else {
+            eprintln!("requests bench: skipped {id}: its store is not available (see above)");
+            continue;
+        };
+        request_auth(&mut c, &rt, &id, &r);
+        let store = setup.store.map(StoreKind::as_str);
+        match (setup.strategy, store) {
+            ("session", Some(store)) => session_lookup(&mut c, &rt, store, &r),
+            ("hybrid", Some(store)) if setup.alg == Alg::Hs256 => hybrid_refresh(&mut c, &rt, store, &r),
+            _ => {}
+        }
+    }
+    c.final_summary();
+}
