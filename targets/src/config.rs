@@ -19,6 +19,17 @@ pub enum StrategyKind {
     Hybrid,
 }
 
+impl StrategyKind {
+    /// Lower-case name, as on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyKind::Jwt => "jwt",
+            StrategyKind::Session => "session",
+            StrategyKind::Hybrid => "hybrid",
+        }
+    }
+}
+
 /// Where sessions, refresh tokens or denylist entries live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -93,6 +104,16 @@ pub enum Transport {
     Cookie,
     /// `Authorization: Bearer` header and tokens in JSON bodies.
     Bearer,
+}
+
+impl Transport {
+    /// Lower-case name, as on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Cookie => "cookie",
+            Transport::Bearer => "bearer",
+        }
+    }
 }
 
 /// Everything a target process needs to know, from flags or environment.

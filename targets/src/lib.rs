@@ -10,6 +10,7 @@ pub mod info;
 pub mod logging;
 pub mod metrics;
 pub mod net;
+pub mod sizes;
 pub mod store;
 pub mod strategy;
 pub mod throwaway;

@@ -39,39 +39,47 @@ struct GrantBody<'a> {
     refresh_expires_in: Option<u64>,
 }
 
+/// The login or refresh answer for a grant: tokens in a JSON body (bearer) or in cookies.
+pub fn grant_response(grant: &Grant, transport: Transport) -> Response {
+    match transport {
+        Transport::Bearer => {
+            let refresh = grant.refresh.as_ref();
+            Json(GrantBody {
+                token_type: "Bearer",
+                access_token: Some(&grant.access),
+                expires_in: grant.expires_in,
+                refresh_token: refresh.map(|(r, _)| r.as_str()),
+                refresh_expires_in: refresh.map(|(_, ttl)| *ttl),
+            })
+            .into_response()
+        }
+        Transport::Cookie => {
+            let mut resp = Json(GrantBody {
+                token_type: "cookie",
+                access_token: None,
+                expires_in: grant.expires_in,
+                refresh_token: None,
+                refresh_expires_in: grant.refresh.as_ref().map(|(_, ttl)| *ttl),
+            })
+            .into_response();
+            let h = resp.headers_mut();
+            h.append(SET_COOKIE, set_cookie(ACCESS_COOKIE, &grant.access, grant.expires_in));
+            if let Some((refresh, ttl)) = &grant.refresh {
+                h.append(SET_COOKIE, set_cookie(REFRESH_COOKIE, refresh, *ttl));
+            }
+            resp
+        }
+    }
+}
+
 impl App {
     fn grant_response(&self, grant: &Grant) -> Response {
-        match self.transport {
-            Transport::Bearer => {
-                let refresh = grant.refresh.as_ref();
-                let tokens = grant.access.len() + refresh.map_or(0, |(r, _)| r.len());
-                self.metrics.auth_bytes_sent.inc_by(tokens as u64);
-                Json(GrantBody {
-                    token_type: "Bearer",
-                    access_token: Some(&grant.access),
-                    expires_in: grant.expires_in,
-                    refresh_token: refresh.map(|(r, _)| r.as_str()),
-                    refresh_expires_in: refresh.map(|(_, ttl)| *ttl),
-                })
-                .into_response()
-            }
-            Transport::Cookie => {
-                let mut resp = Json(GrantBody {
-                    token_type: "cookie",
-                    access_token: None,
-                    expires_in: grant.expires_in,
-                    refresh_token: None,
-                    refresh_expires_in: grant.refresh.as_ref().map(|(_, ttl)| *ttl),
-                })
-                .into_response();
-                let h = resp.headers_mut();
-                h.append(SET_COOKIE, set_cookie(ACCESS_COOKIE, &grant.access, grant.expires_in));
-                if let Some((refresh, ttl)) = &grant.refresh {
-                    h.append(SET_COOKIE, set_cookie(REFRESH_COOKIE, refresh, *ttl));
-                }
-                resp
-            }
+        if self.transport == Transport::Bearer {
+            // Cookie bytes are counted from Set-Cookie lines by the accounting middleware.
+            let tokens = grant.access.len() + grant.refresh.as_ref().map_or(0, |(r, _)| r.len());
+            self.metrics.auth_bytes_sent.inc_by(tokens as u64);
         }
+        grant_response(grant, self.transport)
     }
 
     /// What refresh and logout act on: hybrid's refresh token, otherwise the access credential.

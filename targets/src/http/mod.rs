@@ -72,7 +72,8 @@ fn route_label(path: Option<&MatchedPath>) -> &'static str {
     path.and_then(|p| ROUTES.iter().find(|r| **r == p.as_str()).copied()).unwrap_or("other")
 }
 
-fn header_line_bytes<'a>(name: &str, values: impl Iterator<Item = &'a axum::http::HeaderValue>) -> u64 {
+/// Bytes of header lines as they cross the wire, so every auth byte count means the same thing.
+pub fn header_line_bytes<'a>(name: &str, values: impl Iterator<Item = &'a axum::http::HeaderValue>) -> u64 {
     // "Name: value\r\n" as it crosses the wire.
     values.map(|v| (name.len() + 4 + v.len()) as u64).sum()
 }
