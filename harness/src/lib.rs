@@ -3,6 +3,7 @@
 pub mod adr;
 pub mod compare;
 pub mod cpu;
+pub mod criterion;
 pub mod export;
 pub mod fingerprint;
 pub mod interrupt;
@@ -16,3 +17,4 @@ pub mod run;
 pub mod scrape;
 pub mod storage;
 pub mod target;
+pub mod tokens;

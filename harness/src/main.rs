@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use authbench_harness::{adr, compare, interrupt, matrix, plan, report, results, run, target};
+use authbench_harness::{adr, compare, interrupt, matrix, plan, report, results, run, target, tokens};
+use authbench_targets::config::Transport;
 
 #[derive(Parser)]
 #[command(name = "authbench", version, about = "Measure what JWT, sessions and hybrid auth cost and buy")]
@@ -21,6 +22,18 @@ enum Command {
     Report {
         /// A results directory (holding results.json).
         dir: PathBuf,
+        /// Criterion's output, for the "Where the time goes" section (fill it with cargo bench -p authbench-targets).
+        #[arg(long, default_value = "target/criterion")]
+        criterion: PathBuf,
+    },
+    /// Bytes on the wire per strategy and algorithm: token length, request header, login and refresh answers.
+    Tokens {
+        /// Only this transport (default: both).
+        #[arg(long, value_enum)]
+        transport: Option<Transport>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Turn a run into a capacity plan for a target request rate.
     Plan {
@@ -111,6 +124,9 @@ struct RunArgs {
     /// Use this Redis instead of starting a throwaway one.
     #[arg(long, env = "AUTHBENCH_REDIS_URL")]
     redis_url: Option<String>,
+    /// Criterion's output, for the report's "Where the time goes" section.
+    #[arg(long, default_value = "target/criterion")]
+    criterion: PathBuf,
 }
 
 fn parse_threshold(s: &str) -> Result<f64, String> {
@@ -190,7 +206,7 @@ fn main() -> anyhow::Result<()> {
             }))?;
             let done = if interrupt::is_set() { "interrupted; partial results" } else { "results" };
             println!("authbench: {done} in {}", dir.join("results.json").display());
-            match report::render(&dir) {
+            match report::render(&dir, &args.criterion) {
                 Ok(()) => println!("authbench: report in {}", dir.join("REPORT.md").display()),
                 Err(e) => eprintln!("authbench: the results are saved, but rendering the report failed: {e:#}"),
             }
@@ -223,8 +239,18 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Report { dir } => {
-            report::render(&dir)?;
+        Command::Tokens { transport, json } => {
+            let transports = transport.map_or_else(|| vec![Transport::Bearer, Transport::Cookie], |t| vec![t]);
+            let sizes = tokens::measure(&transports)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&sizes)?);
+            } else {
+                print!("{}", tokens::text_table(&tokens::HEAD, &tokens::rows(&sizes)));
+            }
+            Ok(())
+        }
+        Command::Report { dir, criterion } => {
+            report::render(&dir, &criterion)?;
             println!(
                 "authbench: report in {} and {}",
                 dir.join("REPORT.md").display(),

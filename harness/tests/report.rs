@@ -3,17 +3,59 @@
 
 mod fixture;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use authbench_harness::results::{self, Results};
 use fixture::{fixture, target, twenty};
+
+/// Criterion output as `cargo bench -p authbench-targets` leaves it, written once so every render
+/// sees the same files.
+fn criterion_fixture() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = std::env::temp_dir().join(format!("authbench-report-criterion-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (id, ns) in [
+            ("request_auth_cpu/jwt-HS256", 3_000.0),
+            ("request_auth/jwt-HS256", 3_100.0),
+            ("request_auth_cpu/session-redis", 47_000.0),
+            ("request_auth/session-redis", 100_000.0),
+            ("jwt_issue/HS256", 1_900.0),
+            ("jwt_verify/HS256", 2_900.0),
+            ("jwt_signature/sign-jsonwebtoken/RS256", 877_000.0),
+            ("jwt_signature/sign-cached-key/RS256", 357_000.0),
+            ("jwt_signature/verify-jsonwebtoken/RS256", 21_800.0),
+            ("jwt_signature/verify-cached-key/RS256", 18_900.0),
+            ("session_lookup/redis", 93_000.0),
+        ] {
+            let dir = root.join(id).join("new");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("benchmark.json"), format!(r#"{{"full_id":"{id}"}}"#)).unwrap();
+            let point = format!(
+                r#"{{"point_estimate":{ns},"confidence_interval":{{"lower_bound":{},"upper_bound":{}}}}}"#,
+                ns * 0.99,
+                ns * 1.01
+            );
+            std::fs::write(dir.join("estimates.json"), format!(r#"{{"mean":{point},"slope":{point}}}"#)).unwrap();
+        }
+        root
+    })
+    .clone()
+}
+
+fn time_section(md: &str) -> &str {
+    let start = md.find("## Where the time goes").expect("REPORT.md lacks ## Where the time goes");
+    let end = md[start..].find("## Security windows").map_or(md.len(), |e| start + e);
+    &md[start..end]
+}
 
 fn render(name: &str, r: &Results) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("authbench-report-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     results::write(r, &dir).unwrap();
-    authbench_harness::report::render(&dir).unwrap();
+    authbench_harness::report::render(&dir, &criterion_fixture()).unwrap();
     dir
 }
 
@@ -30,9 +72,15 @@ fn check(name: &str, r: &Results) {
         assert!(png.width() > 500 && png.height() > 200, "{chart}.png is {}x{}", png.width(), png.height());
     }
     let md = std::fs::read_to_string(dir.join("REPORT.md")).unwrap();
-    for section in
-        ["## Environment and method", "## Summary", "## Charts", "## Security windows", "## Claims", "## Caveats"]
-    {
+    for section in [
+        "## Environment and method",
+        "## Summary",
+        "## Charts",
+        "## Where the time goes",
+        "## Security windows",
+        "## Claims",
+        "## Caveats",
+    ] {
         assert!(md.contains(section), "REPORT.md lacks {section}");
     }
     for c in &r.cases {
@@ -77,4 +125,42 @@ fn verdicts_follow_the_figures() {
     let only_jwt = fixture(vec![target("jwt", None, None, "HS256")]);
     let v = authbench_harness::report::claims::judge(&authbench_harness::report::claims::builtin().unwrap(), &only_jwt);
     assert_eq!(v.iter().find(|x| x.id == "redis-lookup").unwrap().verdict, "not measured");
+}
+
+#[test]
+fn where_the_time_goes_joins_microbenchmarks_with_the_run() {
+    let r = fixture(vec![target("jwt", None, None, "HS256"), target("session", Some("redis"), None, "HS256")]);
+    let dir = render("time", &r);
+    let md = std::fs::read_to_string(dir.join("REPORT.md")).unwrap();
+    let section = time_section(&md);
+    let jwt_row = section.lines().find(|l| l.starts_with("| jwt-HS256 |")).expect("per-request row for jwt-HS256");
+    let load_test = r.cases.iter().find(|c| c.target.id == "jwt-HS256").unwrap().cpu_us_per_request.target;
+    let share = format!("{:.0} %", 100.0 * 3.0 / load_test);
+    assert!(jwt_row.contains("| 3.00 | 3.10 | no |") && jwt_row.contains(&share), "{jwt_row} (share {share})");
+    let redis_row = section.lines().find(|l| l.starts_with("| session-redis |")).expect("row for session-redis");
+    assert!(redis_row.contains("| yes |") && redis_row.contains("one call at a time"), "{redis_row}");
+    // jsonwebtoken's key parsing: 877 - 357 = 520 µs per RSA signature, +146 %.
+    assert!(section.contains("RS256 +520 µs (+146 %)"), "sign overhead missing:\n{section}");
+    assert!(section.contains("RS256 +2.90 µs (+15 %)"), "verify overhead missing:\n{section}");
+    assert!(section.contains("![auth_cost](charts/auth_cost.svg)"));
+    let svg = std::fs::read_to_string(dir.join("charts/auth_cost.svg")).unwrap();
+    roxmltree::Document::parse(&svg).unwrap();
+    // Sizes come from real tokens: an RS256-4096 signature is 512 bytes.
+    let rsa4096 = section.lines().find(|l| l.starts_with("| jwt | RS256-4096 | bearer |")).expect("size row");
+    assert_eq!(rsa4096.split(" | ").nth(4), Some("512"), "{rsa4096}");
+}
+
+#[test]
+fn without_microbenchmarks_the_section_says_how_to_get_them() {
+    let r = fixture(vec![target("jwt", None, None, "HS256")]);
+    let dir = std::env::temp_dir().join(format!("authbench-report-nobench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    results::write(&r, &dir).unwrap();
+    authbench_harness::report::render(&dir, Path::new("/nonexistent/criterion")).unwrap();
+    let md = std::fs::read_to_string(dir.join("REPORT.md")).unwrap();
+    let section = time_section(&md);
+    assert!(section.contains("No criterion estimates at `/nonexistent/criterion`"), "{section}");
+    assert!(section.contains("| session | — | bearer | 43 |"), "sizes are shown without benchmarks:\n{section}");
+    assert!(!dir.join("charts/auth_cost.svg").exists());
 }

@@ -638,3 +638,40 @@ fn sweeps(r: &Results, dir: &Path, run: &str) -> anyhow::Result<Vec<String>> {
     }
     Ok(files)
 }
+
+/// One configuration in the auth-cost chart: its auth work and, when the run had it, the whole request.
+pub struct Bar {
+    pub label: String,
+    pub auth: f64,
+    /// The auth work includes a store round trip, measured one call at a time.
+    pub round_trip: bool,
+    pub whole: Option<f64>,
+}
+
+/// Auth work per request (microbenchmark) right above the whole request's target CPU (load test).
+pub fn auth_cost(bars: &[Bar], run: &str, dir: &Path, name: &str) -> anyhow::Result<Vec<String>> {
+    let (auth, trip, whole) = (RGBColor(230, 85, 13), RGBColor(253, 174, 107), RGBColor(150, 150, 150));
+    let mut rows = Vec::new();
+    for b in bars {
+        let c = if b.round_trip { trip } else { auth };
+        rows.push(Row { label: format!("{} · auth", b.label), segments: vec![(b.auth, c)] });
+        if let Some(w) = b.whole {
+            rows.push(Row { label: format!("{} · request", b.label), segments: vec![(w, whole)] });
+        }
+    }
+    let mut legend = vec![("auth work (microbenchmark)".to_owned(), auth)];
+    if bars.iter().any(|b| b.round_trip) {
+        legend.push(("auth with store round trip".to_owned(), trip));
+    }
+    legend.push(("whole request (load test)".to_owned(), whole));
+    write(
+        &Bars {
+            title: format!("Auth work per request next to the whole request — {run}"),
+            x_desc: "CPU µs per request: auth = thread CPU, one call at a time; request = target CPU under load".into(),
+            rows,
+            legend,
+        },
+        dir,
+        name,
+    )
+}

@@ -1,6 +1,7 @@
 //! `authbench report DIR`: charts, REPORT.md and a self-contained report.html from results.json
 //! alone, deterministically (same input, same bytes).
 
+pub mod auth_cost;
 pub mod charts;
 pub mod claims;
 
@@ -166,10 +167,40 @@ fn claim_rows(v: &[claims::Verdict]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Renders charts, REPORT.md and report.html into `dir` from `dir/results.json`.
-pub fn render(dir: &Path) -> anyhow::Result<()> {
+fn block_md(b: &auth_cost::Block) -> String {
+    match b {
+        auth_cost::Block::Text(t) => format!("{t}\n\n"),
+        auth_cost::Block::Table(head, rows) => {
+            let head: Vec<&str> = head.iter().map(String::as_str).collect();
+            format!("{}\n", md_table(&head, rows))
+        }
+        auth_cost::Block::Chart(name) => format!("![{name}](charts/{name}.svg)\n\n"),
+    }
+}
+
+fn block_html(b: &auth_cost::Block, dir: &Path) -> anyhow::Result<String> {
+    Ok(match b {
+        auth_cost::Block::Text(t) => format!("<p>{}</p>", esc(t).replace('`', "")),
+        auth_cost::Block::Table(head, rows) => {
+            let head: Vec<&str> = head.iter().map(String::as_str).collect();
+            html_table(&head, rows)
+        }
+        auth_cost::Block::Chart(name) => inline_svg(&dir.join("charts").join(format!("{name}.svg")))?,
+    })
+}
+
+fn inline_svg(path: &Path) -> anyhow::Result<String> {
+    let svg = std::fs::read_to_string(path)?;
+    let body = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
+    Ok(format!("<figure>{body}</figure>"))
+}
+
+/// Renders charts, REPORT.md and report.html into `dir` from `dir/results.json`, with the microbenchmarks
+/// found in `criterion_dir` (criterion's output, normally target/criterion).
+pub fn render(dir: &Path, criterion_dir: &Path) -> anyhow::Result<()> {
     let r = results::read(dir)?;
     let chart_files = charts::render(&r, &dir.join("charts"))?;
+    let time_blocks = auth_cost::blocks(&r, criterion_dir, &dir.join("charts"))?;
     let verdicts = claims::judge(&claims::builtin()?, &r);
     let svgs: Vec<&String> = chart_files.iter().filter(|f| f.ends_with(".svg")).collect();
     let title = format!("authbench report — run {}", r.run_id);
@@ -195,6 +226,10 @@ pub fn render(dir: &Path) -> anyhow::Result<()> {
     md.push_str("\n## Charts\n\n");
     for f in &svgs {
         let _ = writeln!(md, "![{}](charts/{f})\n", f.trim_end_matches(".svg"));
+    }
+    md.push_str("## Where the time goes\n\n");
+    for b in &time_blocks {
+        md.push_str(&block_md(b));
     }
     md.push_str("## Security windows\n\n");
     md.push_str(&md_table(&SECURITY_HEAD, &security_rows(&r)));
@@ -228,9 +263,11 @@ pub fn render(dir: &Path) -> anyhow::Result<()> {
     html.push_str(&html_table(&SUMMARY_HEAD, &summary_rows(&r)));
     html.push_str("<h2>Charts</h2>");
     for f in &svgs {
-        let svg = std::fs::read_to_string(dir.join("charts").join(f))?;
-        let body = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
-        let _ = write!(html, "<figure>{body}</figure>");
+        html.push_str(&inline_svg(&dir.join("charts").join(f))?);
+    }
+    html.push_str("<h2>Where the time goes</h2>");
+    for b in &time_blocks {
+        html.push_str(&block_html(b, dir)?);
     }
     html.push_str("<h2>Security windows</h2>");
     html.push_str(&html_table(&SECURITY_HEAD, &security_rows(&r)));
