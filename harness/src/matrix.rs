@@ -178,19 +178,12 @@ impl TargetSpec {
 
     /// Stable, readable id: strategy, store, algorithm where it matters, transport, non-default TTLs.
     pub fn id(&self) -> String {
-        let mut id = self.strategy.clone();
-        if let Some(s) = &self.store {
-            id.push('-');
-            id.push_str(s);
-        }
-        if let Some(d) = &self.denylist {
-            id.push_str("-denylist-");
-            id.push_str(d);
-        }
-        if self.strategy != "session" {
-            id.push('-');
-            id.push_str(&self.alg);
-        }
+        let mut id = authbench_targets::config::configuration_id(
+            &self.strategy,
+            self.store.as_deref(),
+            self.denylist.as_deref(),
+            &self.alg,
+        );
         if self.transport != "bearer" {
             id.push('-');
             id.push_str(&self.transport);

@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use authbench_targets::config::{Alg, Config, StoreKind, Transport};
+use authbench_targets::config::{configuration_id, Alg, Config, StoreKind, Transport};
 use authbench_targets::http::credentials::access_credential;
 use authbench_targets::metrics::Metrics;
 use authbench_targets::strategy::Auth;
@@ -37,17 +37,12 @@ struct Setup {
 
 impl Setup {
     fn id(&self) -> String {
-        let mut id = self.strategy.to_owned();
-        if let Some(s) = self.store {
-            id = format!("{id}-{}", s.as_str());
-        }
-        if let Some(d) = self.denylist {
-            id = format!("{id}-denylist-{}", d.as_str());
-        }
-        if self.strategy != "session" {
-            id = format!("{id}-{}", self.alg.as_str());
-        }
-        id
+        configuration_id(
+            self.strategy,
+            self.store.map(StoreKind::as_str),
+            self.denylist.map(StoreKind::as_str),
+            self.alg.as_str(),
+        )
     }
 
     fn store_needed(&self) -> Option<StoreKind> {

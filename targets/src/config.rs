@@ -221,6 +221,23 @@ pub struct Config {
     pub audience: String,
 }
 
+/// The name a target configuration goes by ("jwt-HS256", "session-redis", "jwt-denylist-redis-HS256"):
+/// one scheme for the harness, the benches and reports, so their figures can be joined.
+pub fn configuration_id(strategy: &str, store: Option<&str>, denylist: Option<&str>, alg: &str) -> String {
+    let mut id = strategy.to_owned();
+    for (prefix, part) in [("-", store), ("-denylist-", denylist)] {
+        if let Some(p) = part {
+            id.push_str(prefix);
+            id.push_str(p);
+        }
+    }
+    if strategy != "session" {
+        id.push('-');
+        id.push_str(alg);
+    }
+    id
+}
+
 /// Parses human durations such as `90s`, `15m` or `7d`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration like 90s, 15m or 7d: {e}"))
@@ -304,6 +321,14 @@ mod tests {
         for bad in ["", "1abc", "a;drop", "A", "a-b", "a b"] {
             assert!(parse_namespace(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn configuration_ids_name_what_differs() {
+        assert_eq!(configuration_id("jwt", None, None, "RS256-4096"), "jwt-RS256-4096");
+        assert_eq!(configuration_id("jwt", None, Some("redis"), "HS256"), "jwt-denylist-redis-HS256");
+        assert_eq!(configuration_id("session", Some("postgres"), None, "HS256"), "session-postgres");
+        assert_eq!(configuration_id("hybrid", Some("redis"), None, "ES256"), "hybrid-redis-ES256");
     }
 
     #[test]
