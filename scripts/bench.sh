@@ -6,6 +6,10 @@
 #
 # Stores: AUTHBENCH_POSTGRES_URL / AUTHBENCH_REDIS_URL (or --postgres-url / --redis-url) when set,
 # otherwise throwaway servers from local binaries, started and stopped by the run itself.
+#
+# Before the load test, the criterion microbenchmarks (cargo bench -p authbench-targets) fill
+# target/criterion for the report's "Where the time goes" section:
+#   AUTHBENCH_MICROBENCH=quick (default, about a minute) | full (criterion's statistics, ~7 min) | off
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +25,15 @@ fi
 
 echo "bench.sh: building in release (first build takes a few minutes)" >&2
 cargo build --release --locked -p authbench-targets -p authbench-harness
+
+case "${AUTHBENCH_MICROBENCH:-quick}" in
+  quick) echo "bench.sh: microbenchmarks, criterion --quick (AUTHBENCH_MICROBENCH=full for full statistics)" >&2
+         cargo bench --locked -p authbench-targets -- --quick ;;
+  full)  echo "bench.sh: microbenchmarks, full criterion statistics (~7 min)" >&2
+         cargo bench --locked -p authbench-targets ;;
+  off)   echo "bench.sh: microbenchmarks skipped (AUTHBENCH_MICROBENCH=off)" >&2 ;;
+  *)     echo "bench.sh: AUTHBENCH_MICROBENCH must be quick, full or off" >&2; exit 2 ;;
+esac
 
 args=("$@")
 if [[ " $* " != *" --profile "* && " $* " != *" --matrix "* ]]; then
