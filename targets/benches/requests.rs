@@ -77,32 +77,30 @@ struct Stores {
     _redis: Option<throwaway::Redis>,
 }
 
-fn skipped(store: &str, why: &dyn std::fmt::Display) {
-    eprintln!("requests bench: SKIPPING every {store} benchmark: {why}");
+/// The URL in `var`, else a throwaway server of our own; neither is a loud skip, never a silent one.
+fn store<S>(
+    name: &str,
+    var: &str,
+    start: impl FnOnce() -> Result<S, throwaway::ServiceError>,
+    url: impl Fn(&S) -> String,
+) -> (Option<String>, Option<S>) {
+    if let Ok(given) = std::env::var(var) {
+        return (Some(given), None);
+    }
+    match start() {
+        Ok(server) => (Some(url(&server)), Some(server)),
+        Err(e) => {
+            eprintln!("requests bench: SKIPPING every {name} benchmark: {e}; or set {var} to a running server");
+            (None, None)
+        }
+    }
 }
 
 impl Stores {
     fn provision() -> Stores {
-        let (postgres, pg) = match std::env::var("AUTHBENCH_POSTGRES_URL") {
-            Ok(url) => (Some(url), None),
-            Err(_) => match throwaway::Postgres::start() {
-                Ok(pg) => (Some(pg.url()), Some(pg)),
-                Err(e) => {
-                    skipped("PostgreSQL", &e);
-                    (None, None)
-                }
-            },
-        };
-        let (redis, r) = match std::env::var("AUTHBENCH_REDIS_URL") {
-            Ok(url) => (Some(url), None),
-            Err(_) => match throwaway::Redis::start() {
-                Ok(r) => (Some(r.url()), Some(r)),
-                Err(e) => {
-                    skipped("Redis", &e);
-                    (None, None)
-                }
-            },
-        };
+        let (postgres, pg) =
+            store("PostgreSQL", "AUTHBENCH_POSTGRES_URL", throwaway::Postgres::start, throwaway::Postgres::url);
+        let (redis, r) = store("Redis", "AUTHBENCH_REDIS_URL", throwaway::Redis::start, throwaway::Redis::url);
         Stores { postgres, redis, _pg: pg, _redis: r }
     }
 
