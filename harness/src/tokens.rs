@@ -62,26 +62,28 @@ pub fn rows(sizes: &[WireSizes]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Columns padded to line up in a terminal; numbers right-aligned.
+fn cell(r: &[String], i: usize) -> &str {
+    r.get(i).map_or("", String::as_str)
+}
+
+/// Columns padded to line up in a terminal; columns of numbers (and "—") right-aligned.
 pub fn text_table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (w, c) in width.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
+    let is_number = |c: &str| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit() || ch == '.');
+    let columns: Vec<(usize, bool)> = head
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let width = rows.iter().map(|r| cell(r, i).chars().count()).fold(h.chars().count(), usize::max);
+            let numeric = rows.iter().any(|r| is_number(cell(r, i)))
+                && rows.iter().all(|r| is_number(cell(r, i)) || cell(r, i) == "—");
+            (width, numeric)
+        })
+        .collect();
     let line = |cells: Vec<&str>| {
         let padded: Vec<String> = cells
             .iter()
-            .zip(&width)
-            .map(|(c, w)| {
-                let numeric = *c == "—" || c.chars().all(|ch| ch.is_ascii_digit() || ch == '.');
-                if numeric {
-                    format!("{c:>w$}")
-                } else {
-                    format!("{c:<w$}")
-                }
-            })
+            .zip(&columns)
+            .map(|(c, &(w, numeric))| if numeric { format!("{c:>w$}") } else { format!("{c:<w$}") })
             .collect();
         padded.join("  ").trim_end().to_owned() + "\n"
     };
@@ -98,8 +100,16 @@ mod tests {
 
     #[test]
     fn text_table_aligns_columns() {
-        let t = text_table(&["a", "bytes"], &[vec!["jwt".into(), "7".into()], vec!["session".into(), "1234".into()]]);
+        let rows = [
+            vec!["jwt".into(), "HS256".into(), "7".into()],
+            vec!["session".into(), "—".into(), "1234".into()],
+            vec!["hybrid".into(), "ES256".into(), "—".into()],
+        ];
+        let t = text_table(&["a", "alg", "bytes"], &rows);
         let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines, ["a        bytes", "jwt          7", "session   1234"]);
+        assert_eq!(
+            lines,
+            ["a        alg    bytes", "jwt      HS256      7", "session  —       1234", "hybrid   ES256      —"]
+        );
     }
 }

@@ -643,7 +643,7 @@ fn sweeps(r: &Results, dir: &Path, run: &str) -> anyhow::Result<Vec<String>> {
 pub struct Bar {
     pub label: String,
     pub auth: f64,
-    /// The auth work includes a store round trip, measured one call at a time.
+    /// The auth work includes a store round trip, measured with lookups in flight.
     pub round_trip: bool,
     pub whole: Option<f64>,
 }
@@ -661,13 +661,13 @@ pub fn auth_cost(bars: &[Bar], run: &str, dir: &Path, name: &str) -> anyhow::Res
     }
     let mut legend = vec![("auth work (microbenchmark)".to_owned(), auth)];
     if bars.iter().any(|b| b.round_trip) {
-        legend.push(("auth with store round trip".to_owned(), trip));
+        legend.push(("auth, store lookups in flight".to_owned(), trip));
     }
     legend.push(("whole request (load test)".to_owned(), whole));
     write(
         &Bars {
             title: format!("Auth work per request next to the whole request — {run}"),
-            x_desc: "CPU µs per request: auth = thread CPU, one call at a time; request = target CPU under load".into(),
+            x_desc: "CPU µs per request: auth = thread CPU in a microbenchmark; request = target CPU under load".into(),
             rows,
             legend,
         },
