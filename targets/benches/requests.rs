@@ -13,6 +13,7 @@ mod support;
 
 use std::cell::RefCell;
 use std::hint::black_box;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,39 +71,41 @@ fn setups() -> Vec<Setup> {
     v
 }
 
-/// Store URLs, and the throwaway servers behind them when this process started its own.
+/// Store URLs; throwaway servers behind them are held by `support::keep_until_exit`.
 struct Stores {
     postgres: Option<String>,
     redis: Option<String>,
-    _pg: Option<throwaway::Postgres>,
-    _redis: Option<throwaway::Redis>,
 }
 
 /// The URL in `var`, else a throwaway server of our own; neither is a loud skip, never a silent one.
-fn store<S>(
+fn store<S: Send + 'static>(
     name: &str,
     var: &str,
     start: impl FnOnce() -> Result<S, throwaway::ServiceError>,
     url: impl Fn(&S) -> String,
-) -> (Option<String>, Option<S>) {
+) -> Option<String> {
     if let Ok(given) = std::env::var(var) {
-        return (Some(given), None);
+        return Some(given);
     }
     match start() {
-        Ok(server) => (Some(url(&server)), Some(server)),
+        Ok(server) => {
+            let u = url(&server);
+            support::keep_until_exit(server);
+            Some(u)
+        }
         Err(e) => {
             eprintln!("requests bench: SKIPPING every {name} benchmark: {e}; or set {var} to a running server");
-            (None, None)
+            None
         }
     }
 }
 
 impl Stores {
     fn provision() -> Stores {
-        let (postgres, pg) =
+        let postgres =
             store("PostgreSQL", "AUTHBENCH_POSTGRES_URL", throwaway::Postgres::start, throwaway::Postgres::url);
-        let (redis, r) = store("Redis", "AUTHBENCH_REDIS_URL", throwaway::Redis::start, throwaway::Redis::url);
-        Stores { postgres, redis, _pg: pg, _redis: r }
+        let redis = store("Redis", "AUTHBENCH_REDIS_URL", throwaway::Redis::start, throwaway::Redis::url);
+        Stores { postgres, redis }
     }
 
     fn url(&self, kind: StoreKind) -> Option<Option<&str>> {
@@ -123,12 +126,12 @@ struct Ready {
     refresh: Option<String>,
 }
 
-async fn ready(setup: &Setup, stores: &Stores, keys: &support::KeyDir) -> Option<Ready> {
+async fn ready(setup: &Setup, stores: &Stores, keys: &Path) -> Option<Ready> {
     let mut args: Vec<String> = ["authbench-target", "--strategy", setup.strategy, "--alg", setup.alg.as_str()]
         .into_iter()
         .map(String::from)
         .collect();
-    args.extend(["--key-dir".into(), keys.0.display().to_string(), "--seed-users".into(), "2".into()]);
+    args.extend(["--key-dir".into(), keys.display().to_string(), "--seed-users".into(), "2".into()]);
     // Login is not measured here; a cheap password hash keeps setup fast.
     args.extend(["--argon2-m-kib", "1024", "--argon2-t", "1"].map(String::from));
     args.extend(["--namespace".into(), format!("bench_{}", std::process::id())]);
@@ -227,7 +230,8 @@ fn hybrid_refresh(c: &mut Criterion, rt: &Runtime, store: &str, r: &Ready) {
 }
 
 fn main() {
-    let keys = support::KeyDir::new("requests");
+    support::release_on_interrupt("requests");
+    let keys = support::key_dir("requests");
     let stores = Stores::provision();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     let mut c = support::criterion();
@@ -250,4 +254,5 @@ fn main() {
         }
     }
     c.final_summary();
+    support::release();
 }

@@ -7,6 +7,7 @@
 mod support;
 
 use std::hint::black_box;
+use std::path::Path;
 
 use authbench_targets::config::{Alg, Transport};
 use authbench_targets::http::credentials::{access_credential, ACCESS_COOKIE};
@@ -84,10 +85,10 @@ impl CachedKey {
     }
 }
 
-fn jwt(c: &mut Criterion, dir: &support::KeyDir) {
+fn jwt(c: &mut Criterion, dir: &Path) {
     let now = unix_now();
     for alg in support::ALGS {
-        let material = keys::load_or_generate(&dir.0, alg).expect("keys for the benchmark");
+        let material = keys::load_or_generate(dir, alg).expect("keys for the benchmark");
         let encoding = material.encoding.clone();
         let decoding: DecodingKey = material.decoding.clone();
         let codec = JwtCodec::new(alg, material, 900, 0, TYP_JWT, "authbench", "authbench-api");
@@ -131,8 +132,8 @@ fn opaque_tokens(c: &mut Criterion) {
     g.finish();
 }
 
-fn credential_headers(c: &mut Criterion, dir: &support::KeyDir) {
-    let material = keys::load_or_generate(&dir.0, Alg::Hs256).expect("keys for the benchmark");
+fn credential_headers(c: &mut Criterion, dir: &Path) {
+    let material = keys::load_or_generate(dir, Alg::Hs256).expect("keys for the benchmark");
     let codec = JwtCodec::new(Alg::Hs256, material, 900, 0, TYP_JWT, "authbench", "authbench-api");
     let token = codec.issue(7, "user7", Role::User, unix_now()).expect("issue").token;
     let mut bearer = HeaderMap::new();
@@ -150,10 +151,12 @@ fn credential_headers(c: &mut Criterion, dir: &support::KeyDir) {
 }
 
 fn main() {
-    let dir = support::KeyDir::new("tokens");
+    support::release_on_interrupt("tokens");
+    let dir = support::key_dir("tokens");
     let mut c = support::criterion();
     jwt(&mut c, &dir);
     opaque_tokens(&mut c);
     credential_headers(&mut c, &dir);
     c.final_summary();
+    support::release();
 }

@@ -1,7 +1,9 @@
-//! What both benchmark binaries share: every algorithm, a private key directory, criterion defaults.
+//! What both benchmark binaries share: every algorithm, a private key directory, criterion defaults,
+//! and cleaning up on Ctrl-C.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use authbench_targets::config::Alg;
@@ -10,19 +12,47 @@ use criterion::Criterion;
 /// Every algorithm a target can be started with, in the order reports list them.
 pub const ALGS: [Alg; 5] = [Alg::Hs256, Alg::Rs256, Alg::Rs256_4096, Alg::Es256, Alg::EdDsa];
 
-/// A key directory private to this process; keys are generated once and reused by every benchmark.
-pub struct KeyDir(pub PathBuf);
+/// What must not outlive the benchmark process: throwaway servers and key directories.
+static OWNED: Mutex<Vec<Box<dyn Send>>> = Mutex::new(Vec::new());
 
-impl KeyDir {
-    pub fn new(bench: &str) -> KeyDir {
-        KeyDir(std::env::temp_dir().join(format!("authbench-bench-{bench}-keys-{}", std::process::id())))
+/// Holds `owned` until `release` — at the end of main or on Ctrl-C — then drops it, which stops a
+/// throwaway server or deletes a directory.
+pub fn keep_until_exit<T: Send + 'static>(owned: T) {
+    OWNED.lock().unwrap_or_else(PoisonError::into_inner).push(Box::new(owned));
+}
+
+/// Drops everything `keep_until_exit` holds.
+pub fn release() {
+    let owned = std::mem::take(&mut *OWNED.lock().unwrap_or_else(PoisonError::into_inner));
+    drop(owned);
+}
+
+/// On Ctrl-C or SIGTERM: stop throwaway servers, delete keys, exit 130. Criterion keeps what it
+/// finished in target/criterion.
+pub fn release_on_interrupt(bench: &'static str) {
+    let installed = ctrlc::set_handler(move || {
+        eprintln!("{bench} bench: interrupted; stopping throwaway servers and deleting keys");
+        release();
+        std::process::exit(130);
+    });
+    if let Err(e) = installed {
+        eprintln!("{bench} bench: cannot catch Ctrl-C ({e}); an interrupted run may leave throwaway servers running");
     }
 }
+
+struct KeyDir(PathBuf);
 
 impl Drop for KeyDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A key directory private to this process, deleted at exit; keys are generated once per process.
+pub fn key_dir(bench: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("authbench-bench-{bench}-keys-{}", std::process::id()));
+    keep_until_exit(KeyDir(dir.clone()));
+    dir
 }
 
 /// Shorter than criterion's 3 s + 5 s so the whole suite fits in a few minutes; flags still override.
