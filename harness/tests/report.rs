@@ -4,47 +4,40 @@
 mod fixture;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use authbench_harness::results::{self, Results};
 use fixture::{fixture, target, twenty};
 
-/// Criterion output as `cargo bench -p authbench-targets` leaves it, written once so every render
-/// sees the same files.
-fn criterion_fixture() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let root = std::env::temp_dir().join(format!("authbench-report-criterion-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        for (id, ns) in [
-            ("request_auth_cpu/jwt-HS256", 3_000.0),
-            ("request_auth/jwt-HS256", 3_100.0),
-            ("request_auth_cpu/session-redis", 47_000.0),
-            ("request_auth/session-redis", 100_000.0),
-            ("request_auth_cpu_16/session-redis", 8_000.0),
-            ("jwt_issue/HS256", 1_900.0),
-            ("jwt_verify/HS256", 2_900.0),
-            ("jwt_signature/sign-jsonwebtoken/RS256", 877_000.0),
-            ("jwt_signature/sign-cached-key/RS256", 357_000.0),
-            ("jwt_signature/verify-jsonwebtoken/RS256", 21_800.0),
-            ("jwt_signature/verify-cached-key/RS256", 18_900.0),
-            ("session_lookup/redis", 93_000.0),
-            ("jwt_signature/verify-jsonwebtoken/EdDSA", 40_800.0),
-            ("jwt_signature/verify-cached-key/EdDSA", 41_500.0),
-        ] {
-            let dir = root.join(id).join("new");
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("benchmark.json"), format!(r#"{{"full_id":"{id}"}}"#)).unwrap();
-            let point = format!(
-                r#"{{"point_estimate":{ns},"confidence_interval":{{"lower_bound":{},"upper_bound":{}}}}}"#,
-                ns * 0.99,
-                ns * 1.01
-            );
-            std::fs::write(dir.join("estimates.json"), format!(r#"{{"mean":{point},"slope":{point}}}"#)).unwrap();
-        }
-        root
-    })
-    .clone()
+/// Criterion output as `cargo bench -p authbench-targets` leaves it, under `root`.
+fn criterion_fixture(root: &Path) -> PathBuf {
+    let root = root.join("criterion");
+    for (id, ns) in [
+        ("request_auth_cpu/jwt-HS256", 3_000.0),
+        ("request_auth/jwt-HS256", 3_100.0),
+        ("request_auth_cpu/session-redis", 47_000.0),
+        ("request_auth/session-redis", 100_000.0),
+        ("request_auth_cpu_16/session-redis", 8_000.0),
+        ("jwt_issue/HS256", 1_900.0),
+        ("jwt_verify/HS256", 2_900.0),
+        ("jwt_signature/sign-jsonwebtoken/RS256", 877_000.0),
+        ("jwt_signature/sign-cached-key/RS256", 357_000.0),
+        ("jwt_signature/verify-jsonwebtoken/RS256", 21_800.0),
+        ("jwt_signature/verify-cached-key/RS256", 18_900.0),
+        ("session_lookup/redis", 93_000.0),
+        ("jwt_signature/verify-jsonwebtoken/EdDSA", 40_800.0),
+        ("jwt_signature/verify-cached-key/EdDSA", 41_500.0),
+    ] {
+        let dir = root.join(id).join("new");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("benchmark.json"), format!(r#"{{"full_id":"{id}"}}"#)).unwrap();
+        let point = format!(
+            r#"{{"point_estimate":{ns},"confidence_interval":{{"lower_bound":{},"upper_bound":{}}}}}"#,
+            ns * 0.99,
+            ns * 1.01
+        );
+        std::fs::write(dir.join("estimates.json"), format!(r#"{{"mean":{point},"slope":{point}}}"#)).unwrap();
+    }
+    root
 }
 
 fn time_section(md: &str) -> &str {
@@ -53,17 +46,19 @@ fn time_section(md: &str) -> &str {
     &md[start..end]
 }
 
-fn render(name: &str, r: &Results) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("authbench-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    results::write(r, &dir).unwrap();
-    authbench_harness::report::render(&dir, &criterion_fixture()).unwrap();
-    dir
+/// Renders `r` into a directory deleted when the returned guard is dropped.
+fn render(name: &str, r: &Results, criterion: &Path) -> tempfile::TempDir {
+    let tmp = tempfile::Builder::new().prefix(&format!("authbench-report-{name}-")).tempdir().unwrap();
+    results::write(r, tmp.path()).unwrap();
+    authbench_harness::report::render(tmp.path(), criterion).unwrap();
+    tmp
 }
 
 fn check(name: &str, r: &Results) {
-    let dir = render(name, r);
+    let bench = tempfile::tempdir().unwrap();
+    let criterion = criterion_fixture(bench.path());
+    let tmp = render(name, r, &criterion);
+    let dir = tmp.path();
     for chart in
         ["throughput", "req_per_core", "store_ops", "bytes", "cpu", "latency_closed", "latency_open", "security"]
     {
@@ -92,7 +87,8 @@ fn check(name: &str, r: &Results) {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("<svg") && !html.contains("src=\"charts/"), "charts must be inlined");
     // Deterministic: rendering again gives the same bytes.
-    let again = render(&format!("{name}-again"), r);
+    let again_tmp = render(&format!("{name}-again"), r, &criterion);
+    let again = again_tmp.path();
     for f in ["REPORT.md", "report.html", "charts/latency_closed.svg", "charts/bytes.png", "charts/security.png"] {
         assert_eq!(
             std::fs::read(dir.join(f)).unwrap(),
@@ -133,7 +129,9 @@ fn verdicts_follow_the_figures() {
 #[test]
 fn where_the_time_goes_joins_microbenchmarks_with_the_run() {
     let r = fixture(vec![target("jwt", None, None, "HS256"), target("session", Some("redis"), None, "HS256")]);
-    let dir = render("time", &r);
+    let bench = tempfile::tempdir().unwrap();
+    let tmp = render("time", &r, &criterion_fixture(bench.path()));
+    let dir = tmp.path();
     let md = std::fs::read_to_string(dir.join("REPORT.md")).unwrap();
     let section = time_section(&md);
     let jwt_row = section.lines().find(|l| l.starts_with("| jwt-HS256 |")).expect("per-request row for jwt-HS256");
@@ -165,11 +163,10 @@ fn where_the_time_goes_joins_microbenchmarks_with_the_run() {
 #[test]
 fn without_microbenchmarks_the_section_says_how_to_get_them() {
     let r = fixture(vec![target("jwt", None, None, "HS256")]);
-    let dir = std::env::temp_dir().join(format!("authbench-report-nobench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    results::write(&r, &dir).unwrap();
-    authbench_harness::report::render(&dir, Path::new("/nonexistent/criterion")).unwrap();
+    let tmp = tempfile::Builder::new().prefix("authbench-report-nobench-").tempdir().unwrap();
+    let dir = tmp.path();
+    results::write(&r, dir).unwrap();
+    authbench_harness::report::render(dir, Path::new("/nonexistent/criterion")).unwrap();
     let md = std::fs::read_to_string(dir.join("REPORT.md")).unwrap();
     let section = time_section(&md);
     assert!(section.contains("No criterion estimates at `/nonexistent/criterion`"), "{section}");

@@ -1,16 +1,15 @@
 //! A real smoke run: every expected case is in results.json and every figure obeys the invariants
 //! the strategies promise. Counts and invariants only; timings are never asserted.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("authbench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A results directory deleted when the test ends.
+fn out_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("authbench-{name}-")).tempdir().expect("temporary results directory")
 }
 
 fn read(dir: &Path) -> Value {
@@ -33,14 +32,15 @@ fn probe<'a>(r: &'a Value, target: &str) -> &'a Value {
 
 #[test]
 fn smoke_run_writes_complete_trustworthy_results() {
-    let out = out_dir("smoke");
+    let tmp = out_dir("smoke");
+    let out = tmp.path();
     let status = Command::new(env!("CARGO_BIN_EXE_authbench"))
         .args(["run", "--profile", "smoke", "--out"])
-        .arg(&out)
+        .arg(out)
         .status()
         .unwrap();
     assert!(status.success());
-    let r = read(&out);
+    let r = read(out);
     assert_eq!(r["schema"], "authbench.results/1");
     assert_eq!(r["status"], "complete");
     assert_eq!(r["skipped"].as_array().unwrap().len(), 0, "{}", r["skipped"]);
@@ -123,11 +123,12 @@ fn processes_mentioning(needle: &str) -> usize {
 
 #[test]
 fn interrupted_run_keeps_finished_cases_and_stops_its_children() {
-    let out = out_dir("interrupt");
+    let tmp = out_dir("interrupt");
+    let out = tmp.path();
     // No store URLs: the run starts its own throwaway PostgreSQL and Redis, which must not outlive it.
     let mut child = Command::new(env!("CARGO_BIN_EXE_authbench"))
         .args(["run", "--profile", "smoke", "--duration", "4s", "--out"])
-        .arg(&out)
+        .arg(out)
         .env_remove("AUTHBENCH_POSTGRES_URL")
         .env_remove("AUTHBENCH_REDIS_URL")
         .spawn()
@@ -150,7 +151,7 @@ fn interrupted_run_keeps_finished_cases_and_stops_its_children() {
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let status = child.wait().unwrap();
     assert!(status.success(), "an interrupted run exits cleanly");
-    let r = read(&out);
+    let r = read(out);
     assert_eq!(r["status"], "interrupted");
     assert!(!r["cases"].as_array().unwrap().is_empty(), "finished cases are kept");
     std::thread::sleep(Duration::from_millis(300));
@@ -172,16 +173,17 @@ fn processes_in(needle: &str) -> usize {
 
 #[test]
 fn unreachable_store_skips_its_cases_and_runs_the_rest() {
-    let out = out_dir("nostore");
+    let tmp = out_dir("nostore");
+    let out = tmp.path();
     let port = authbench_targets::throwaway::free_port().unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_authbench"))
         .args(["run", "--profile", "smoke", "--stores", "redis,none", "--warmup", "0s", "--duration", "1s", "--out"])
-        .arg(&out)
+        .arg(out)
         .args(["--redis-url", &format!("redis://127.0.0.1:{port}")])
         .status()
         .unwrap();
     assert!(status.success(), "a missing store is not a failed run");
-    let r = read(&out);
+    let r = read(out);
     assert_eq!(r["status"], "complete");
     let ran: Vec<&str> = r["cases"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ran, ["jwt-HS256/browse-closed-8u"]);

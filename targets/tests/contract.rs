@@ -202,9 +202,10 @@ async fn control_api_requires_the_key() {
 
 #[tokio::test]
 async fn seeding_is_idempotent_across_restarts_on_a_shared_store() {
-    let dir = std::env::temp_dir().join(format!("authbench_seed_keys_{}", std::process::id()));
+    let dir = tempfile::tempdir().unwrap();
     for _ in 0..2 {
-        let t = spec("session").store("postgres").key_dir(dir.clone()).arg("--seed-users", "10000").start().await;
+        let t =
+            spec("session").store("postgres").key_dir(dir.path().to_owned()).arg("--seed-users", "10000").start().await;
         assert_eq!(t.info().await["users"], 10_000);
         assert_eq!(t.me(&t.login_ok(9999).await.token()).await, StatusCode::OK);
     }

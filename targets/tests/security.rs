@@ -126,9 +126,9 @@ async fn algorithm_confusion_with_the_public_key_is_401() {
 
 #[tokio::test]
 async fn hybrid_rejects_tokens_of_the_wrong_type() {
-    let dir = std::env::temp_dir().join(format!("authbench_shared_keys_{}", std::process::id()));
-    let jwt = spec("jwt").key_dir(dir.clone()).start().await;
-    let hybrid = spec("hybrid").store("memory").key_dir(dir).start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let jwt = spec("jwt").key_dir(dir.path().to_owned()).start().await;
+    let hybrid = spec("hybrid").store("memory").key_dir(dir.path().to_owned()).start().await;
     let jwt_token = jwt.login_ok(1).await.token();
     assert_eq!(jwt.me(&jwt_token).await, StatusCode::OK);
     assert_refused(&hybrid, &jwt_token, "jwt-strategy token (typ JWT) presented as access token").await;

@@ -170,8 +170,8 @@ mod tests {
     use base64::Engine;
 
     fn codec(alg: Alg) -> JwtCodec {
-        let dir = std::env::temp_dir().join(format!("authbench-jwt-test-{}", std::process::id()));
-        let keys = crate::token::keys::load_or_generate(&dir, alg).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let keys = crate::token::keys::load_or_generate(dir.path(), alg).unwrap();
         JwtCodec::new(alg, keys, 3600, 0, TYP_JWT, "iss", "aud")
     }
 
@@ -242,8 +242,8 @@ mod tests {
 
     #[test]
     fn claim_checks() {
-        let dir = std::env::temp_dir().join(format!("authbench-jwt-claims-{}", std::process::id()));
-        let keys = crate::token::keys::load_or_generate(&dir, Alg::Hs256).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let keys = crate::token::keys::load_or_generate(dir.path(), Alg::Hs256).unwrap();
         let secret = keys.encoding.as_bytes().to_vec();
         let c = JwtCodec::new(Alg::Hs256, from_bytes(Alg::Hs256, &secret).unwrap(), 3600, 0, TYP_JWT, "iss", "aud");
         let key = jsonwebtoken::EncodingKey::from_secret(&secret);

@@ -36,6 +36,8 @@ pub struct Target {
     pub url: String,
     pub key_dir: PathBuf,
     pub client: Client,
+    /// The target's own key directory, deleted with it; None when the test shares one.
+    _own_keys: Option<tempfile::TempDir>,
 }
 
 /// Builder for a target's command line.
@@ -85,7 +87,13 @@ impl Spec {
     }
 
     pub async fn start(self) -> Target {
-        let key_dir = self.key_dir.unwrap_or_else(|| std::env::temp_dir().join(unique("authbench_keys")));
+        let (key_dir, own_keys) = match self.key_dir {
+            Some(dir) => (dir, None),
+            None => {
+                let t = tempfile::Builder::new().prefix("authbench_keys").tempdir().expect("temporary key directory");
+                (t.path().to_owned(), Some(t))
+            }
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_authbench-target"))
             .args(&self.args)
             .args(if self.args.iter().any(|a| a == "--seed-users") { &[][..] } else { &["--seed-users", "10"][..] })
@@ -110,7 +118,7 @@ impl Spec {
             first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {first:?}")).to_owned();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         let client = Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
-        Target { child, url, key_dir, client }
+        Target { child, url, key_dir, client, _own_keys: own_keys }
     }
 }
 
