@@ -18,7 +18,7 @@ struct Cli {
 enum Command {
     /// Run a profile or matrix: every case on a fresh target, then the security probe per target.
     Run(Box<RunArgs>),
-    /// Render charts, REPORT.md and report.html from DIR/results.json alone.
+    /// Render charts, REPORT.md and report.html from DIR/results.json and criterion's estimates.
     Report {
         /// A results directory (holding results.json).
         dir: PathBuf,
