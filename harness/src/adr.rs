@@ -133,19 +133,38 @@ pub fn render(r: &Results, priorities: &[(String, f64)], title: &str) -> anyhow:
         };
         let _ = writeln!(s, "* {p} ({}): {what}", level(*w));
     }
-    s.push_str("\n## Considered Options\n\n| option | revocation window (s) | CPU µs/request (target + store) | p99 µs | bytes/request | store on the request path | score |\n|---|---|---|---|---|---|---|\n");
-    for o in &opts {
-        let stores = match o.simplicity {
-            x if x >= 1.0 => "none",
-            x if x > 0.0 => "on refresh only",
-            _ => "every request",
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {:.2} | {:.1} | {:.0} | {:.0} | {stores} | {:.2} |",
-            o.target, o.revocation_s, o.cpu_us, o.p99_us, o.bytes, o.score
-        );
-    }
+    let rows: Vec<Vec<String>> = opts
+        .iter()
+        .map(|o| {
+            let stores = match o.simplicity {
+                x if x >= 1.0 => "none",
+                x if x > 0.0 => "on refresh only",
+                _ => "every request",
+            };
+            vec![
+                o.target.clone(),
+                format!("{:.2}", o.revocation_s),
+                format!("{:.1}", o.cpu_us),
+                format!("{:.0}", o.p99_us),
+                format!("{:.0}", o.bytes),
+                stores.to_owned(),
+                format!("{:.2}", o.score),
+            ]
+        })
+        .collect();
+    s.push_str("\n## Considered Options\n\n");
+    s.push_str(&crate::markdown::table(
+        &[
+            "option",
+            "revocation window (s)",
+            "CPU µs/request (target + store)",
+            "p99 µs",
+            "bytes/request",
+            "store on the request path",
+            "score",
+        ],
+        &rows,
+    ));
     let _ = write!(
         s,
         "\n## Decision Outcome\n\nChosen option: **{}**, because it scores highest for these drivers ({:.2}; the runner-up, \

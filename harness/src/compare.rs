@@ -80,19 +80,20 @@ pub fn render(a: &Results, b: &Results, threshold: f64) -> (String, bool) {
     if list.is_empty() {
         s.push_str("none\n");
     } else {
-        s.push_str("| case | figure | before | after | change | |\n|---|---|---|---|---|---|\n");
-        for c in &list {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {:.1} | {:.1} | {:+.1} % | {} |",
-                c.case,
-                c.metric,
-                c.before,
-                c.after,
-                c.change * 100.0,
-                if c.worse { "worse" } else { "better" }
-            );
-        }
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|c| {
+                vec![
+                    c.case.clone(),
+                    c.metric.to_string(),
+                    format!("{:.1}", c.before),
+                    format!("{:.1}", c.after),
+                    format!("{:+.1} %", c.change * 100.0),
+                    if c.worse { "worse" } else { "better" }.to_owned(),
+                ]
+            })
+            .collect();
+        s.push_str(&crate::markdown::table(&["case", "figure", "before", "after", "change", ""], &rows));
     }
     if !only_a.is_empty() || !only_b.is_empty() {
         let _ =

@@ -7,6 +7,7 @@ pub mod criterion;
 pub mod export;
 pub mod fingerprint;
 pub mod interrupt;
+pub mod markdown;
 pub mod matrix;
 pub mod plan;
 pub mod probe;

@@ -69,22 +69,36 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
         r.environment["cores"],
         r.environment["cpu_model"].as_str().unwrap_or("unknown CPU")
     );
-    s.push_str("| target | app cores | store cores | store ops/s | session storage | ingress GB/month | egress GB/month | egress $/month | revocation window |\n|---|---|---|---|---|---|---|---|---|\n");
-    for l in &lines {
-        let _ = writeln!(
-            s,
-            "| {} | {:.2} | {} | {:.0} | {} | {:.1} | {:.1} | {:.2} | {} |",
-            l.target,
-            l.app_cores,
-            l.store_cores.map_or("unknown (external store)".into(), |c| format!("{c:.2}")),
-            l.store_ops_s,
-            l.session_memory_bytes.map_or("none / not measured".into(), |b| format!("{:.1} MB", b / 1e6)),
-            l.ingress_gb_month,
-            l.egress_gb_month,
-            l.egress_usd_month,
-            l.window
-        );
-    }
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.target.clone(),
+                format!("{:.2}", l.app_cores),
+                l.store_cores.map_or("unknown (external store)".into(), |c| format!("{c:.2}")),
+                format!("{:.0}", l.store_ops_s),
+                l.session_memory_bytes.map_or("none / not measured".into(), |b| format!("{:.1} MB", b / 1e6)),
+                format!("{:.1}", l.ingress_gb_month),
+                format!("{:.1}", l.egress_gb_month),
+                format!("{:.2}", l.egress_usd_month),
+                l.window.clone(),
+            ]
+        })
+        .collect();
+    s.push_str(&crate::markdown::table(
+        &[
+            "target",
+            "app cores",
+            "store cores",
+            "store ops/s",
+            "session storage",
+            "ingress GB/month",
+            "egress GB/month",
+            "egress $/month",
+            "revocation window",
+        ],
+        &rows,
+    ));
     let _ = write!(
         s,
         "\n## Formulas\n\n\

@@ -118,14 +118,6 @@ fn caveats(r: &Results) -> Vec<String> {
     out
 }
 
-fn md_table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = format!("| {} |\n|{}\n", head.join(" | "), "---|".repeat(head.len()));
-    for r in rows {
-        let _ = writeln!(s, "| {} |", r.iter().map(|c| c.replace('|', "\\|")).collect::<Vec<_>>().join(" | "));
-    }
-    s
-}
-
 fn html_table(head: &[&str], rows: &[Vec<String>]) -> String {
     let mut s = String::from("<table><thead><tr>");
     for h in head {
@@ -172,7 +164,7 @@ fn block_md(b: &auth_cost::Block) -> String {
         auth_cost::Block::Text(t) => format!("{t}\n\n"),
         auth_cost::Block::Table(head, rows) => {
             let head: Vec<&str> = head.iter().map(String::as_str).collect();
-            format!("{}\n", md_table(&head, rows))
+            format!("{}\n", crate::markdown::table(&head, rows))
         }
         auth_cost::Block::Chart(name) => format!("![{name}](charts/{name}.svg)\n\n"),
     }
@@ -218,11 +210,11 @@ pub fn render(dir: &Path, criterion_dir: &Path) -> anyhow::Result<()> {
     let skipped: Vec<Vec<String>> = r.skipped.iter().map(|s| vec![s.id.clone(), s.reason.clone()]).collect();
 
     let mut md = format!("# {title}\n\n{intro}\n\n## Environment and method\n\n");
-    md.push_str(&md_table(&["what", "value"], &environment_rows(&r)));
+    md.push_str(&crate::markdown::table(&["what", "value"], &environment_rows(&r)));
     md.push('\n');
-    md.push_str(&md_table(&["figure", "how it was measured"], &method));
+    md.push_str(&crate::markdown::table(&["figure", "how it was measured"], &method));
     md.push_str("\n## Summary\n\n");
-    md.push_str(&md_table(&SUMMARY_HEAD, &summary_rows(&r)));
+    md.push_str(&crate::markdown::table(&SUMMARY_HEAD, &summary_rows(&r)));
     md.push_str("\n## Charts\n\n");
     for f in &svgs {
         let _ = writeln!(md, "![{}](charts/{f})\n", f.trim_end_matches(".svg"));
@@ -232,19 +224,19 @@ pub fn render(dir: &Path, criterion_dir: &Path) -> anyhow::Result<()> {
         md.push_str(&block_md(b));
     }
     md.push_str("## Security windows\n\n");
-    md.push_str(&md_table(&SECURITY_HEAD, &security_rows(&r)));
+    md.push_str(&crate::markdown::table(&SECURITY_HEAD, &security_rows(&r)));
     if let Some(p) = r.probes.first() {
         let _ = writeln!(md, "\nMethod: {}", p.method);
     }
     md.push_str("\n## Claims\n\n");
-    md.push_str(&md_table(&["claim", "source", "this run measured", "verdict"], &claim_rows(&verdicts)));
+    md.push_str(&crate::markdown::table(&["claim", "source", "this run measured", "verdict"], &claim_rows(&verdicts)));
     md.push_str("\n## Caveats\n\n");
     for c in caveats(&r) {
         let _ = writeln!(md, "- {c}");
     }
     if !skipped.is_empty() {
         md.push_str("\n## Skipped\n\n");
-        md.push_str(&md_table(&["case", "reason"], &skipped));
+        md.push_str(&crate::markdown::table(&["case", "reason"], &skipped));
     }
     std::fs::write(dir.join("REPORT.md"), &md)?;
 
