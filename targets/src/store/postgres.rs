@@ -165,10 +165,11 @@ impl PgStore {
         Ok(PgStore { pool, sql: Sql::new(&settings.namespace), idle_s: int(settings.session_idle.as_secs()) })
     }
 
-    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+    /// Every query here reads at most one row (a primary key, or one aggregate): no Vec per call.
+    async fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>, StoreError> {
         let client = self.pool.get().await.map_err(unavailable)?;
         let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
-        client.query(&stmt, params).await.map_err(pg_err)
+        client.query_opt(&stmt, params).await.map_err(pg_err)
     }
 
     async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
@@ -185,7 +186,7 @@ impl PgStore {
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
-        self.query("SELECT 1", &[]).await.map(|_| ())
+        self.query_opt("SELECT 1", &[]).await.map(|_| ())
     }
 
     pub(super) async fn put_session(&self, hash: &TokenHash, rec: &SessionRecord) -> Result<(), StoreError> {
@@ -197,12 +198,12 @@ impl PgStore {
 
     pub(super) async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {
         let now = int(now);
-        let rows = if self.idle_s == 0 {
-            self.query(&self.sql.get_session, &[&hash.0.as_slice(), &now]).await?
+        let row = if self.idle_s == 0 {
+            self.query_opt(&self.sql.get_session, &[&hash.0.as_slice(), &now]).await?
         } else {
-            self.query(&self.sql.get_session_sliding, &[&hash.0.as_slice(), &now, &self.idle_s]).await?
+            self.query_opt(&self.sql.get_session_sliding, &[&hash.0.as_slice(), &now, &self.idle_s]).await?
         };
-        rows.first().map(session_from).transpose()
+        row.as_ref().map(session_from).transpose()
     }
 
     pub(super) async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
@@ -236,11 +237,10 @@ impl PgStore {
         new_expires_at: u64,
     ) -> Result<Rotation, StoreError> {
         let p: [&(dyn ToSql + Sync); 4] = [&old.0.as_slice(), &new.0.as_slice(), &int(now), &int(new_expires_at)];
-        if let Some(row) = self.query(&self.sql.rotate_refresh, &p).await?.first() {
-            return Ok(Rotation::Rotated { user_id: uint(row, 0)? });
+        if let Some(row) = self.query_opt(&self.sql.rotate_refresh, &p).await? {
+            return Ok(Rotation::Rotated { user_id: uint(&row, 0)? });
         }
-        let rows = self.query(&self.sql.inspect_refresh, &[&old.0.as_slice(), &int(now)]).await?;
-        let Some(row) = rows.first() else {
+        let Some(row) = self.query_opt(&self.sql.inspect_refresh, &[&old.0.as_slice(), &int(now)]).await? else {
             return Ok(Rotation::Invalid);
         };
         let spent: bool = row.try_get(2).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -249,7 +249,7 @@ impl PgStore {
         }
         let family: Vec<u8> = row.try_get(0).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.execute(&self.sql.delete_family, &[&family]).await?;
-        Ok(Rotation::Reused { user_id: uint(row, 1)? })
+        Ok(Rotation::Reused { user_id: uint(&row, 1)? })
     }
 
     pub(super) async fn revoke_refresh_family(&self, hash: &TokenHash) -> Result<bool, StoreError> {
@@ -269,8 +269,8 @@ impl PgStore {
     }
 
     pub(super) async fn is_denied(&self, jti: &str, user_id: u64, iat: u64) -> Result<bool, StoreError> {
-        let rows = self.query(&self.sql.is_denied, &[&jti, &int(user_id), &int(iat)]).await?;
-        let row = rows.first().ok_or_else(|| StoreError::Corrupt("denylist check returned no row".into()))?;
+        let row = self.query_opt(&self.sql.is_denied, &[&jti, &int(user_id), &int(iat)]).await?;
+        let row = row.ok_or_else(|| StoreError::Corrupt("denylist check returned no row".into()))?;
         row.try_get(0).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 }
