@@ -21,8 +21,8 @@ pub struct Estimate {
     pub ns: f64,
     pub lower_ns: f64,
     pub upper_ns: f64,
-    /// Samples criterion took: 100 by default, 2 with --quick.
-    pub samples: usize,
+    /// Samples criterion took: 100 by default, 2 with --quick; None when its sample.json is missing.
+    pub samples: Option<usize>,
 }
 
 /// Every estimate found under one criterion directory, by full id ("request_auth/jwt-HS256").
@@ -92,7 +92,7 @@ pub fn read(dir: &Path) -> Result<Option<Estimates>, CriterionError> {
             if path.file_name().is_some_and(|n| n == "new") && path.join("estimates.json").is_file() {
                 let bench: BenchmarkFile = json(&path.join("benchmark.json"))?;
                 let est: EstimatesFile = json(&path.join("estimates.json"))?;
-                let samples = json::<SampleFile>(&path.join("sample.json")).map(|s| s.iters.len()).unwrap_or(0);
+                let samples = json::<SampleFile>(&path.join("sample.json")).map(|s| s.iters.len()).ok();
                 let typical = est.slope.unwrap_or(est.mean);
                 by_id.insert(
                     bench.full_id,
@@ -151,7 +151,7 @@ mod tests {
         assert_eq!(e.by_id.len(), 2);
         assert_eq!(e.us("request_auth/jwt-HS256"), Some(2.9));
         let rsa = e.by_id["jwt_signature/sign-cached-key/RS256"];
-        assert_eq!((rsa.ns, rsa.lower_ns, rsa.upper_ns, rsa.samples), (357_000.0, 356_999.0, 357_001.0, 2));
+        assert_eq!((rsa.ns, rsa.lower_ns, rsa.upper_ns, rsa.samples), (357_000.0, 356_999.0, 357_001.0, Some(2)));
         std::fs::remove_dir_all(&root).unwrap();
         assert!(read(&root).unwrap().is_none(), "a missing directory is no estimates, not an error");
     }

@@ -272,8 +272,12 @@ pub fn blocks(r: &Results, criterion_dir: &Path, charts_dir: &Path) -> anyhow::R
     let mut out = Vec::new();
     match crate::criterion::read(criterion_dir)? {
         Some(e) => {
-            let fewest = e.by_id.values().map(|v| v.samples).min().unwrap_or(0);
-            let quick = if fewest < 10 {
+            let fewest = e.by_id.values().filter_map(|v| v.samples).min();
+            let samples = fewest.map_or_else(
+                || "sample counts not recorded".to_owned(),
+                |n| format!("at least {n} samples per benchmark"),
+            );
+            let quick = if fewest.is_some_and(|n| n < 10) {
                 " Some benchmarks have fewer than 10 samples (criterion --quick): treat their figures as rough and their \
                  intervals as meaningless."
             } else {
@@ -281,7 +285,7 @@ pub fn blocks(r: &Results, criterion_dir: &Path, charts_dir: &Path) -> anyhow::R
             };
             out.push(Block::Text(format!(
                 "Microbenchmarks of the targets' own code (`cargo bench -p authbench-targets`, criterion), read from \
-                 `{}`, newest written {}; at least {fewest} samples per benchmark. Each figure is criterion's \
+                 `{}`, newest written {}; {samples}. Each figure is criterion's \
                  estimate of one call (the slope of time against iterations), measured on its own, not during the \
                  load test.{quick}",
                 criterion_dir.display(),
