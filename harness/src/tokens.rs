@@ -22,20 +22,16 @@ pub const HEAD: [&str; 12] = [
 
 /// Issues, sends and refreshes tokens for every strategy and algorithm over each transport.
 pub fn measure(transports: &[Transport]) -> anyhow::Result<Vec<WireSizes>> {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let keys = std::env::temp_dir().join(format!("authbench-tokens-{}-{nanos}", std::process::id()));
+    // Throwaway keys, deleted with the directory: nothing signed with them outlives this call.
+    let keys = tempfile::Builder::new().prefix("authbench-tokens-").tempdir()?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let measured = rt.block_on(async {
+    rt.block_on(async {
         let mut rows = Vec::new();
         for &t in transports {
-            rows.extend(measure_all(t, &keys).await?);
+            rows.extend(measure_all(t, keys.path()).await?);
         }
         anyhow::Ok(rows)
-    });
-    // Throwaway keys: nothing signed with them outlives this call.
-    let _ = std::fs::remove_dir_all(&keys);
-    measured
+    })
 }
 
 /// One row of text per measurement, in HEAD's order.

@@ -219,7 +219,7 @@ fn hybrid_refresh(c: &mut Criterion, rt: &Runtime, store: &str, r: &Ready) {
             async move {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    let presented = current.borrow().clone();
+                    let presented = current.take();
                     let grant = r.auth.refresh(&presented).await.expect("rotating a live refresh token");
                     *current.borrow_mut() = grant.refresh.expect("a rotated refresh token").0;
                 }

@@ -105,19 +105,20 @@ pub async fn measure(
     }
     let refresh_token = login.refresh.as_ref().map(|(r, _)| r.as_str());
     // A browser sends every cookie whose path matches, so /auth/refresh gets access and refresh cookies.
-    let (refresh_headers, refresh_body) = match (hybrid, transport) {
-        (true, Transport::Cookie) => (credential_headers(transport, &login.access, refresh_token)?, String::new()),
-        (true, Transport::Bearer) => {
-            (HeaderMap::new(), serde_json::json!({ "refresh_token": refresh_token.unwrap_or_default() }).to_string())
+    // What is presented is read back with the target's own parsers where a header carries it.
+    let (refresh_headers, refresh_body, presented) = match (hybrid, transport) {
+        (true, Transport::Cookie) => {
+            let h = credential_headers(transport, &login.access, refresh_token)?;
+            let presented = cookie(&h, REFRESH_COOKIE).ok().map(str::to_owned);
+            (h, String::new(), presented)
         }
-        (false, _) => (api.clone(), String::new()),
+        (true, Transport::Bearer) => {
+            let body = serde_json::json!({ "refresh_token": refresh_token.unwrap_or_default() }).to_string();
+            (HeaderMap::new(), body, refresh_token.map(str::to_owned))
+        }
+        (false, _) => (api.clone(), String::new(), Some(login.access.clone())),
     };
-    let presented = match (hybrid, transport) {
-        (true, Transport::Cookie) => cookie(&refresh_headers, REFRESH_COOKIE).ok().map(str::to_owned),
-        (true, Transport::Bearer) => refresh_token.map(str::to_owned),
-        (false, _) => Some(login.access.clone()),
-    }
-    .with_context(|| format!("{what}: no refresh credential to present"))?;
+    let presented = presented.with_context(|| format!("{what}: no refresh credential to present"))?;
     let refreshed = auth.refresh(&presented).await.map_err(|e| fail("refresh", e))?;
     let (refresh_set_cookie_bytes, refresh_body_bytes) = response_bytes(grant_response(&refreshed, transport)).await?;
 
@@ -174,14 +175,10 @@ fn signature_bytes(grant: &Grant, strategy: StrategyKind) -> anyhow::Result<Opti
 mod tests {
     use super::*;
 
-    fn key_dir(name: &str) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("authbench-sizes-{name}-{}", std::process::id()))
-    }
-
     #[tokio::test]
     async fn signatures_have_their_algorithms_sizes() {
-        let dir = key_dir("sig");
-        let rows = measure_all(Transport::Bearer, &dir).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let rows = measure_all(Transport::Bearer, dir.path()).await.unwrap();
         let sig = |strategy: StrategyKind, alg: Alg| {
             rows.iter().find(|r| r.strategy == strategy && r.alg == Some(alg)).and_then(|r| r.signature_bytes)
         };
@@ -195,15 +192,14 @@ mod tests {
         assert_eq!(rows.len(), 11, "5 jwt + 1 session + 5 hybrid");
         let session = rows.iter().find(|r| r.strategy == StrategyKind::Session).unwrap();
         assert_eq!((session.access_token_chars, session.signature_bytes), (43, None), "256-bit opaque token");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
     async fn byte_counts_follow_the_wire_format() {
-        let dir = key_dir("wire");
+        let dir = tempfile::tempdir().unwrap();
         for transport in [Transport::Bearer, Transport::Cookie] {
             let mut rest_by_strategy = std::collections::HashMap::new();
-            for r in measure_all(transport, &dir).await.unwrap() {
+            for r in measure_all(transport, dir.path()).await.unwrap() {
                 let t = r.access_token_chars as u64;
                 // "authorization: Bearer <t>\r\n" or "cookie: __Host-authbench=<t>\r\n"
                 let line = match transport {
@@ -234,6 +230,5 @@ mod tests {
                 assert_eq!(r.refresh_request_bytes, refresh_request, "{} {transport:?}", r.label());
             }
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
