@@ -1,21 +1,18 @@
-//! The authbench harness: provisions stores, starts targets, runs scenarios and writes results.
+//! The authbench harness: provisions stores, starts targets, runs scenarios, writes results and
+//! turns them into reports, plans and decision records.
+//!
+//! # Layout
+//! - [`model`]: the run matrix and the results schema (with the upgrade of older files). It
+//!   imports nothing else of the harness.
+//! - [`run`]: `authbench run` — provision stores, start a fresh target per case, drive goose,
+//!   scrape the target's counters and /proc, probe security windows, write results.json.
+//! - [`report`]: everything that reads results offline — the report document and its renderers,
+//!   charts (one file per kind), claims, "where the time goes", plan, ADR, compare, token sizes.
+//! - [`cli`]: the clap types of the `authbench` binary, whose `main.rs` only dispatches.
+//!
+//! `run` and `report` never import each other; both stand on `model`.
 
-pub mod adr;
-pub mod compare;
-pub mod cpu;
-pub mod criterion;
-pub mod export;
-pub mod fingerprint;
-pub mod interrupt;
-pub mod markdown;
-pub mod matrix;
-pub mod plan;
-pub mod probe;
-pub mod provision;
+pub mod cli;
+pub mod model;
 pub mod report;
-pub mod results;
 pub mod run;
-pub mod scrape;
-pub mod storage;
-pub mod target;
-pub mod tokens;

@@ -3,14 +3,19 @@
 
 mod fixture;
 
-use authbench_harness::{adr, compare, plan};
-use fixture::{fixture, target};
+use authbench_harness::report::{adr, compare, plan};
+use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
+use authbench_targets::token::alg::Alg;
+use fixture::fixture;
 
 #[test]
 fn plan_arithmetic_matches_hand_computation() {
     // Fixture session-redis closed case (second target, k = 2): target CPU 26 µs, store CPU 8 µs,
     // 1 store op, 177 bytes received and 150 sent per request.
-    let r = fixture(vec![target("jwt", None, None, "HS256"), target("session", Some("redis"), None, "HS256")]);
+    let r = fixture(vec![
+        TargetSpec::jwt(Alg::Hs256),
+        TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
+    ]);
     let input = plan::PlanInput { rps: 10_000.0, active_sessions: 50_000, utilization: 0.5, egress_usd_per_gb: 0.1 };
     let lines = plan::compute(&r, &input);
     assert_eq!(lines.len(), 2);
@@ -35,7 +40,7 @@ fn plan_arithmetic_matches_hand_computation() {
 
 #[test]
 fn compare_flips_at_the_threshold() {
-    let before = fixture(vec![target("session", Some("redis"), None, "HS256")]);
+    let before = fixture(vec![TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256)]);
     let mut after = before.clone();
     after.run_id = "after".into();
     // 8 % slower: under a 10 % threshold nothing is reported, over a 5 % one it is a regression.
@@ -57,9 +62,9 @@ fn compare_flips_at_the_threshold() {
 #[test]
 fn adr_follows_the_priorities() {
     let r = fixture(vec![
-        target("jwt", None, None, "HS256"),
-        target("session", Some("redis"), None, "HS256"),
-        target("hybrid", Some("redis"), None, "HS256"),
+        TargetSpec::jwt(Alg::Hs256),
+        TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
+        TargetSpec::stored(StrategyKind::Hybrid, StoreKind::Redis, Alg::Hs256),
     ]);
     let pick = |p: &str| adr::rank(&r, &adr::parse_priorities(p).unwrap()).unwrap()[0].target.clone();
     assert_eq!(pick("revocation=high"), "session-redis", "only the session revokes at once in this fixture");
@@ -80,14 +85,14 @@ fn adr_follows_the_priorities() {
 
 #[test]
 fn compare_exit_code_flips_at_the_threshold() {
-    let base = fixture(vec![target("session", Some("redis"), None, "HS256")]);
+    let base = fixture(vec![TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256)]);
     let mut new = base.clone();
     new.run_id = "new".into();
     new.cases[0].latency_us.p99 = (new.cases[0].latency_us.p99 as f64 * 1.08) as u64;
     let dir = std::env::temp_dir().join(format!("authbench-compare-{}", std::process::id()));
     for (name, r) in [("base", &base), ("new", &new)] {
         std::fs::create_dir_all(dir.join(name)).unwrap();
-        authbench_harness::results::write(r, &dir.join(name)).unwrap();
+        authbench_harness::model::results::write(r, &dir.join(name)).unwrap();
     }
     let code = |threshold: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_authbench"))

@@ -3,23 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use authbench_harness::matrix::TargetSpec;
-use authbench_harness::provision::provision;
-use authbench_harness::target::{Launch, TargetProcess};
-
-fn spec(strategy: &str, store: Option<&str>, access_ttl: Option<&str>) -> TargetSpec {
-    TargetSpec {
-        strategy: strategy.into(),
-        store: store.map(Into::into),
-        denylist: None,
-        alg: "HS256".into(),
-        transport: "bearer".into(),
-        token_ttl: None,
-        access_ttl: access_ttl.map(Into::into),
-        refresh_ttl: None,
-        session_ttl: None,
-    }
-}
+use authbench_harness::run::provision::provision;
+use authbench_harness::run::target::{Launch, TargetProcess};
+use authbench_targets::spec::{Span, StoreKind, StrategyKind, TargetSpec};
+use authbench_targets::token::alg::Alg;
 
 #[tokio::test]
 async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
@@ -30,6 +17,7 @@ async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
     std::fs::create_dir_all(&dir).unwrap();
     let launch = Launch {
         binary: &binary,
+        out: &dir,
         stores: &stores,
         key_dir: &dir,
         log_dir: &dir,
@@ -37,9 +25,10 @@ async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
         namespace: format!("probe{}", std::process::id()),
     };
 
-    let hybrid = spec("hybrid", Some("redis"), Some("2s"));
+    let mut hybrid = TargetSpec::stored(StrategyKind::Hybrid, StoreKind::Redis, Alg::Hs256);
+    hybrid.ttls.access = Span(Duration::from_secs(2));
     let t = TargetProcess::start(&hybrid, &launch, "hybrid").await.unwrap();
-    let p = authbench_harness::probe::run(&t, &hybrid.id(), "bearer", 2, Duration::from_secs(10)).await.unwrap();
+    let p = authbench_harness::run::probe::run(&t, &hybrid, 2, Duration::from_secs(10)).await.unwrap();
     t.stop().await;
     for (what, w) in [("revocation", &p.revocation), ("stale role", &p.stale_role)] {
         assert_eq!(w.bound_s, 3, "{what}: 2 s TTL + the second of exp");
@@ -48,9 +37,9 @@ async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
         assert!(w.measured_s.unwrap() <= w.bound_s as f64 + 1.0, "{what}: {p:?}");
     }
 
-    let session = spec("session", Some("redis"), None);
+    let session = TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256);
     let t = TargetProcess::start(&session, &launch, "session").await.unwrap();
-    let p = authbench_harness::probe::run(&t, &session.id(), "bearer", 2, Duration::from_secs(10)).await.unwrap();
+    let p = authbench_harness::run::probe::run(&t, &session, 2, Duration::from_secs(10)).await.unwrap();
     t.stop().await;
     for w in [&p.revocation, &p.stale_role] {
         assert_eq!(w.accepted_after_change, 0, "sessions change on the very next request: {p:?}");

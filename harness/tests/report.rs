@@ -5,8 +5,10 @@ mod fixture;
 
 use std::path::{Path, PathBuf};
 
-use authbench_harness::results::{self, Results};
-use fixture::{fixture, target, twenty};
+use authbench_harness::model::results::{self, Results};
+use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
+use authbench_targets::token::alg::Alg;
+use fixture::{fixture, twenty};
 
 /// Criterion output as `cargo bench -p authbench-targets` leaves it, under `root`.
 fn criterion_fixture(root: &Path) -> PathBuf {
@@ -50,7 +52,7 @@ fn time_section(md: &str) -> &str {
 fn render(name: &str, r: &Results, criterion: &Path) -> tempfile::TempDir {
     let tmp = tempfile::Builder::new().prefix(&format!("authbench-report-{name}-")).tempdir().unwrap();
     results::write(r, tmp.path()).unwrap();
-    authbench_harness::report::render(tmp.path(), criterion).unwrap();
+    authbench_harness::report::render(tmp.path(), criterion, None).unwrap();
     tmp
 }
 
@@ -100,7 +102,13 @@ fn check(name: &str, r: &Results) {
 
 #[test]
 fn two_configurations() {
-    check("two", &fixture(vec![target("jwt", None, None, "HS256"), target("session", Some("redis"), None, "HS256")]));
+    check(
+        "two",
+        &fixture(vec![
+            TargetSpec::jwt(Alg::Hs256),
+            TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
+        ]),
+    );
 }
 
 #[test]
@@ -121,14 +129,17 @@ fn verdicts_follow_the_figures() {
     assert_eq!(get("redis-lookup").verdict, "refuted", "40 µs is not 2-3 ms");
     assert_eq!(get("sessions-below-10rps").verdict, "refuted");
     assert!(v.iter().all(|x| ["supported", "refuted", "depends-on", "not measured"].contains(&x.verdict.as_str())));
-    let only_jwt = fixture(vec![target("jwt", None, None, "HS256")]);
+    let only_jwt = fixture(vec![TargetSpec::jwt(Alg::Hs256)]);
     let v = authbench_harness::report::claims::judge(&authbench_harness::report::claims::builtin().unwrap(), &only_jwt);
     assert_eq!(v.iter().find(|x| x.id == "redis-lookup").unwrap().verdict, "not measured");
 }
 
 #[test]
 fn where_the_time_goes_joins_microbenchmarks_with_the_run() {
-    let r = fixture(vec![target("jwt", None, None, "HS256"), target("session", Some("redis"), None, "HS256")]);
+    let r = fixture(vec![
+        TargetSpec::jwt(Alg::Hs256),
+        TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
+    ]);
     let bench = tempfile::tempdir().unwrap();
     let tmp = render("time", &r, &criterion_fixture(bench.path()));
     let dir = tmp.path();
@@ -162,11 +173,11 @@ fn where_the_time_goes_joins_microbenchmarks_with_the_run() {
 
 #[test]
 fn without_microbenchmarks_the_section_says_how_to_get_them() {
-    let r = fixture(vec![target("jwt", None, None, "HS256")]);
+    let r = fixture(vec![TargetSpec::jwt(Alg::Hs256)]);
     let tmp = tempfile::Builder::new().prefix("authbench-report-nobench-").tempdir().unwrap();
     let dir = tmp.path();
     results::write(&r, dir).unwrap();
-    authbench_harness::report::render(dir, Path::new("/nonexistent/criterion")).unwrap();
+    authbench_harness::report::render(dir, Path::new("/nonexistent/criterion"), None).unwrap();
     let md = std::fs::read_to_string(dir.join("REPORT.md")).unwrap();
     let section = time_section(&md);
     assert!(section.contains("No criterion estimates at `/nonexistent/criterion`"), "{section}");

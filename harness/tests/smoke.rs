@@ -26,7 +26,7 @@ fn probe<'a>(r: &'a Value, target: &str) -> &'a Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["target"] == target)
+        .find(|p| p["target"]["id"] == target)
         .unwrap_or_else(|| panic!("probe {target} missing"))
 }
 
@@ -41,7 +41,9 @@ fn smoke_run_writes_complete_trustworthy_results() {
         .unwrap();
     assert!(status.success());
     let r = read(out);
-    assert_eq!(r["schema"], "authbench.results/1");
+    assert_eq!(r["schema"], authbench_harness::model::results::SCHEMA);
+    let typed = authbench_harness::model::results::read(out).expect("results.json reads back into the model");
+    assert_eq!(typed.cases.len(), r["cases"].as_array().unwrap().len());
     assert_eq!(r["status"], "complete");
     assert_eq!(r["skipped"].as_array().unwrap().len(), 0, "{}", r["skipped"]);
     assert!(r["environment"]["cores"].as_u64().unwrap() >= 1);
@@ -53,7 +55,7 @@ fn smoke_run_writes_complete_trustworthy_results() {
         let c = case(&r, &format!("{id}/browse-closed-8u"));
         let requests = c["requests"].as_u64().unwrap();
         assert!(requests > 0, "{id}");
-        let h = authbench_harness::export::decode(c["histogram"]["data"].as_str().unwrap()).unwrap();
+        let h = authbench_harness::model::histogram::decode(c["histogram"]["data"].as_str().unwrap()).unwrap();
         assert_eq!(h.len(), requests, "{id}: requests == histogram count");
         let l = &c["latency_us"];
         let p: Vec<u64> = ["p50", "p90", "p99", "p999", "max"].iter().map(|k| l[k].as_u64().unwrap()).collect();

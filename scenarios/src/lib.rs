@@ -9,7 +9,7 @@ pub mod plan;
 pub mod recorder;
 pub mod steps;
 
-pub use plan::{LoadModel, Plan, ScenarioKind, Transport};
+pub use plan::{LoadModel, Plan, ScenarioKind};
 pub use recorder::{Recorder, Window};
 
 use std::sync::Arc;

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use authbench_targets::spec::{StrategyKind, Transport};
+
 use crate::recorder::Recorder;
 
 /// The request mix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ScenarioKind {
     /// Log in once, then GET /api/me back to back (user0 also calls /api/admin).
@@ -22,6 +24,10 @@ pub enum ScenarioKind {
 }
 
 impl ScenarioKind {
+    /// Every scenario, in the order tables list them.
+    pub const ALL: [ScenarioKind; 4] =
+        [ScenarioKind::Browse, ScenarioKind::Login, ScenarioKind::Refresh, ScenarioKind::Mixed];
+
     /// Name used in results and file names.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -30,6 +36,12 @@ impl ScenarioKind {
             ScenarioKind::Refresh => "refresh",
             ScenarioKind::Mixed => "mixed",
         }
+    }
+}
+
+impl std::fmt::Display for ScenarioKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -44,14 +56,6 @@ pub enum LoadModel {
     Open { rate_rps: f64 },
 }
 
-/// Credential transport of the target under test.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    Bearer,
-    Cookie,
-}
-
 /// Everything the scenario steps need, shared by all users.
 pub struct Plan {
     pub kind: ScenarioKind,
@@ -60,8 +64,8 @@ pub struct Plan {
     pub transport: Transport,
     /// Users the target seeded (user0 is the admin).
     pub seeded_users: u64,
-    /// True for hybrid targets: clients refresh their access token before it expires.
-    pub hybrid: bool,
+    /// The strategy under test: hybrid clients refresh their access token before it expires.
+    pub strategy: StrategyKind,
     pub recorder: Arc<Recorder>,
 }
 
@@ -77,10 +81,18 @@ impl Plan {
         }
     }
 
+    /// Whether clients hold a refresh token that renews a short-lived access token.
+    pub fn refreshes_access(&self) -> bool {
+        match self.strategy {
+            StrategyKind::Hybrid => true,
+            StrategyKind::Jwt | StrategyKind::Session => false,
+        }
+    }
+
     /// Which seeded account goose user `index` logs in as: index 0 is the admin, the rest spread over users.
     pub fn account(&self, index: usize) -> u64 {
         if index == 0 || self.seeded_users < 2 {
-            0
+            authbench_targets::contract::ADMIN_USER
         } else {
             1 + (index as u64 - 1) % (self.seeded_users - 1)
         }
@@ -98,7 +110,7 @@ mod tests {
             users,
             transport: Transport::Bearer,
             seeded_users: seeded,
-            hybrid: false,
+            strategy: StrategyKind::Jwt,
             recorder: Recorder::new(),
         }
     }

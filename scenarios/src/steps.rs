@@ -7,11 +7,11 @@ use goose::prelude::{GooseMethod, GooseRequest, GooseUser, TransactionError, Tra
 use tokio::time::Instant;
 
 use crate::pacing::Pacer;
-use crate::plan::{Plan, ScenarioKind, Transport};
-use crate::recorder::{UserRecording, TRANSPORT_ERROR};
+use authbench_targets::contract::{self, route, ACCESS_COOKIE, REFRESH_COOKIE};
+use authbench_targets::spec::Transport;
 
-const ACCESS_COOKIE: &str = "__Host-authbench";
-const REFRESH_COOKIE: &str = "__Secure-authbench-refresh";
+use crate::plan::{Plan, ScenarioKind};
+use crate::recorder::{UserRecording, TRANSPORT_ERROR};
 
 /// Mixed scenario: one refresh every this many steps.
 pub const MIXED_REFRESH_EVERY: u64 = 50;
@@ -114,12 +114,12 @@ fn apply(plan: &Plan, s: &mut UserState, reply: &Reply) -> Result<(), Box<Transa
     if refresh.is_some() {
         s.refresh = refresh;
     }
-    s.refresh_at = if plan.hybrid { expires.map(|e| Instant::now() + e.mul_f64(0.8)) } else { None };
+    s.refresh_at = if plan.refreshes_access() { expires.map(|e| Instant::now() + e.mul_f64(0.8)) } else { None };
     Ok(())
 }
 
 fn login_body(account: u64) -> String {
-    format!(r#"{{"username":"user{account}","password":"pass-{account}"}}"#)
+    contract::login_body(account)
 }
 
 fn elapsed_us(since: Instant) -> u64 {
@@ -141,9 +141,14 @@ pub async fn start(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
         steps: 0,
     };
     if plan.kind != ScenarioKind::Login {
-        let reply = send(user, GooseMethod::Post, "/auth/login", None, Some(login_body(account))).await?;
+        let reply = send(user, GooseMethod::Post, route::LOGIN, None, Some(login_body(account))).await?;
         if reply.status != 200 {
-            return Err(custom(format!("login of user{account} answered {}: {}", reply.status, reply.body)));
+            return Err(custom(format!(
+                "login of {} answered {}: {}",
+                contract::username(account),
+                reply.status,
+                reply.body
+            )));
         }
         apply(plan, &mut state, &reply)?;
     }
@@ -189,7 +194,7 @@ async fn timed(
 
 /// What /auth/refresh and /auth/logout are shown: hybrid's refresh token, otherwise the access credential.
 fn presented(plan: &Plan, s: &UserState) -> (Option<(&'static str, String)>, Option<String>) {
-    match (plan.hybrid, plan.transport, &s.refresh) {
+    match (plan.refreshes_access(), plan.transport, &s.refresh) {
         (true, Transport::Bearer, Some(r)) => (None, Some(format!(r#"{{"refresh_token":"{r}"}}"#))),
         (true, Transport::Cookie, Some(r)) => (Some(("cookie", format!("{REFRESH_COOKIE}={r}"))), None),
         _ => (Some(s.access.clone()), None),
@@ -198,7 +203,7 @@ fn presented(plan: &Plan, s: &UserState) -> (Option<(&'static str, String)>, Opt
 
 async fn refresh(user: &mut GooseUser, plan: &Plan, intended: Instant) -> TransactionResult {
     let (header, body) = presented(plan, state(user)?);
-    let reply = timed(user, plan, intended, GooseMethod::Post, "/auth/refresh", header, body).await?;
+    let reply = timed(user, plan, intended, GooseMethod::Post, route::REFRESH, header, body).await?;
     if reply.status == 200 {
         apply(plan, state(user)?, &reply)?;
     }
@@ -208,9 +213,9 @@ async fn refresh(user: &mut GooseUser, plan: &Plan, intended: Instant) -> Transa
 async fn relogin(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     let s = state(user)?;
     let ((header, body), account) = (presented(plan, s), s.account);
-    timed(user, plan, Instant::now(), GooseMethod::Post, "/auth/logout", header, body).await?;
+    timed(user, plan, Instant::now(), GooseMethod::Post, route::LOGOUT, header, body).await?;
     let reply =
-        timed(user, plan, Instant::now(), GooseMethod::Post, "/auth/login", None, Some(login_body(account))).await?;
+        timed(user, plan, Instant::now(), GooseMethod::Post, route::LOGIN, None, Some(login_body(account))).await?;
     if reply.status == 200 {
         apply(plan, state(user)?, &reply)?;
     }
@@ -222,7 +227,7 @@ pub async fn step(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     let intended = pace(user).await;
     if plan.kind == ScenarioKind::Login {
         let account = plan.account(user.weighted_users_index);
-        timed(user, plan, intended, GooseMethod::Post, "/auth/login", None, Some(login_body(account))).await?;
+        timed(user, plan, intended, GooseMethod::Post, route::LOGIN, None, Some(login_body(account))).await?;
         return Ok(());
     }
     let (n, due, access, account) = {
@@ -237,7 +242,7 @@ pub async fn step(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     if due || (plan.kind == ScenarioKind::Mixed && n % MIXED_REFRESH_EVERY == 0) {
         return refresh(user, plan, intended).await;
     }
-    let path = if account == 0 && n % ADMIN_EVERY == 0 { "/api/admin" } else { "/api/me" };
+    let path = if account == contract::ADMIN_USER && n % ADMIN_EVERY == 0 { route::ADMIN } else { route::ME };
     timed(user, plan, intended, GooseMethod::Get, path, Some(access), None).await?;
     Ok(())
 }

@@ -17,11 +17,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use authbench_targets::config::{configuration_id, Alg, Config, StoreKind, Transport};
+use authbench_targets::config::Config;
+use authbench_targets::contract;
 use authbench_targets::http::credentials::access_credential;
 use authbench_targets::metrics::Metrics;
+use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec, Transport};
 use authbench_targets::strategy::Auth;
 use authbench_targets::throwaway;
+use authbench_targets::token::alg::Alg;
 use authbench_targets::token::{opaque, unix_now};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue};
@@ -29,44 +32,21 @@ use clap::Parser;
 use criterion::Criterion;
 use tokio::runtime::Runtime;
 
-/// One target configuration, named exactly as `authbench run` names its targets so reports can join them.
-struct Setup {
-    strategy: &'static str,
-    store: Option<StoreKind>,
-    denylist: Option<StoreKind>,
-    alg: Alg,
-}
-
-impl Setup {
-    fn id(&self) -> String {
-        configuration_id(
-            self.strategy,
-            self.store.map(StoreKind::as_str),
-            self.denylist.map(StoreKind::as_str),
-            self.alg.as_str(),
-        )
-    }
-
-    fn store_needed(&self) -> Option<StoreKind> {
-        self.store.or(self.denylist)
-    }
-}
-
-fn setups() -> Vec<Setup> {
+/// Every configuration of the standard profile but its short-TTL variant, as `TargetSpec`s, so
+/// their ids are exactly the ones `authbench run` records and reports can join them.
+fn setups() -> Vec<TargetSpec> {
     use StoreKind::{Memory, Postgres, Redis};
-    let mut v: Vec<Setup> =
-        support::ALGS.iter().map(|&alg| Setup { strategy: "jwt", store: None, denylist: None, alg }).collect();
+    let mut v: Vec<TargetSpec> = Alg::ALL.iter().map(|&alg| TargetSpec::jwt(alg)).collect();
     for s in [Memory, Redis, Postgres] {
-        v.push(Setup { strategy: "jwt", store: None, denylist: Some(s), alg: Alg::Hs256 });
+        v.push(TargetSpec { denylist: Some(s), ..TargetSpec::jwt(Alg::Hs256) });
     }
-    for s in [Memory, Redis, Postgres] {
-        v.push(Setup { strategy: "session", store: Some(s), denylist: None, alg: Alg::Hs256 });
-    }
-    for s in [Memory, Redis, Postgres] {
-        v.push(Setup { strategy: "hybrid", store: Some(s), denylist: None, alg: Alg::Hs256 });
+    for strategy in [StrategyKind::Session, StrategyKind::Hybrid] {
+        for s in [Memory, Redis, Postgres] {
+            v.push(TargetSpec::stored(strategy, s, Alg::Hs256));
+        }
     }
     for alg in [Alg::Rs256, Alg::Es256, Alg::EdDsa] {
-        v.push(Setup { strategy: "hybrid", store: Some(Redis), denylist: None, alg });
+        v.push(TargetSpec::stored(StrategyKind::Hybrid, Redis, alg));
     }
     v
 }
@@ -126,26 +106,21 @@ struct Ready {
     refresh: Option<String>,
 }
 
-async fn ready(setup: &Setup, stores: &Stores, keys: &Path) -> Option<Ready> {
-    let mut args: Vec<String> = ["authbench-target", "--strategy", setup.strategy, "--alg", setup.alg.as_str()]
-        .into_iter()
-        .map(String::from)
-        .collect();
+async fn ready(setup: &TargetSpec, stores: &Stores, keys: &Path) -> Option<Ready> {
+    let mut args: Vec<String> = vec!["authbench-target".into()];
     args.extend(["--key-dir".into(), keys.display().to_string(), "--seed-users".into(), "2".into()]);
     // Login is not measured here; a cheap password hash keeps setup fast.
     args.extend(["--argon2-m-kib", "1024", "--argon2-t", "1"].map(String::from));
     args.extend(["--namespace".into(), format!("bench_{}", std::process::id())]);
-    if let Some(kind) = setup.store_needed() {
-        let url = stores.url(kind)?;
-        let flag = if setup.store.is_some() { "--store" } else { "--denylist" };
-        args.extend([flag.into(), kind.as_str().into()]);
-        if let Some(url) = url {
-            args.extend([format!("--{}-url", kind.as_str()), url.to_owned()]);
+    if let Some(kind) = setup.needed_store() {
+        if let Some(url) = stores.url(kind)? {
+            args.extend([format!("--{kind}-url"), url.to_owned()]);
         }
     }
-    let cfg = Config::try_parse_from(&args).expect("benchmark configuration");
+    let mut cfg = Config::try_parse_from(&args).expect("benchmark configuration");
+    cfg.spec = *setup;
     let auth = Auth::build(&cfg, Arc::new(Metrics::new()), 1).await.expect("building the strategy");
-    let grant = auth.login("user1".into(), "pass-1".into()).await.expect("logging in");
+    let grant = auth.login(contract::username(1), contract::password(1)).await.expect("logging in");
     let mut headers = HeaderMap::new();
     let bearer = HeaderValue::from_str(&format!("Bearer {}", grant.access)).expect("header value");
     headers.insert(AUTHORIZATION, bearer);
@@ -242,15 +217,16 @@ fn main() {
             continue;
         };
         request_auth(&mut c, &rt, &id, &r);
-        let remote = matches!(setup.store_needed(), Some(StoreKind::Redis | StoreKind::Postgres));
-        if remote && setup.strategy != "hybrid" {
+        let remote = matches!(setup.needed_store(), Some(StoreKind::Redis | StoreKind::Postgres));
+        if remote && setup.strategy != StrategyKind::Hybrid {
             request_auth_in_flight(&mut c, &rt, &id, &r);
         }
-        let store = setup.store.map(StoreKind::as_str);
-        match (setup.strategy, store) {
-            ("session", Some(store)) => session_lookup(&mut c, &rt, store, &r),
-            ("hybrid", Some(store)) if setup.alg == Alg::Hs256 => hybrid_refresh(&mut c, &rt, store, &r),
-            _ => {}
+        match (setup.strategy, setup.store) {
+            (StrategyKind::Session, Some(store)) => session_lookup(&mut c, &rt, store.as_str(), &r),
+            (StrategyKind::Hybrid, Some(store)) if setup.alg == Alg::Hs256 => {
+                hybrid_refresh(&mut c, &rt, store.as_str(), &r)
+            }
+            (StrategyKind::Jwt | StrategyKind::Session | StrategyKind::Hybrid, _) => {}
         }
     }
     c.final_summary();

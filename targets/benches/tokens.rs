@@ -9,8 +9,9 @@ mod support;
 use std::hint::black_box;
 use std::path::Path;
 
-use authbench_targets::config::{Alg, Transport};
 use authbench_targets::http::credentials::{access_credential, ACCESS_COOKIE};
+use authbench_targets::spec::Transport;
+use authbench_targets::token::alg::Alg;
 use authbench_targets::token::jwt::{JwtCodec, TYP_JWT};
 use authbench_targets::token::{keys, opaque, unix_now};
 use authbench_targets::users::Role;
@@ -87,7 +88,7 @@ impl CachedKey {
 
 fn jwt(c: &mut Criterion, dir: &Path) {
     let now = unix_now();
-    for alg in support::ALGS {
+    for alg in Alg::ALL {
         let material = keys::load_or_generate(dir, alg).expect("keys for the benchmark");
         let encoding = material.encoding.clone();
         let decoding: DecodingKey = material.decoding.clone();

@@ -4,157 +4,21 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
-use serde::Serialize;
+use clap::Parser;
 
-/// Which authentication strategy the target serves; the comparison is between these.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StrategyKind {
-    /// Self-contained signed token, verified locally on every request.
-    Jwt,
-    /// Opaque token looked up in a store on every request.
-    Session,
-    /// Short-lived JWT plus a stored, rotating refresh token.
-    Hybrid,
-}
-
-impl StrategyKind {
-    /// Lower-case name, as on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StrategyKind::Jwt => "jwt",
-            StrategyKind::Session => "session",
-            StrategyKind::Hybrid => "hybrid",
-        }
-    }
-}
-
-/// Where sessions, refresh tokens or denylist entries live.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreKind {
-    /// PostgreSQL through a deadpool connection pool.
-    Postgres,
-    /// Redis through a fred connection pool.
-    Redis,
-    /// A concurrent map inside the target process.
-    Memory,
-}
-
-impl StoreKind {
-    /// Stable lower-case name used in metrics, JSON and file names.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::Postgres => "postgres",
-            StoreKind::Redis => "redis",
-            StoreKind::Memory => "memory",
-        }
-    }
-}
-
-/// JWT signing algorithm; RS256-4096 is RS256 with a 4096-bit key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
-pub enum Alg {
-    #[value(name = "HS256")]
-    #[serde(rename = "HS256")]
-    Hs256,
-    #[value(name = "RS256")]
-    #[serde(rename = "RS256")]
-    Rs256,
-    #[value(name = "RS256-4096")]
-    #[serde(rename = "RS256-4096")]
-    Rs256_4096,
-    #[value(name = "ES256")]
-    #[serde(rename = "ES256")]
-    Es256,
-    #[value(name = "EdDSA")]
-    #[serde(rename = "EdDSA")]
-    EdDsa,
-}
-
-impl Alg {
-    /// Name as written on the command line and in results.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Alg::Hs256 => "HS256",
-            Alg::Rs256 => "RS256",
-            Alg::Rs256_4096 => "RS256-4096",
-            Alg::Es256 => "ES256",
-            Alg::EdDsa => "EdDSA",
-        }
-    }
-
-    /// The JOSE algorithm that goes into the token header.
-    pub fn jose(self) -> jsonwebtoken::Algorithm {
-        match self {
-            Alg::Hs256 => jsonwebtoken::Algorithm::HS256,
-            Alg::Rs256 | Alg::Rs256_4096 => jsonwebtoken::Algorithm::RS256,
-            Alg::Es256 => jsonwebtoken::Algorithm::ES256,
-            Alg::EdDsa => jsonwebtoken::Algorithm::EdDSA,
-        }
-    }
-}
-
-/// How the credential travels between client and target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    /// HttpOnly, Secure, SameSite cookies.
-    Cookie,
-    /// `Authorization: Bearer` header and tokens in JSON bodies.
-    Bearer,
-}
-
-impl Transport {
-    /// Lower-case name, as on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Cookie => "cookie",
-            Transport::Bearer => "bearer",
-        }
-    }
-}
+use crate::spec::{parse_duration, TargetSpec};
 
 /// Everything a target process needs to know, from flags or environment.
 #[derive(Clone, Debug, Parser)]
 #[command(name = "authbench-target", version, about = "One authentication strategy behind the authbench HTTP contract")]
 pub struct Config {
-    /// Authentication strategy to serve.
-    #[arg(long, value_enum, default_value = "jwt")]
-    pub strategy: StrategyKind,
-
-    /// Store for sessions (session) or refresh tokens (hybrid).
-    #[arg(long, value_enum, default_value = "memory")]
-    pub store: StoreKind,
-
-    /// Optional denylist for the jwt strategy: makes logout and revoke immediate at one lookup per request.
-    #[arg(long, value_enum)]
-    pub denylist: Option<StoreKind>,
-
-    /// JWT signing algorithm.
-    #[arg(long, value_enum, default_value = "HS256")]
-    pub alg: Alg,
+    /// What to serve: strategy, store, algorithm, transport and lifetimes.
+    #[command(flatten)]
+    pub spec: TargetSpec,
 
     /// Directory holding signing keys; missing keys are generated there.
     #[arg(long, default_value = "keys")]
     pub key_dir: PathBuf,
-
-    /// Lifetime of a jwt-strategy token.
-    #[arg(long, default_value = "7d", value_parser = parse_duration)]
-    pub token_ttl: Duration,
-
-    /// Lifetime of a hybrid access token.
-    #[arg(long, default_value = "15m", value_parser = parse_duration)]
-    pub access_ttl: Duration,
-
-    /// Lifetime of a hybrid refresh token (each rotation starts a new one).
-    #[arg(long, default_value = "30d", value_parser = parse_duration)]
-    pub refresh_ttl: Duration,
-
-    /// Absolute lifetime of a session.
-    #[arg(long, default_value = "7d", value_parser = parse_duration)]
-    pub session_ttl: Duration,
 
     /// Idle timeout of a session (0 = none); when set, every lookup also slides the idle deadline.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
@@ -163,10 +27,6 @@ pub struct Config {
     /// Clock skew tolerated on exp and iat (at most 5s); 0 is right when one clock signs and verifies.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub leeway: Duration,
-
-    /// How credentials travel.
-    #[arg(long, value_enum, default_value = "bearer")]
-    pub transport: Transport,
 
     /// Address to listen on; port 0 picks a free port, printed on the first stdout line.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -221,28 +81,6 @@ pub struct Config {
     pub audience: String,
 }
 
-/// The name a target configuration goes by ("jwt-HS256", "session-redis", "jwt-denylist-redis-HS256"):
-/// one scheme for the harness, the benches and reports, so their figures can be joined.
-pub fn configuration_id(strategy: &str, store: Option<&str>, denylist: Option<&str>, alg: &str) -> String {
-    let mut id = strategy.to_owned();
-    for (prefix, part) in [("-", store), ("-denylist-", denylist)] {
-        if let Some(p) = part {
-            id.push_str(prefix);
-            id.push_str(p);
-        }
-    }
-    if strategy != "session" {
-        id.push('-');
-        id.push_str(alg);
-    }
-    id
-}
-
-/// Parses human durations such as `90s`, `15m` or `7d`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration like 90s, 15m or 7d: {e}"))
-}
-
 fn parse_namespace(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 40
@@ -256,40 +94,9 @@ fn parse_namespace(s: &str) -> Result<String, String> {
 }
 
 impl Config {
-    /// The store this configuration needs, if any.
-    pub fn needed_store(&self) -> Option<StoreKind> {
-        match self.strategy {
-            StrategyKind::Jwt => self.denylist,
-            StrategyKind::Session | StrategyKind::Hybrid => Some(self.store),
-        }
-    }
-
-    /// Lifetime of the token the client presents on every request.
-    pub fn access_lifetime(&self) -> Duration {
-        match self.strategy {
-            StrategyKind::Jwt => self.token_ttl,
-            StrategyKind::Session => self.session_ttl,
-            StrategyKind::Hybrid => self.access_ttl,
-        }
-    }
-
     /// Rejects combinations that cannot work, with a message saying what to change.
     pub fn validate(&self) -> Result<(), String> {
-        if self.strategy != StrategyKind::Jwt && self.denylist.is_some() {
-            return Err(
-                "--denylist applies to --strategy jwt only; session and hybrid already revoke through --store".into()
-            );
-        }
-        for (name, d) in [
-            ("--token-ttl", self.token_ttl),
-            ("--access-ttl", self.access_ttl),
-            ("--refresh-ttl", self.refresh_ttl),
-            ("--session-ttl", self.session_ttl),
-        ] {
-            if d.as_secs() == 0 {
-                return Err(format!("{name} must be at least 1s"));
-            }
-        }
+        self.spec.validate().map_err(|e| e.to_string())?;
         if self.leeway.as_secs() > crate::token::jwt::MAX_LEEWAY_S {
             return Err(format!("--leeway must be at most {}s", crate::token::jwt::MAX_LEEWAY_S));
         }
@@ -306,14 +113,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_human_units() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86_400));
-        assert!(parse_duration("soon").is_err());
-    }
+    use crate::spec::StoreKind;
 
     #[test]
     fn namespace_rejects_sql_and_key_metacharacters() {
@@ -324,19 +124,13 @@ mod tests {
     }
 
     #[test]
-    fn configuration_ids_name_what_differs() {
-        assert_eq!(configuration_id("jwt", None, None, "RS256-4096"), "jwt-RS256-4096");
-        assert_eq!(configuration_id("jwt", None, Some("redis"), "HS256"), "jwt-denylist-redis-HS256");
-        assert_eq!(configuration_id("session", Some("postgres"), None, "HS256"), "session-postgres");
-        assert_eq!(configuration_id("hybrid", Some("redis"), None, "ES256"), "hybrid-redis-ES256");
-    }
-
-    #[test]
     fn denylist_only_with_jwt() {
-        let c = Config::parse_from(["t", "--strategy", "session", "--denylist", "redis"]);
+        let c = Config::parse_from(["t", "--strategy", "session", "--store", "redis", "--denylist", "redis"]);
         assert!(c.validate().is_err());
+        let c = Config::parse_from(["t", "--strategy", "session"]);
+        assert!(c.validate().unwrap_err().contains("need a store"));
         let c = Config::parse_from(["t", "--strategy", "jwt", "--denylist", "redis"]);
         assert!(c.validate().is_ok());
-        assert_eq!(c.needed_store(), Some(StoreKind::Redis));
+        assert_eq!(c.spec.needed_store(), Some(StoreKind::Redis));
     }
 }

@@ -1,93 +1,98 @@
 //! What /control/info tells the harness and the reader about a target's guarantees.
 
-use serde::Serialize;
-
-use crate::config::{Config, StrategyKind};
-
-/// How long a revoked user, or a demoted admin, can still be served, and at what per-request cost.
-#[derive(Debug, Serialize)]
-pub struct Capabilities {
-    /// Store operations an ordinary authenticated request costs.
-    pub store_ops_per_request: u32,
-    /// What logout invalidates.
-    pub logout: &'static str,
-    /// When a revoke-all takes effect.
-    pub revoke: &'static str,
-    /// Upper bound, in seconds, of the window in which a revoked credential is still accepted.
-    pub revoke_window_bound_s: u64,
-    /// Upper bound, in seconds, of the window in which an old role is still honoured.
-    pub role_change_window_bound_s: u64,
-    /// What /auth/refresh does for this strategy.
-    pub refresh: &'static str,
-}
+use crate::config::Config;
+use crate::contract::{Argon2Params, Capabilities, Info, InfoTtls};
+use crate::spec::{StrategyKind, TargetSpec};
 
 /// Derives a configuration's capabilities from its strategy and TTLs.
-pub fn capabilities(cfg: &Config) -> Capabilities {
+pub fn capabilities(spec: &TargetSpec, leeway_s: u64) -> Capabilities {
     // A token is accepted through the whole second of its exp, plus any configured leeway.
-    let slack = cfg.leeway.as_secs() + 1;
-    let token = cfg.token_ttl.as_secs() + slack;
-    let access = cfg.access_ttl.as_secs() + slack;
-    match (cfg.strategy, cfg.denylist) {
-        (StrategyKind::Jwt, None) => Capabilities {
-            store_ops_per_request: 0,
-            logout: "nothing: the token stays valid until exp; the client only forgets it",
-            revoke: "impossible: issued tokens stay valid until exp",
-            revoke_window_bound_s: token,
-            role_change_window_bound_s: token,
-            refresh: "exchanges a valid token for a new one with the same claims",
-        },
-        (StrategyKind::Jwt, Some(_)) => Capabilities {
-            store_ops_per_request: 1,
-            logout: "denies the token's jti until its exp",
-            revoke: "immediate: every token issued up to now is denied",
-            revoke_window_bound_s: 0,
-            role_change_window_bound_s: token,
-            refresh: "exchanges a valid token for a new one and denies the old one",
-        },
-        (StrategyKind::Session, _) => Capabilities {
-            store_ops_per_request: 1,
-            logout: "deletes the session",
-            revoke: "immediate: every session of the user is deleted",
-            revoke_window_bound_s: 0,
-            role_change_window_bound_s: 0,
-            refresh: "rotates the session id: new token, fresh lifetime, old token deleted",
-        },
-        (StrategyKind::Hybrid, _) => Capabilities {
-            store_ops_per_request: 0,
-            logout: "revokes the refresh-token family; the access token lives until exp",
-            revoke: "refresh tokens at once; access tokens at their exp",
-            revoke_window_bound_s: access,
-            role_change_window_bound_s: access,
-            refresh: "rotates the refresh token; replaying a spent one revokes the family",
-        },
+    let slack = leeway_s + 1;
+    let token = spec.ttls.token.secs() + slack;
+    let access = spec.ttls.access.secs() + slack;
+    let text = |logout: &str, revoke: &str, refresh: &str| (logout.to_owned(), revoke.to_owned(), refresh.to_owned());
+    let (ops, (logout, revoke, refresh), revoke_bound, role_bound) = match (spec.strategy, spec.denylist) {
+        (StrategyKind::Jwt, None) => (
+            0,
+            text(
+                "nothing: the token stays valid until exp; the client only forgets it",
+                "impossible: issued tokens stay valid until exp",
+                "exchanges a valid token for a new one with the same claims",
+            ),
+            token,
+            token,
+        ),
+        (StrategyKind::Jwt, Some(_)) => (
+            1,
+            text(
+                "denies the token's jti until its exp",
+                "immediate: every token issued up to now is denied",
+                "exchanges a valid token for a new one and denies the old one",
+            ),
+            0,
+            token,
+        ),
+        (StrategyKind::Session, _) => (
+            1,
+            text(
+                "deletes the session",
+                "immediate: every session of the user is deleted",
+                "rotates the session id: new token, fresh lifetime, old token deleted",
+            ),
+            0,
+            0,
+        ),
+        (StrategyKind::Hybrid, _) => (
+            0,
+            text(
+                "revokes the refresh-token family; the access token lives until exp",
+                "refresh tokens at once; access tokens at their exp",
+                "rotates the refresh token; replaying a spent one revokes the family",
+            ),
+            access,
+            access,
+        ),
+    };
+    Capabilities {
+        store_ops_per_request: ops,
+        logout,
+        revoke,
+        revoke_window_bound_s: revoke_bound,
+        role_change_window_bound_s: role_bound,
+        refresh,
     }
 }
 
-/// Renders the /control/info document once at start.
-pub fn render(cfg: &Config, users: usize, workers: usize) -> String {
-    let uses_jwt = cfg.strategy != StrategyKind::Session;
-    let doc = serde_json::json!({
-        "strategy": cfg.strategy,
-        "store": match cfg.strategy { StrategyKind::Jwt => None, _ => Some(cfg.store) },
-        "denylist": cfg.denylist,
-        "alg": uses_jwt.then_some(cfg.alg),
-        "transport": cfg.transport,
-        "ttls_s": {
-            "token": cfg.token_ttl.as_secs(),
-            "access": cfg.access_ttl.as_secs(),
-            "refresh": cfg.refresh_ttl.as_secs(),
-            "session": cfg.session_ttl.as_secs(),
-            "session_idle": cfg.session_idle.as_secs(),
-            "leeway": cfg.leeway.as_secs(),
+/// Builds the /control/info document once at start.
+pub fn describe(cfg: &Config, users: usize, workers: usize) -> Info {
+    let spec = &cfg.spec;
+    Info {
+        id: spec.id(),
+        strategy: spec.strategy,
+        store: spec.store,
+        denylist: spec.denylist,
+        alg: spec.signing_alg(),
+        transport: spec.transport,
+        ttls_s: InfoTtls {
+            token: spec.ttls.token.secs(),
+            access: spec.ttls.access.secs(),
+            refresh: spec.ttls.refresh.secs(),
+            session: spec.ttls.session.secs(),
+            session_idle: cfg.session_idle.as_secs(),
+            leeway: cfg.leeway.as_secs(),
         },
-        "capabilities": capabilities(cfg),
-        "argon2id": { "m_kib": cfg.argon2_m_kib, "t": cfg.argon2_t, "p": cfg.argon2_p },
-        "users": users,
-        "workers": workers,
-        "namespace": cfg.namespace,
-        "version": env!("CARGO_PKG_VERSION"),
-    });
-    doc.to_string()
+        capabilities: capabilities(spec, cfg.leeway.as_secs()),
+        argon2id: Argon2Params { m_kib: cfg.argon2_m_kib, t: cfg.argon2_t, p: cfg.argon2_p },
+        users,
+        workers,
+        namespace: cfg.namespace.clone(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+}
+
+/// Renders the /control/info body.
+pub fn render(cfg: &Config, users: usize, workers: usize) -> String {
+    serde_json::to_string(&describe(cfg, users, workers)).unwrap_or_else(|e| format!(r#"{{"error":"{e}"}}"#))
 }
 
 #[cfg(test)]
@@ -95,21 +100,26 @@ mod tests {
     use super::*;
     use clap::Parser;
 
+    fn caps(args: &[&str]) -> Capabilities {
+        let cfg = Config::parse_from(std::iter::once("t").chain(args.iter().copied()));
+        capabilities(&cfg.spec, cfg.leeway.as_secs())
+    }
+
     #[test]
     fn bounds_follow_ttls() {
-        let jwt = Config::parse_from(["t", "--strategy", "jwt", "--token-ttl", "7d"]);
-        assert_eq!(capabilities(&jwt).revoke_window_bound_s, 7 * 86_400 + 1);
-        assert_eq!(capabilities(&jwt).store_ops_per_request, 0);
-        let deny = Config::parse_from(["t", "--strategy", "jwt", "--denylist", "memory"]);
-        assert_eq!(capabilities(&deny).revoke_window_bound_s, 0);
-        assert_eq!(capabilities(&deny).store_ops_per_request, 1);
-        let hybrid = Config::parse_from(["t", "--strategy", "hybrid", "--access-ttl", "2m"]);
-        assert_eq!(capabilities(&hybrid).revoke_window_bound_s, 120 + 1);
-        let session = Config::parse_from(["t", "--strategy", "session"]);
-        assert_eq!(capabilities(&session).role_change_window_bound_s, 0);
-        let text = render(&session, 3, 2);
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["strategy"], "session");
-        assert_eq!(v["alg"], serde_json::Value::Null);
+        let jwt = caps(&["--strategy", "jwt", "--token-ttl", "7d"]);
+        assert_eq!(jwt.revoke_window_bound_s, 7 * 86_400 + 1);
+        assert_eq!(jwt.store_ops_per_request, 0);
+        let deny = caps(&["--strategy", "jwt", "--denylist", "memory"]);
+        assert_eq!(deny.revoke_window_bound_s, 0);
+        assert_eq!(deny.store_ops_per_request, 1);
+        let hybrid = caps(&["--strategy", "hybrid", "--store", "memory", "--access-ttl", "2m"]);
+        assert_eq!(hybrid.revoke_window_bound_s, 120 + 1);
+        let session = Config::parse_from(["t", "--strategy", "session", "--store", "memory"]);
+        assert_eq!(capabilities(&session.spec, 0).role_change_window_bound_s, 0);
+        let back: Info = serde_json::from_str(&render(&session, 3, 2)).unwrap();
+        assert_eq!(back.strategy, StrategyKind::Session);
+        assert_eq!(back.alg, None);
+        assert!(back.describes(&session.spec));
     }
 }

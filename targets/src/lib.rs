@@ -1,18 +1,35 @@
-//! The three authentication strategies authbench compares, as interchangeable axum services.
+//! The authentication strategies authbench compares, as interchangeable axum services.
 //!
 //! A target is one strategy (`jwt`, `session`, `hybrid`) on one store behind the same HTTP
 //! contract, so a load test measures the strategy rather than the surrounding code.
+//!
+//! # Layout
+//! - [`spec`]: a target configuration as one typed value ([`spec::TargetSpec`]), its id and flags;
+//!   [`config`] adds what only a running process needs (addresses, URLs, keys, pool size).
+//! - [`contract`]: routes, cookie and header names, seeded credentials, metric names and the
+//!   /control/info document, shared with every client.
+//! - [`token`]: JWT codec and algorithms, key material, opaque tokens.
+//! - [`store`]: sessions, refresh families and denylists in PostgreSQL, Redis or memory.
+//! - [`strategy`]: jwt, session and hybrid behind one `Auth` the HTTP layer calls.
+//! - [`http`]: the axum router, credential parsing, handlers; [`net`] counts socket bytes;
+//!   [`metrics`] serves Prometheus text; [`info`] derives the capabilities /control/info states.
+//! - `testkit` feature: [`throwaway`] PostgreSQL/Redis servers and [`sizes`] (bytes per credential),
+//!   for tests, benches and the harness, not for the service itself.
 
 pub mod config;
+pub mod contract;
 pub mod error;
 pub mod http;
 pub mod info;
 pub mod logging;
 pub mod metrics;
 pub mod net;
+#[cfg(feature = "testkit")]
 pub mod sizes;
+pub mod spec;
 pub mod store;
 pub mod strategy;
+#[cfg(feature = "testkit")]
 pub mod throwaway;
 pub mod token;
 pub mod users;

@@ -34,7 +34,7 @@ async fn serve(cfg: Config, workers: usize) -> anyhow::Result<()> {
     let app = Arc::new(App {
         auth,
         metrics: Arc::clone(&metrics),
-        transport: cfg.transport,
+        transport: cfg.spec.transport,
         control_key: cfg.control_key.clone(),
         info,
     });

@@ -62,7 +62,7 @@ impl Default for Metrics {
 impl Metrics {
     /// Creates and registers all metrics.
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("authbench");
+        let mut registry = Registry::with_prefix(crate::contract::metric::PREFIX);
         let requests = Family::<RequestLabels, Counter>::default();
         let auth_failures = Family::<ReasonLabels, Counter>::default();
         let store_ops = Family::<OpLabels, Counter>::default();

@@ -10,15 +10,18 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use serde::Serialize;
 
-use crate::config::{Alg, Config, StrategyKind, Transport};
+use crate::config::Config;
+use crate::contract;
 use crate::http::auth::grant_response;
 use crate::http::credentials::{access_credential, cookie, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::http::header_line_bytes;
 use crate::metrics::Metrics;
+use crate::spec::{StoreKind, StrategyKind, TargetSpec, Transport};
 use crate::strategy::{Auth, Grant};
+use crate::token::alg::Alg;
 
 /// What one strategy, algorithm and transport costs in bytes per credential exchange.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -57,7 +60,7 @@ impl WireSizes {
 pub async fn measure_all(transport: Transport, key_dir: &Path) -> anyhow::Result<Vec<WireSizes>> {
     let mut rows = Vec::new();
     for strategy in [StrategyKind::Jwt, StrategyKind::Session, StrategyKind::Hybrid] {
-        let algs: &[Alg] = if strategy == StrategyKind::Session { &[Alg::Hs256] } else { Alg::value_variants() };
+        let algs: &[Alg] = if strategy == StrategyKind::Session { &[Alg::Hs256] } else { &Alg::ALL };
         for &alg in algs {
             rows.push(measure(strategy, alg, transport, key_dir).await?);
         }
@@ -73,29 +76,20 @@ pub async fn measure(
     key_dir: &Path,
 ) -> anyhow::Result<WireSizes> {
     let what = format!("{} {} over {}", strategy.as_str(), alg.as_str(), transport.as_str());
-    let args = [
-        "authbench-target",
-        "--strategy",
-        strategy.as_str(),
-        "--store",
-        "memory",
-        "--alg",
-        alg.as_str(),
-        "--transport",
-        transport.as_str(),
-        "--seed-users",
-        "2",
-        // Only sizes are measured: a cheap password hash keeps this quick.
-        "--argon2-m-kib",
-        "1024",
-        "--argon2-t",
-        "1",
-    ];
+    let spec = match strategy {
+        StrategyKind::Jwt => TargetSpec { transport, ..TargetSpec::jwt(alg) },
+        StrategyKind::Session | StrategyKind::Hybrid => {
+            TargetSpec { transport, ..TargetSpec::stored(strategy, StoreKind::Memory, alg) }
+        }
+    };
+    // Only sizes are measured: a cheap password hash keeps this quick.
+    let args = ["authbench-target", "--seed-users", "2", "--argon2-m-kib", "1024", "--argon2-t", "1"];
     let mut cfg = Config::try_parse_from(args).with_context(|| format!("configuring {what}"))?;
+    cfg.spec = spec;
     cfg.key_dir = key_dir.to_owned();
     let auth = Auth::build(&cfg, Arc::new(Metrics::new()), 1).await.with_context(|| format!("building {what}"))?;
     let fail = |step: &str, e: crate::error::Failure| anyhow::anyhow!("{step} failed for {what}: {e:?}");
-    let login = auth.login("user1".into(), "pass-1".into()).await.map_err(|e| fail("login", e))?;
+    let login = auth.login(contract::username(1), contract::password(1)).await.map_err(|e| fail("login", e))?;
     let (login_set_cookie_bytes, login_body_bytes) = response_bytes(grant_response(&login, transport)).await?;
 
     let hybrid = strategy == StrategyKind::Hybrid;
@@ -124,7 +118,7 @@ pub async fn measure(
 
     Ok(WireSizes {
         strategy,
-        alg: (strategy != StrategyKind::Session).then_some(alg),
+        alg: spec.signing_alg(),
         transport,
         access_token_chars: login.access.len(),
         signature_bytes: signature_bytes(&login, strategy)?,

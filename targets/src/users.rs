@@ -110,8 +110,8 @@ impl Directory {
         let users: Vec<User> = (0..n)
             .map(|id| User {
                 id,
-                username: format!("user{id}"),
-                role: AtomicU8::new(if id == 0 { Role::Admin } else { Role::User }.to_u8()),
+                username: crate::contract::username(id),
+                role: AtomicU8::new(if id == crate::contract::ADMIN_USER { Role::Admin } else { Role::User }.to_u8()),
             })
             .collect();
         let by_name = users.iter().map(|u| (u.username.clone(), u.id)).collect();
@@ -152,7 +152,7 @@ impl Directory {
         let hash_ok = hashed && bool::from(computed.ct_eq(&self.digest));
         let user = self.by_name.get(username).and_then(|id| self.get(*id));
         let expected = match user {
-            Some(u) => format!("pass-{}", u.id),
+            Some(u) => crate::contract::password(u.id),
             None => String::from("\u{0}no such user"),
         };
         let password_ok = bool::from(expected.as_bytes().ct_eq(password.as_bytes()));

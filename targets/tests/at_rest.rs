@@ -2,22 +2,33 @@
 
 mod support;
 
+use authbench_targets::contract::route;
+use authbench_targets::spec::{StoreKind, StrategyKind};
 use fred::prelude::*;
 use fred::types::CustomCommand;
-use support::{spec, store_url, Target};
+use support::{spec, store_url, Login, Target};
 
 async fn namespace(t: &Target) -> String {
-    t.info().await["namespace"].as_str().unwrap().to_owned()
+    t.info().await.namespace
+}
+
+/// The opaque token the store keeps: the session id, or the hybrid refresh token.
+fn stored_token(strategy: StrategyKind, l: &Login) -> String {
+    match strategy {
+        StrategyKind::Session => l.token(),
+        StrategyKind::Hybrid => l.refresh_token(),
+        StrategyKind::Jwt => panic!("jwt targets store no tokens"),
+    }
 }
 
 #[tokio::test]
 async fn redis_holds_hashes_not_tokens() {
-    let client = Builder::from_config(Config::from_url(&store_url("redis")).unwrap()).build().unwrap();
+    let client = Builder::from_config(Config::from_url(&store_url(StoreKind::Redis)).unwrap()).build().unwrap();
     client.init().await.unwrap();
-    for strategy in ["session", "hybrid"] {
-        let t = spec(strategy).store("redis").start().await;
+    for strategy in [StrategyKind::Session, StrategyKind::Hybrid] {
+        let t = spec(strategy).store(StoreKind::Redis).start().await;
         let l = t.login_ok(1).await;
-        let token = if strategy == "session" { l.token() } else { l.refresh_token() };
+        let token = stored_token(strategy, &l);
         let pattern = format!("{}:*", namespace(&t).await);
         let (_, keys): (String, Vec<String>) = client
             .custom(CustomCommand::new_static("SCAN", None, false), vec!["0", "MATCH", &pattern, "COUNT", "100000"])
@@ -37,12 +48,12 @@ async fn redis_holds_hashes_not_tokens() {
 
 #[tokio::test]
 async fn postgres_holds_hashes_not_tokens() {
-    let (client, conn) = tokio_postgres::connect(&store_url("postgres"), tokio_postgres::NoTls).await.unwrap();
+    let (client, conn) = tokio_postgres::connect(&store_url(StoreKind::Postgres), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
-    for (strategy, table) in [("session", "sessions"), ("hybrid", "refresh_tokens")] {
-        let t = spec(strategy).store("postgres").start().await;
+    for (strategy, table) in [(StrategyKind::Session, "sessions"), (StrategyKind::Hybrid, "refresh_tokens")] {
+        let t = spec(strategy).store(StoreKind::Postgres).start().await;
         let l = t.login_ok(1).await;
-        let token = if strategy == "session" { l.token() } else { l.refresh_token() };
+        let token = stored_token(strategy, &l);
         let hash = authbench_targets::token::opaque::hash_text(&token).0.to_vec();
         let sql = format!(
             "SELECT count(*) FILTER (WHERE token_hash = $1), count(*) FILTER (WHERE position($2::bytea in token_hash) > 0), count(*) FROM {}.{table}",
@@ -56,11 +67,11 @@ async fn postgres_holds_hashes_not_tokens() {
 
 #[tokio::test]
 async fn seeding_records_creates_exactly_that_many() {
-    let (client, conn) = tokio_postgres::connect(&store_url("postgres"), tokio_postgres::NoTls).await.unwrap();
+    let (client, conn) = tokio_postgres::connect(&store_url(StoreKind::Postgres), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
-    for (strategy, table) in [("session", "sessions"), ("hybrid", "refresh_tokens")] {
-        let t = spec(strategy).store("postgres").start().await;
-        let r = t.control("/control/sessions/seed", Some(serde_json::json!({ "count": 250 }))).await;
+    for (strategy, table) in [(StrategyKind::Session, "sessions"), (StrategyKind::Hybrid, "refresh_tokens")] {
+        let t = spec(strategy).store(StoreKind::Postgres).start().await;
+        let r = t.control(route::SEED, Some(serde_json::json!({ "count": 250 }))).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.json::<serde_json::Value>().await.unwrap()["created"], 250);
         let row = client
@@ -69,10 +80,10 @@ async fn seeding_records_creates_exactly_that_many() {
             .unwrap();
         assert_eq!(row.get::<_, i64>(0), 250, "{strategy}");
     }
-    let jwt = spec("jwt").start().await;
-    assert_eq!(jwt.control("/control/sessions/seed", Some(serde_json::json!({ "count": 5 }))).await.status(), 400);
-    let s = spec("session").store("memory").start().await;
-    assert_eq!(s.control("/control/sessions/seed", Some(serde_json::json!({ "count": 0 }))).await.status(), 400);
-    let no_key = s.client.post(s.at("/control/sessions/seed")).body(r#"{"count":5}"#).send().await.unwrap();
+    let jwt = spec(StrategyKind::Jwt).start().await;
+    assert_eq!(jwt.control(route::SEED, Some(serde_json::json!({ "count": 5 }))).await.status(), 400);
+    let s = spec(StrategyKind::Session).store(StoreKind::Memory).start().await;
+    assert_eq!(s.control(route::SEED, Some(serde_json::json!({ "count": 0 }))).await.status(), 400);
+    let no_key = s.client.post(s.at(route::SEED)).body(r#"{"count":5}"#).send().await.unwrap();
     assert_eq!(no_key.status(), 403);
 }

@@ -2,6 +2,9 @@
 
 mod support;
 
+use authbench_targets::contract::{self, metric, route, ADMIN_USER, CONTROL_KEY_HEADER};
+use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
+use authbench_targets::token::alg::Alg;
 use reqwest::StatusCode;
 use support::{spec, Target};
 
@@ -13,25 +16,37 @@ enum Kind {
     Hybrid,
 }
 
+impl Kind {
+    fn of(spec: &TargetSpec) -> Kind {
+        match (spec.strategy, spec.denylist) {
+            (StrategyKind::Jwt, None) => Kind::Jwt,
+            (StrategyKind::Jwt, Some(_)) => Kind::JwtDenylist,
+            (StrategyKind::Session, _) => Kind::Session,
+            (StrategyKind::Hybrid, _) => Kind::Hybrid,
+        }
+    }
+}
+
 async fn store_ops_per_me(t: &Target, token: &str) -> f64 {
-    let before = t.metric_sum("authbench_store_operations_total").await;
+    let before = t.metric_sum(metric::STORE_OPERATIONS).await;
     for _ in 0..20 {
         assert_eq!(t.me(token).await, StatusCode::OK);
     }
-    let after = t.metric_sum("authbench_store_operations_total").await;
+    let after = t.metric_sum(metric::STORE_OPERATIONS).await;
     (after - before) / 20.0
 }
 
-async fn contract(kind: Kind, t: Target) {
+async fn contract(t: Target) {
+    let kind = Kind::of(&t.spec);
     // Login: bad credentials look the same whether the user exists or not.
-    let wrong = t.login("user1", "nope").await;
-    let unknown = t.login("nobody", "pass-1").await;
+    let wrong = t.login(&contract::username(1), "nope").await;
+    let unknown = t.login("nobody", &contract::password(1)).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
 
     let user1 = t.login_ok(1).await.token();
-    let me: serde_json::Value = t.get_bearer("/api/me", &user1).await.json().await.unwrap();
-    assert_eq!(me, serde_json::json!({ "id": 1, "username": "user1", "role": "user" }));
+    let me: serde_json::Value = t.get_bearer(route::ME, &user1).await.json().await.unwrap();
+    assert_eq!(me, serde_json::json!({ "id": 1, "username": contract::username(1), "role": "user" }));
     assert_eq!(t.admin(&user1).await, StatusCode::FORBIDDEN);
     assert_eq!(t.me("").await, StatusCode::UNAUTHORIZED);
 
@@ -42,16 +57,21 @@ async fn contract(kind: Kind, t: Target) {
     };
     assert_eq!(store_ops_per_me(&t, &user1).await, expected_ops, "{kind:?}");
     let info = t.info().await;
-    assert_eq!(info["capabilities"]["store_ops_per_request"].as_f64(), Some(expected_ops), "{info}");
+    assert!(info.describes(&t.spec), "{info:?}");
+    assert_eq!(f64::from(info.capabilities.store_ops_per_request), expected_ops, "{info:?}");
 
     // Role change: sessions see it on the next request, issued JWTs keep the old role.
-    let admin = t.login_ok(0).await.token();
+    let admin = t.login_ok(ADMIN_USER).await.token();
     assert_eq!(t.admin(&admin).await, StatusCode::OK);
-    t.set_role(0, "user").await;
+    t.set_role(ADMIN_USER, "user").await;
     let expected = if kind == Kind::Session { StatusCode::FORBIDDEN } else { StatusCode::OK };
     assert_eq!(t.admin(&admin).await, expected, "{kind:?}: admin after demotion");
-    assert_eq!(t.admin(&t.login_ok(0).await.token()).await, StatusCode::FORBIDDEN, "a new login carries the new role");
-    t.set_role(0, "admin").await;
+    assert_eq!(
+        t.admin(&t.login_ok(ADMIN_USER).await.token()).await,
+        StatusCode::FORBIDDEN,
+        "a new login carries the new role"
+    );
+    t.set_role(ADMIN_USER, "admin").await;
 
     // Revoke: immediate for session and denylist, impossible for plain jwt, access lives on for hybrid.
     let hybrid_refresh = if kind == Kind::Hybrid { Some(t.login_ok(1).await.refresh_token()) } else { None };
@@ -70,12 +90,12 @@ async fn contract(kind: Kind, t: Target) {
     let resp = match kind {
         Kind::Hybrid => t
             .client
-            .post(t.at("/auth/logout"))
+            .post(t.at(route::LOGOUT))
             .body(serde_json::json!({ "refresh_token": l.refresh_token() }).to_string())
             .send()
             .await
             .unwrap(),
-        _ => t.client.post(t.at("/auth/logout")).bearer_auth(l.token()).send().await.unwrap(),
+        _ => t.client.post(t.at(route::LOGOUT)).bearer_auth(l.token()).send().await.unwrap(),
     };
     assert_eq!(resp.status(), StatusCode::OK);
     let body: serde_json::Value = resp.json().await.unwrap();
@@ -91,72 +111,73 @@ async fn contract(kind: Kind, t: Target) {
 
     // Every request above was counted by route and status.
     let m = t.metrics().await;
-    assert!(m.contains(r#"authbench_http_requests_total{route="/api/me",status="200"}"#), "{m}");
-    assert!(support::sum_metric(&m, "authbench_auth_failures_total") >= 3.0, "{m}");
-    assert!(support::sum_metric(&m, "authbench_http_bytes_received_total") > 0.0);
+    let me_ok = format!(r#"{}{{route="{}",status="200"}}"#, metric::HTTP_REQUESTS, route::ME);
+    assert!(m.contains(&me_ok), "{m}");
+    assert!(support::sum_metric(&m, metric::AUTH_FAILURES) >= 3.0, "{m}");
+    assert!(support::sum_metric(&m, metric::BYTES_RECEIVED) > 0.0);
 }
 
 #[tokio::test]
 async fn jwt_hs256() {
-    contract(Kind::Jwt, spec("jwt").start().await).await;
+    contract(spec(StrategyKind::Jwt).start().await).await;
 }
 
 #[tokio::test]
 async fn jwt_rs256() {
-    contract(Kind::Jwt, spec("jwt").arg("--alg", "RS256").start().await).await;
+    contract(spec(StrategyKind::Jwt).alg(Alg::Rs256).start().await).await;
 }
 
 #[tokio::test]
 async fn jwt_es256_denylist_memory() {
-    contract(Kind::JwtDenylist, spec("jwt").arg("--alg", "ES256").denylist("memory").start().await).await;
+    contract(spec(StrategyKind::Jwt).alg(Alg::Es256).denylist(StoreKind::Memory).start().await).await;
 }
 
 #[tokio::test]
 async fn jwt_denylist_postgres() {
-    contract(Kind::JwtDenylist, spec("jwt").denylist("postgres").start().await).await;
+    contract(spec(StrategyKind::Jwt).denylist(StoreKind::Postgres).start().await).await;
 }
 
 #[tokio::test]
 async fn jwt_eddsa_denylist_redis() {
-    contract(Kind::JwtDenylist, spec("jwt").arg("--alg", "EdDSA").denylist("redis").start().await).await;
+    contract(spec(StrategyKind::Jwt).alg(Alg::EdDsa).denylist(StoreKind::Redis).start().await).await;
 }
 
 #[tokio::test]
 async fn session_memory() {
-    contract(Kind::Session, spec("session").store("memory").start().await).await;
+    contract(spec(StrategyKind::Session).store(StoreKind::Memory).start().await).await;
 }
 
 #[tokio::test]
 async fn session_postgres() {
-    contract(Kind::Session, spec("session").store("postgres").start().await).await;
+    contract(spec(StrategyKind::Session).store(StoreKind::Postgres).start().await).await;
 }
 
 #[tokio::test]
 async fn session_redis() {
-    contract(Kind::Session, spec("session").store("redis").start().await).await;
+    contract(spec(StrategyKind::Session).store(StoreKind::Redis).start().await).await;
 }
 
 #[tokio::test]
 async fn hybrid_memory() {
-    contract(Kind::Hybrid, spec("hybrid").store("memory").start().await).await;
+    contract(spec(StrategyKind::Hybrid).store(StoreKind::Memory).start().await).await;
 }
 
 #[tokio::test]
 async fn hybrid_postgres() {
-    contract(Kind::Hybrid, spec("hybrid").arg("--alg", "ES256").store("postgres").start().await).await;
+    contract(spec(StrategyKind::Hybrid).alg(Alg::Es256).store(StoreKind::Postgres).start().await).await;
 }
 
 #[tokio::test]
 async fn hybrid_redis() {
-    contract(Kind::Hybrid, spec("hybrid").arg("--alg", "RS256").store("redis").start().await).await;
+    contract(spec(StrategyKind::Hybrid).alg(Alg::Rs256).store(StoreKind::Redis).start().await).await;
 }
 
 #[tokio::test]
 async fn every_asymmetric_algorithm_publishes_a_usable_jwks() {
-    for alg in ["RS256", "RS256-4096", "ES256", "EdDSA"] {
-        let t = spec("jwt").arg("--alg", alg).start().await;
-        let jwks: serde_json::Value =
-            t.client.get(t.at("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    // Every algorithm but the HMAC one (whose secret must stay private, checked below).
+    for alg in Alg::ALL.into_iter().filter(|a| *a != Alg::Hs256) {
+        let t = spec(StrategyKind::Jwt).alg(alg).start().await;
+        let jwks: serde_json::Value = t.client.get(t.at(route::JWKS)).send().await.unwrap().json().await.unwrap();
         let keys = jwks["keys"].as_array().unwrap();
         assert_eq!(keys.len(), 1, "{alg}: {jwks}");
         assert!(keys[0].get("d").is_none(), "{alg}: private key material published");
@@ -169,17 +190,16 @@ async fn every_asymmetric_algorithm_publishes_a_usable_jwks() {
         let data = jsonwebtoken::decode::<serde_json::Value>(&token, &key, &v).unwrap();
         assert_eq!(data.claims["sub"], "3", "{alg}");
     }
-    let hs = spec("jwt").start().await;
-    let jwks: serde_json::Value =
-        hs.client.get(hs.at("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let hs = spec(StrategyKind::Jwt).start().await;
+    let jwks: serde_json::Value = hs.client.get(hs.at(route::JWKS)).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks, serde_json::json!({ "keys": [] }), "an HMAC secret must never be published");
 }
 
 #[tokio::test]
 async fn session_refresh_rotates_the_id() {
-    let t = spec("session").store("redis").start().await;
+    let t = spec(StrategyKind::Session).store(StoreKind::Redis).start().await;
     let old = t.login_ok(4).await.token();
-    let r = t.client.post(t.at("/auth/refresh")).bearer_auth(&old).send().await.unwrap();
+    let r = t.client.post(t.at(route::REFRESH)).bearer_auth(&old).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let new = r.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
     assert_ne!(new, old);
@@ -189,14 +209,14 @@ async fn session_refresh_rotates_the_id() {
 
 #[tokio::test]
 async fn control_api_requires_the_key() {
-    let t = spec("session").store("memory").start().await;
-    let r = t.client.post(t.at("/control/users/1/revoke")).send().await.unwrap();
+    let t = spec(StrategyKind::Session).store(StoreKind::Memory).start().await;
+    let r = t.client.post(t.at(&route::revoke(1))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = t.client.post(t.at("/control/users/1/revoke")).header("x-control-key", "wrong").send().await.unwrap();
+    let r = t.client.post(t.at(&route::revoke(1))).header(CONTROL_KEY_HEADER, "wrong").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = t.control("/control/users/1/role", Some(serde_json::json!({ "role": "root" }))).await;
+    let r = t.control(&route::role(1), Some(serde_json::json!({ "role": "root" }))).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = t.control("/control/users/999/revoke", None).await;
+    let r = t.control(&route::revoke(999), None).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -204,9 +224,13 @@ async fn control_api_requires_the_key() {
 async fn seeding_is_idempotent_across_restarts_on_a_shared_store() {
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..2 {
-        let t =
-            spec("session").store("postgres").key_dir(dir.path().to_owned()).arg("--seed-users", "10000").start().await;
-        assert_eq!(t.info().await["users"], 10_000);
+        let t = spec(StrategyKind::Session)
+            .store(StoreKind::Postgres)
+            .key_dir(dir.path().to_owned())
+            .seed_users(10_000)
+            .start()
+            .await;
+        assert_eq!(t.info().await.users, 10_000);
         assert_eq!(t.me(&t.login_ok(9999).await.token()).await, StatusCode::OK);
     }
 }

@@ -4,9 +4,12 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use authbench_targets::contract::{self, metric, route};
+use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
 use authbench_targets::throwaway::{Postgres, Redis};
+use authbench_targets::token::alg::Alg;
 use reqwest::StatusCode;
-use support::{spec, Target};
+use support::{spec, store_url_flag, Target};
 
 async fn status_me(t: &Target, token: &str) -> (StatusCode, Duration) {
     let start = Instant::now();
@@ -25,7 +28,7 @@ async fn wait_for(t: &Target, token: &str, want: StatusCode) -> bool {
 }
 
 async fn health(t: &Target) -> StatusCode {
-    t.client.get(t.at("/healthz")).send().await.expect("healthz").status()
+    t.client.get(t.at(route::HEALTHZ)).send().await.expect("healthz").status()
 }
 
 #[tokio::test]
@@ -34,7 +37,7 @@ async fn redis_outage_gives_503_and_recovers() {
         .await
         .unwrap()
         .expect("redis-server must be installed (scripts/install-deps.sh)");
-    let t = spec("session").store_at("redis", &redis.url()).start().await;
+    let t = spec(StrategyKind::Session).store_at(StoreKind::Redis, &redis.url()).start().await;
     let token = t.login_ok(1).await.token();
     assert_eq!(t.me(&token).await, StatusCode::OK);
 
@@ -43,8 +46,8 @@ async fn redis_outage_gives_503_and_recovers() {
     eprintln!("redis down: /api/me answered {status} in {took:?}");
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(health(&t).await, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(t.login("user2", "pass-2").await.status, StatusCode::SERVICE_UNAVAILABLE);
-    let jwt = spec("jwt").start().await;
+    assert_eq!(t.login(&contract::username(2), &contract::password(2)).await.status, StatusCode::SERVICE_UNAVAILABLE);
+    let jwt = spec(StrategyKind::Jwt).start().await;
     assert_eq!(jwt.me(&jwt.login_ok(1).await.token()).await, StatusCode::OK, "a target without a store is unaffected");
 
     let mut redis =
@@ -55,7 +58,7 @@ async fn redis_outage_gives_503_and_recovers() {
     let fresh = t.login_ok(2).await.token();
     assert_eq!(t.me(&fresh).await, StatusCode::OK);
     let m = t.metrics().await;
-    assert!(m.contains(r#"authbench_auth_failures_total{reason="store_unavailable"}"#), "{m}");
+    assert!(m.contains(&format!(r#"{}{{reason="store_unavailable"}}"#, metric::AUTH_FAILURES)), "{m}");
     redis.stop();
 }
 
@@ -63,8 +66,8 @@ async fn redis_outage_gives_503_and_recovers() {
 async fn postgres_outage_gives_503_and_recovers() {
     let mut pg =
         tokio::task::spawn_blocking(Postgres::start).await.unwrap().expect("PostgreSQL binaries must be installed");
-    let t = spec("session").store_at("postgres", &pg.url()).start().await;
-    let hybrid = spec("hybrid").store_at("postgres", &pg.url()).start().await;
+    let t = spec(StrategyKind::Session).store_at(StoreKind::Postgres, &pg.url()).start().await;
+    let hybrid = spec(StrategyKind::Hybrid).store_at(StoreKind::Postgres, &pg.url()).start().await;
     let token = t.login_ok(1).await.token();
     let pair = hybrid.login_ok(1).await;
     assert_eq!(t.me(&token).await, StatusCode::OK);
@@ -90,20 +93,23 @@ async fn postgres_outage_gives_503_and_recovers() {
 #[tokio::test]
 async fn unreachable_store_at_start_is_a_clear_error() {
     let port = authbench_targets::throwaway::free_port().unwrap();
+    let redis_session = TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256);
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_authbench-target"))
-        .args(["--strategy", "session", "--store", "redis", "--redis-url", &format!("redis://127.0.0.1:{port}")])
+        .args(redis_session.args())
+        .args([store_url_flag(StoreKind::Redis), format!("redis://127.0.0.1:{port}")])
         .output()
         .await
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Redis not reachable") && err.contains("scripts/services.sh up"), "{err}");
+    let postgres_session = TargetSpec::stored(StrategyKind::Session, StoreKind::Postgres, Alg::Hs256);
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_authbench-target"))
-        .args(["--strategy", "session", "--store", "postgres"])
+        .args(postgres_session.args())
         .env_remove("AUTHBENCH_POSTGRES_URL")
         .output()
         .await
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--postgres-url"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&store_url_flag(StoreKind::Postgres)));
 }

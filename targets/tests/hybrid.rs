@@ -2,6 +2,10 @@
 
 mod support;
 
+use std::time::Duration;
+
+use authbench_targets::contract::{metric, route};
+use authbench_targets::spec::{StoreKind, StrategyKind};
 use reqwest::StatusCode;
 use support::{spec, Target};
 
@@ -13,8 +17,8 @@ async fn refresh_ok(t: &Target, token: &str) -> String {
     body["refresh_token"].as_str().unwrap().to_owned()
 }
 
-async fn rotation(store: &str) {
-    let t = spec("hybrid").store(store).start().await;
+async fn rotation(store: StoreKind) {
+    let t = spec(StrategyKind::Hybrid).store(store).start().await;
     let first = t.login_ok(1).await.refresh_token();
     let second = refresh_ok(&t, &first).await;
     let third = refresh_ok(&t, &second).await;
@@ -23,7 +27,7 @@ async fn rotation(store: &str) {
     assert_eq!(t.refresh_body(&first).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(t.refresh_body(&third).await.status(), StatusCode::UNAUTHORIZED, "{store}: family must be revoked");
     let m = t.metrics().await;
-    assert!(m.contains(r#"authbench_auth_failures_total{reason="refresh_reused"} 1"#), "{m}");
+    assert!(m.contains(&format!(r#"{}{{reason="refresh_reused"}} 1"#, metric::AUTH_FAILURES)), "{m}");
     // Other families of the same user are untouched.
     let other = t.login_ok(1).await.refresh_token();
     refresh_ok(&t, &other).await;
@@ -33,14 +37,14 @@ async fn rotation(store: &str) {
     }
 }
 
-async fn race(store: &str) {
-    let t = spec("hybrid").store(store).start().await;
+async fn race(store: StoreKind) {
+    let t = spec(StrategyKind::Hybrid).store(store).start().await;
     for round in 0..5 {
         let token = t.login_ok(2).await.refresh_token();
         let mut attempts = tokio::task::JoinSet::new();
         for _ in 0..8 {
             let (client, url, body) =
-                (t.client.clone(), t.at("/auth/refresh"), serde_json::json!({ "refresh_token": token }).to_string());
+                (t.client.clone(), t.at(route::REFRESH), serde_json::json!({ "refresh_token": token }).to_string());
             attempts.spawn(async move { client.post(url).body(body).send().await.expect("refresh").status() });
         }
         let statuses: Vec<StatusCode> = attempts.join_all().await;
@@ -52,42 +56,42 @@ async fn race(store: &str) {
 
 #[tokio::test]
 async fn rotation_memory() {
-    rotation("memory").await;
+    rotation(StoreKind::Memory).await;
 }
 
 #[tokio::test]
 async fn rotation_postgres() {
-    rotation("postgres").await;
+    rotation(StoreKind::Postgres).await;
 }
 
 #[tokio::test]
 async fn rotation_redis() {
-    rotation("redis").await;
+    rotation(StoreKind::Redis).await;
 }
 
 #[tokio::test]
 async fn concurrent_refresh_exactly_one_wins_memory() {
-    race("memory").await;
+    race(StoreKind::Memory).await;
 }
 
 #[tokio::test]
 async fn concurrent_refresh_exactly_one_wins_postgres() {
-    race("postgres").await;
+    race(StoreKind::Postgres).await;
 }
 
 #[tokio::test]
 async fn concurrent_refresh_exactly_one_wins_redis() {
-    race("redis").await;
+    race(StoreKind::Redis).await;
 }
 
 #[tokio::test]
 async fn revoked_access_token_dies_at_its_exp() {
-    let t = spec("hybrid").store("redis").arg("--access-ttl", "2s").start().await;
+    let t = spec(StrategyKind::Hybrid).store(StoreKind::Redis).access_ttl(Duration::from_secs(2)).start().await;
     let l = t.login_ok(3).await;
     t.revoke(3).await;
     assert_eq!(t.refresh_body(&l.refresh_token()).await.status(), StatusCode::UNAUTHORIZED, "refresh dies at once");
     assert_eq!(t.me(&l.token()).await, StatusCode::OK, "access token outlives the revoke");
-    let bound = t.info().await["capabilities"]["revoke_window_bound_s"].as_u64().unwrap();
+    let bound = t.info().await.capabilities.revoke_window_bound_s;
     assert_eq!(bound, 2 + 1, "access TTL plus the second of exp itself (leeway 0)");
     // Poll until refused; the cap is generous because this asserts behaviour, not timing.
     let mut refused = false;
@@ -96,20 +100,20 @@ async fn revoked_access_token_dies_at_its_exp() {
             refused = true;
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(refused, "access token still accepted 15 s after a 2 s TTL");
 }
 
 #[tokio::test]
 async fn idle_sessions_expire_and_active_ones_slide() {
-    for store in ["memory", "postgres", "redis"] {
-        let t = spec("session").store(store).arg("--session-idle", "2s").start().await;
+    for &store in StoreKind::ALL {
+        let t = spec(StrategyKind::Session).store(store).arg("--session-idle", "2s").start().await;
         let idle = t.login_ok(1).await.token();
         let active = t.login_ok(2).await.token();
         for _ in 0..7 {
             assert_eq!(t.me(&active).await, StatusCode::OK, "{store}: active session expired");
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
         assert_eq!(
             t.me(&idle).await,

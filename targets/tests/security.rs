@@ -2,6 +2,9 @@
 
 mod support;
 
+use authbench_targets::contract::{self, route};
+use authbench_targets::spec::{StoreKind, StrategyKind};
+use authbench_targets::token::alg::Alg;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
@@ -17,9 +20,9 @@ fn now() -> u64 {
     jsonwebtoken::get_current_timestamp()
 }
 
-fn claims(sub: &str, role: &str) -> Value {
+fn claims(sub: u64, role: &str) -> Value {
     let n = now();
-    json!({"sub": sub, "name": format!("user{sub}"), "role": role, "iat": n, "exp": n + 600,
+    json!({"sub": sub.to_string(), "name": contract::username(sub), "role": role, "iat": n, "exp": n + 600,
            "iss": "authbench", "aud": "authbench-api", "jti": "forged"})
 }
 
@@ -34,7 +37,7 @@ fn without(mut v: Value, key: &str) -> Value {
 }
 
 async fn assert_refused(t: &Target, token: &str, what: &str) {
-    for path in ["/api/me", "/api/admin"] {
+    for path in [route::ME, route::ADMIN] {
         let r = t.client.get(t.at(path)).header("authorization", format!("Bearer {token}")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{what} on {path}");
     }
@@ -42,7 +45,7 @@ async fn assert_refused(t: &Target, token: &str, what: &str) {
 
 fn shape_cases(valid: &str) -> Vec<(String, String)> {
     let p: Vec<&str> = valid.split('.').collect();
-    let admin = claims("1", "admin");
+    let admin = claims(1, "admin");
     let mut cases = vec![
         ("stripped signature".into(), format!("{}.{}.", p[0], p[1])),
         ("two segments".into(), format!("{}.{}", p[0], p[1])),
@@ -65,7 +68,7 @@ fn shape_cases(valid: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn forged_and_malformed_jwts_are_401() {
-    let t = spec("jwt").start().await;
+    let t = spec(StrategyKind::Jwt).start().await;
     let valid = t.login_ok(1).await.token();
     for (what, token) in shape_cases(&valid) {
         assert_refused(&t, &token, &what).await;
@@ -75,7 +78,7 @@ async fn forged_and_malformed_jwts_are_401() {
     let key = EncodingKey::from_secret(&secret);
     let header = || Header { typ: Some("JWT".into()), ..Header::new(Algorithm::HS256) };
     let sign = |h: Header, c: &Value| encode(&h, c, &key).unwrap();
-    let good = claims("1", "user");
+    let good = claims(1, "user");
     assert_eq!(t.me(&sign(header(), &good)).await, StatusCode::OK, "control case must pass");
     let n = now();
     let bad_claims = [
@@ -108,12 +111,12 @@ async fn forged_and_malformed_jwts_are_401() {
 
 #[tokio::test]
 async fn algorithm_confusion_with_the_public_key_is_401() {
-    let t = spec("jwt").arg("--alg", "RS256").start().await;
-    let jwks: Value = t.client.get(t.at("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let t = spec(StrategyKind::Jwt).alg(Alg::Rs256).start().await;
+    let jwks: Value = t.client.get(t.at(route::JWKS)).send().await.unwrap().json().await.unwrap();
     let jwk = &jwks["keys"][0];
     let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
     let header = Header { typ: Some("JWT".into()), ..Header::new(Algorithm::HS256) };
-    let good = claims("1", "admin");
+    let good = claims(1, "admin");
     for secret in [serde_json::to_vec(jwk).unwrap(), n, jwk["n"].as_str().unwrap().as_bytes().to_vec()] {
         let forged = encode(&header, &good, &EncodingKey::from_secret(&secret)).unwrap();
         assert_refused(&t, &forged, "HS256 signed with the RS256 public key").await;
@@ -127,8 +130,8 @@ async fn algorithm_confusion_with_the_public_key_is_401() {
 #[tokio::test]
 async fn hybrid_rejects_tokens_of_the_wrong_type() {
     let dir = tempfile::tempdir().unwrap();
-    let jwt = spec("jwt").key_dir(dir.path().to_owned()).start().await;
-    let hybrid = spec("hybrid").store("memory").key_dir(dir.path().to_owned()).start().await;
+    let jwt = spec(StrategyKind::Jwt).key_dir(dir.path().to_owned()).start().await;
+    let hybrid = spec(StrategyKind::Hybrid).store(StoreKind::Memory).key_dir(dir.path().to_owned()).start().await;
     let jwt_token = jwt.login_ok(1).await.token();
     assert_eq!(jwt.me(&jwt_token).await, StatusCode::OK);
     assert_refused(&hybrid, &jwt_token, "jwt-strategy token (typ JWT) presented as access token").await;
@@ -138,7 +141,7 @@ async fn hybrid_rejects_tokens_of_the_wrong_type() {
 
 #[tokio::test]
 async fn opaque_session_tokens_reject_guesses_and_garbage() {
-    let t = spec("session").store("redis").start().await;
+    let t = spec(StrategyKind::Session).store(StoreKind::Redis).start().await;
     let valid = t.login_ok(1).await.token();
     assert_eq!(valid.len(), 43, "256-bit token in base64url");
     let mut flipped = valid.clone().into_bytes();
@@ -159,27 +162,28 @@ async fn opaque_session_tokens_reject_guesses_and_garbage() {
 
 #[tokio::test]
 async fn oversized_and_odd_headers_never_500() {
-    for t in [spec("jwt").start().await, spec("session").store("memory").start().await] {
+    for t in [spec(StrategyKind::Jwt).start().await, spec(StrategyKind::Session).store(StoreKind::Memory).start().await]
+    {
         let big = format!("Bearer {}", "a".repeat(10_000));
-        let r = t.client.get(t.at("/api/me")).header("authorization", big).send().await.unwrap();
+        let r = t.client.get(t.at(route::ME)).header("authorization", big).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         for h in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer  ", "bearer\tabc", "Token abc"] {
-            let r = t.client.get(t.at("/api/me")).header("authorization", h).send().await.unwrap();
+            let r = t.client.get(t.at(route::ME)).header("authorization", h).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{h:?}");
         }
         let r = t
             .client
-            .get(t.at("/api/me"))
+            .get(t.at(route::ME))
             .header("authorization", "Bearer a")
             .header("authorization", "Bearer b")
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "two Authorization headers");
-        let r = t.client.post(t.at("/auth/login")).body("{not json").send().await.unwrap();
+        let r = t.client.post(t.at(route::LOGIN)).body("{not json").send().await.unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         // The server answers 413 and closes the connection, so this goes on its own client.
-        let r = reqwest::Client::new().post(t.at("/auth/login")).body(vec![b'x'; 100_000]).send().await.unwrap();
+        let r = reqwest::Client::new().post(t.at(route::LOGIN)).body(vec![b'x'; 100_000]).send().await.unwrap();
         assert!(r.status().is_client_error(), "huge body: {}", r.status());
         let m = t.metrics().await;
         assert!(!m.contains("status=\"500\""), "{m}");
@@ -188,17 +192,18 @@ async fn oversized_and_odd_headers_never_500() {
 
 #[tokio::test]
 async fn bad_logins_are_indistinguishable() {
-    let t = spec("session").store("memory").start().await;
+    let t = spec(StrategyKind::Session).store(StoreKind::Memory).start().await;
+    let (user1, unseeded) = (contract::username(1), 99);
     let mut seen = std::collections::HashSet::new();
     for (u, p) in [
-        ("user1", "wrong"),
-        ("nobody", "pass-1"),
-        ("user1", ""),
-        ("", ""),
-        ("user1", &"x".repeat(5000)),
-        ("user99", "pass-99"),
+        (user1.clone(), "wrong".to_owned()),
+        ("nobody".to_owned(), contract::password(1)),
+        (user1.clone(), String::new()),
+        (String::new(), String::new()),
+        (user1.clone(), "x".repeat(5000)),
+        (contract::username(unseeded), contract::password(unseeded)),
     ] {
-        let l = t.login(u, p).await;
+        let l = t.login(&u, &p).await;
         assert_eq!(l.status, StatusCode::UNAUTHORIZED, "{u}/{p:.10}");
         seen.insert(l.body.to_string());
     }

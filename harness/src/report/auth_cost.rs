@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
-use authbench_targets::config::Transport;
 use authbench_targets::sizes::WireSizes;
+use authbench_targets::spec::Transport;
 
 use super::charts::{self, Bar};
-use crate::criterion::Estimates;
-use crate::results::Results;
-use crate::tokens;
+use super::criterion::Estimates;
+use super::tokens;
+use crate::model::results::Results;
 
 /// A piece of the section, rendered to Markdown and HTML by the report.
 pub enum Block {
@@ -270,7 +270,7 @@ fn size_blocks(sizes: &[WireSizes], out: &mut Vec<Block>) {
 /// The section's blocks: microbenchmarks when `criterion_dir` holds estimates, token sizes always.
 pub fn blocks(r: &Results, criterion_dir: &Path, charts_dir: &Path) -> anyhow::Result<Vec<Block>> {
     let mut out = Vec::new();
-    match crate::criterion::read(criterion_dir)? {
+    match super::criterion::read(criterion_dir)? {
         Some(e) => {
             let fewest = e.by_id.values().filter_map(|v| v.samples).min();
             let samples = fewest.map_or_else(
@@ -304,7 +304,7 @@ pub fn blocks(r: &Results, criterion_dir: &Path, charts_dir: &Path) -> anyhow::R
     }
     let mut transports: Vec<Transport> = Vec::new();
     for c in &r.cases {
-        let t = if c.target.transport == "cookie" { Transport::Cookie } else { Transport::Bearer };
+        let t = c.target.spec.transport;
         if !transports.contains(&t) {
             transports.push(t);
         }

@@ -7,7 +7,12 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::results::{Case, Results};
+use authbench_scenarios::ScenarioKind;
+use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
+use authbench_targets::token::alg::Alg;
+
+use crate::model::matrix::ModelKind;
+use crate::model::results::{Case, Results};
 
 /// Font used to measure and rasterise chart text (SVGs reference the family by name).
 pub const FONT_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -31,23 +36,24 @@ fn font() -> anyhow::Result<()> {
 }
 
 /// Colour of a target configuration: hue by strategy, shade by store.
-pub fn color(strategy: &str, store: Option<&str>, denylist: Option<&str>) -> RGBColor {
-    match (strategy, store, denylist) {
-        ("jwt", _, Some("memory")) => RGBColor(188, 160, 220),
-        ("jwt", _, Some("redis")) => RGBColor(148, 103, 189),
-        ("jwt", _, Some(_)) => RGBColor(84, 39, 143),
-        ("jwt", _, None) => RGBColor(31, 119, 180),
-        ("session", Some("memory"), _) => RGBColor(116, 196, 118),
-        ("session", Some("redis"), _) => RGBColor(44, 160, 44),
-        ("session", _, _) => RGBColor(0, 100, 0),
-        ("hybrid", Some("memory"), _) => RGBColor(253, 174, 107),
-        ("hybrid", Some("redis"), _) => RGBColor(255, 127, 14),
-        _ => RGBColor(166, 86, 40),
+pub fn color(spec: &TargetSpec) -> RGBColor {
+    use StoreKind::{Memory, Postgres, Redis};
+    match (spec.strategy, spec.store, spec.denylist) {
+        (StrategyKind::Jwt, _, Some(Memory)) => RGBColor(188, 160, 220),
+        (StrategyKind::Jwt, _, Some(Redis)) => RGBColor(148, 103, 189),
+        (StrategyKind::Jwt, _, Some(Postgres)) => RGBColor(84, 39, 143),
+        (StrategyKind::Jwt, _, None) => RGBColor(31, 119, 180),
+        (StrategyKind::Session, Some(Memory), _) => RGBColor(116, 196, 118),
+        (StrategyKind::Session, Some(Redis), _) => RGBColor(44, 160, 44),
+        (StrategyKind::Session, _, _) => RGBColor(0, 100, 0),
+        (StrategyKind::Hybrid, Some(Memory), _) => RGBColor(253, 174, 107),
+        (StrategyKind::Hybrid, Some(Redis), _) => RGBColor(255, 127, 14),
+        (StrategyKind::Hybrid, _, _) => RGBColor(166, 86, 40),
     }
 }
 
 fn case_color(c: &Case) -> RGBColor {
-    color(&c.target.strategy, c.target.store.as_deref(), c.target.denylist.as_deref())
+    color(&c.target.spec)
 }
 
 /// Something drawable on any plotters backend.
@@ -271,7 +277,7 @@ impl Chart for Curves {
 
 /// Points of a percentile curve from a serialized histogram.
 fn percentile_points(c: &Case) -> anyhow::Result<Vec<(f64, f64)>> {
-    let h = crate::export::decode(&c.histogram.data)?;
+    let h = crate::model::histogram::decode(&c.histogram.data)?;
     let mut pts = Vec::new();
     for v in h.iter_quantiles(4) {
         let q = v.quantile_iterated_to();
@@ -415,10 +421,11 @@ fn per_config(cases: &[&Case], value: impl Fn(&Case) -> f64) -> Vec<Row> {
 fn strategy_legend(cases: &[&Case]) -> Vec<(String, RGBColor)> {
     let mut out: Vec<(String, RGBColor)> = Vec::new();
     for c in cases {
-        let name = match (&c.target.denylist, &c.target.store) {
+        let spec = &c.target.spec;
+        let name = match (spec.denylist, spec.store) {
             (Some(d), _) => format!("jwt + {d} denylist"),
-            (None, Some(s)) => format!("{} on {s}", c.target.strategy),
-            (None, None) => c.target.strategy.clone(),
+            (None, Some(s)) => format!("{} on {s}", spec.strategy),
+            (None, None) => spec.strategy.to_string(),
         };
         if !out.iter().any(|(n, _)| *n == name) {
             out.push((name, case_color(c)));
@@ -522,18 +529,21 @@ pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Vec<String>> {
             "cpu",
         )?);
     }
-    for model in ["closed", "open"] {
+    for model in [ModelKind::Closed, ModelKind::Open] {
         let series: Vec<_> = r
             .cases
             .iter()
-            .filter(|c| c.scenario == "browse" && c.load.model == model)
+            .filter(|c| c.load.scenario == ScenarioKind::Browse && c.load.model_kind() == model)
             .map(|c| Ok((c.target.id.clone(), case_color(c), percentile_points(c)?)))
             .collect::<anyhow::Result<_>>()?;
         if !series.is_empty() {
             files.extend(write(
-                &Curves { title: format!("Latency by percentile, browse ({model} model) — {run}"), series },
+                &Curves {
+                    title: format!("Latency by percentile, browse ({} model) — {run}", model_name(model)),
+                    series,
+                },
                 dir,
-                &format!("latency_{model}"),
+                &format!("latency_{}", model_name(model)),
             )?);
         }
     }
@@ -541,10 +551,10 @@ pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Vec<String>> {
         .probes
         .iter()
         .filter_map(|p| {
-            let c = closed.iter().find(|c| c.target.id == p.target)?;
+            let c = closed.iter().find(|c| c.target.id == p.target.id)?;
             let capped = p.revocation.measured_s.is_none();
             let y = p.revocation.measured_s.unwrap_or(p.revocation.bound_s as f64).max(WINDOW_FLOOR_S);
-            Some((p.target.clone(), case_color(c), c.req_per_core_s.unwrap_or(0.0), y, capped))
+            Some((p.target.id.clone(), case_color(c), c.req_per_core_s?, y, capped))
         })
         .collect();
     if !points.is_empty() {
@@ -558,27 +568,24 @@ pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(files)
 }
 
-fn ttl_seconds(c: &Case) -> Option<f64> {
-    c.target
-        .ttls
-        .get("access")
-        .and_then(|v| v.as_str())
-        .and_then(|s| humantime::parse_duration(s).ok())
-        .map(|d| d.as_secs_f64())
+fn model_name(m: ModelKind) -> &'static str {
+    match m {
+        ModelKind::Closed => "closed",
+        ModelKind::Open => "open",
+    }
 }
 
 fn sweeps(r: &Results, dir: &Path, run: &str) -> anyhow::Result<Vec<String>> {
     let mut files = Vec::new();
-    let mut by_store: std::collections::BTreeMap<String, Vec<(f64, f64, f64)>> = Default::default();
+    let mut by_store: std::collections::BTreeMap<StoreKind, Vec<(f64, f64, f64)>> = Default::default();
     for c in r.cases.iter().filter(|c| {
-        c.target.strategy == "hybrid" && c.scenario == "refresh" && c.target.alg.as_deref() == Some("HS256")
+        let spec = &c.target.spec;
+        spec.strategy == StrategyKind::Hybrid && c.load.scenario == ScenarioKind::Refresh && spec.alg == Alg::Hs256
     }) {
-        let (Some(ttl), Some(store)) = (ttl_seconds(c), c.target.store.clone()) else { continue };
-        let window = r
-            .probes
-            .iter()
-            .find(|p| p.target == c.target.id)
-            .map_or(f64::NAN, |p| p.revocation.measured_s.unwrap_or(p.revocation.bound_s as f64));
+        let Some(store) = c.target.spec.store else { continue };
+        let ttl = c.target.spec.ttls.access.0.as_secs_f64();
+        let window =
+            r.probe(&c.target.id).map_or(f64::NAN, |p| p.revocation.measured_s.unwrap_or(p.revocation.bound_s as f64));
         by_store.entry(store).or_default().push((ttl, c.store_ops_per_request, window));
     }
     by_store.retain(|_, v| v.len() >= 2);
@@ -589,7 +596,8 @@ fn sweeps(r: &Results, dir: &Path, run: &str) -> anyhow::Result<Vec<String>> {
                 .map(|(s, v)| {
                     let mut pts: Vec<(f64, f64)> = v.iter().map(|p| (p.0, f(p))).filter(|p| p.1.is_finite()).collect();
                     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    (format!("hybrid on {s}"), color("hybrid", Some(s), None), pts)
+                    let spec = TargetSpec::stored(StrategyKind::Hybrid, *s, Alg::Hs256);
+                    (format!("hybrid on {s}"), color(&spec), pts)
                 })
                 .collect()
         };
@@ -616,8 +624,12 @@ fn sweeps(r: &Results, dir: &Path, run: &str) -> anyhow::Result<Vec<String>> {
             "sweep_ttl_window",
         )?);
     }
-    let algs: Vec<&Case> =
-        r.closed_browse().into_iter().filter(|c| c.target.strategy == "jwt" && c.target.denylist.is_none()).collect();
+    let algs: Vec<&Case> = r
+        .closed_browse()
+        .into_iter()
+        .filter(|c| c.target.spec.strategy == StrategyKind::Jwt && c.target.spec.denylist.is_none())
+        .filter(|c| c.req_per_core_s.is_some())
+        .collect();
     if algs.len() >= 2 {
         files.extend(write(
             &Bars {
@@ -626,8 +638,8 @@ fn sweeps(r: &Results, dir: &Path, run: &str) -> anyhow::Result<Vec<String>> {
                 rows: algs
                     .iter()
                     .map(|c| Row {
-                        label: c.target.alg.clone().unwrap_or_default(),
-                        segments: vec![(c.req_per_core_s.unwrap_or(0.0), case_color(c))],
+                        label: c.target.spec.alg.to_string(),
+                        segments: c.req_per_core_s.map(|v| (v, case_color(c))).into_iter().collect(),
                     })
                     .collect(),
                 legend: Vec::new(),

@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::{Case, Results};
+use authbench_scenarios::ScenarioKind;
+use authbench_targets::spec::{StoreKind, StrategyKind};
+use authbench_targets::token::alg::Alg;
+
+use crate::model::results::{Case, Results};
 
 /// One claim as written in `harness/claims.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,16 +44,28 @@ pub fn builtin() -> anyhow::Result<Vec<Claim>> {
     Ok(f.claim)
 }
 
+/// A team's own claims, in the same format as the built-in file.
+pub fn from_file(path: &std::path::Path) -> anyhow::Result<Vec<Claim>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read claims file {}: {e}", path.display()))?;
+    let f: File =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("claims file {} is not valid: {e}", path.display()))?;
+    Ok(f.claim)
+}
+
 fn closed(r: &Results, pred: impl Fn(&Case) -> bool) -> Option<&Case> {
     r.closed_browse().into_iter().find(|c| pred(c))
 }
 
-fn jwt<'a>(r: &'a Results, alg: &str) -> Option<&'a Case> {
-    closed(r, |c| c.target.strategy == "jwt" && c.target.denylist.is_none() && c.target.alg.as_deref() == Some(alg))
+fn jwt<'a>(r: &'a Results, alg: Alg) -> Option<&'a Case> {
+    closed(r, |c| {
+        let s = &c.target.spec;
+        s.strategy == StrategyKind::Jwt && s.denylist.is_none() && s.alg == alg
+    })
 }
 
-fn session<'a>(r: &'a Results, store: &str) -> Option<&'a Case> {
-    closed(r, |c| c.target.strategy == "session" && c.target.store.as_deref() == Some(store))
+fn session<'a>(r: &'a Results, store: StoreKind) -> Option<&'a Case> {
+    closed(r, |c| c.target.spec.strategy == StrategyKind::Session && c.target.spec.store == Some(store))
 }
 
 fn total_cpu(c: &Case) -> f64 {
@@ -68,7 +84,7 @@ fn missing(what: &str) -> (String, String, String) {
 fn decide(c: &Claim, r: &Results) -> (String, String, String) {
     let value = c.value.unwrap_or(0.0);
     match c.rule.as_str() {
-        "jwt_cost_us" => match jwt(r, "HS256") {
+        "jwt_cost_us" => match jwt(r, Alg::Hs256) {
             Some(j) => {
                 let cpu = j.cpu_us_per_request.target;
                 let m = format!(
@@ -83,7 +99,7 @@ fn decide(c: &Claim, r: &Results) -> (String, String, String) {
             }
             None => missing("jwt HS256 browse (closed) case"),
         },
-        "jwt_req_per_core" => match jwt(r, "HS256").and_then(|j| j.req_per_core_s.map(|x| (j, x))) {
+        "jwt_req_per_core" => match jwt(r, Alg::Hs256).and_then(|j| j.req_per_core_s.map(|x| (j, x))) {
             Some((j, rpc)) => {
                 let m = format!(
                     "{rpc:.0} req/s per core ({:.0} req/s measured with the load generator on the same cores)",
@@ -106,7 +122,7 @@ fn decide(c: &Claim, r: &Results) -> (String, String, String) {
             }
             None => missing("jwt HS256 browse (closed) case"),
         },
-        "session_store_bound" => match (session(r, "postgres"), jwt(r, "HS256")) {
+        "session_store_bound" => match (session(r, StoreKind::Postgres), jwt(r, Alg::Hs256)) {
             (Some(s), Some(j)) => {
                 let store = s.cpu_us_per_request.store;
                 let ratio = s.throughput_rps / j.throughput_rps;
@@ -127,7 +143,7 @@ fn decide(c: &Claim, r: &Results) -> (String, String, String) {
             }
             _ => missing("session-postgres and jwt HS256 browse (closed) cases"),
         },
-        "redis_lookup_us" => match session(r, "redis").and_then(|s| s.store_op_latency_us.map(|l| (s, l))) {
+        "redis_lookup_us" => match session(r, StoreKind::Redis).and_then(|s| s.store_op_latency_us.map(|l| (s, l))) {
             Some((_, lat)) => {
                 let m = format!("{lat:.0} µs mean session_get as seen by the target");
                 if lat < value / 2.0 {
@@ -139,20 +155,21 @@ fn decide(c: &Claim, r: &Results) -> (String, String, String) {
             None => missing("session-redis browse (closed) case"),
         },
         "hybrid_store_share" => {
-            let browse = closed(r, |c| c.target.strategy == "hybrid");
+            let browse = closed(r, |c| c.target.spec.strategy == StrategyKind::Hybrid);
             // The refresh scenario is meant for short access TTLs: take the shortest one measured.
-            let ttl = |c: &&Case| {
-                c.target.ttls["access"].as_str().and_then(|t| humantime::parse_duration(t).ok()).unwrap_or_default()
-            };
-            let refresh =
-                r.cases.iter().filter(|c| c.target.strategy == "hybrid" && c.scenario == "refresh").min_by_key(ttl);
+            let ttl = |c: &&Case| c.target.spec.ttls.access;
+            let refresh = r
+                .cases
+                .iter()
+                .filter(|c| c.target.spec.strategy == StrategyKind::Hybrid && c.load.scenario == ScenarioKind::Refresh)
+                .min_by_key(ttl);
             match browse {
                 Some(b) => {
                     let mut m = format!("browse: {:.3} % of requests touch the store", b.store_ops_per_request * 100.0);
                     if let Some(f) = refresh {
                         m.push_str(&format!(
                             "; refresh scenario, access TTL {}, {} users at {:.0} req/s: {:.3} %",
-                            f.target.ttls["access"].as_str().unwrap_or("?"),
+                            f.target.spec.ttls.access,
                             f.load.users,
                             f.throughput_rps,
                             f.store_ops_per_request * 100.0
@@ -163,7 +180,7 @@ fn decide(c: &Claim, r: &Results) -> (String, String, String) {
                 None => missing("hybrid browse (closed) case"),
             }
         }
-        "session_capacity" => match session(r, "postgres").or_else(|| session(r, "redis")) {
+        "session_capacity" => match session(r, StoreKind::Postgres).or_else(|| session(r, StoreKind::Redis)) {
             Some(s) => {
                 let rpc = s.req_per_core_s.unwrap_or(0.0);
                 let m = format!("{}: {rpc:.0} req/s per core, {:.0} req/s measured", s.target.id, s.throughput_rps);
@@ -176,7 +193,7 @@ fn decide(c: &Claim, r: &Results) -> (String, String, String) {
             None => missing("session browse (closed) case"),
         },
         "extra_cores_at" => {
-            match (session(r, "postgres").or_else(|| session(r, "redis")), jwt(r, "HS256")) {
+            match (session(r, StoreKind::Postgres).or_else(|| session(r, StoreKind::Redis)), jwt(r, Alg::Hs256)) {
                 (Some(s), Some(j)) if s.cpu_us_per_request.store.is_some() => {
                     let extra = (total_cpu(s) - total_cpu(j)) * value / 1e6;
                     let m = format!("{}: {:.1} µs vs jwt {:.1} µs CPU per request (target + store): {extra:.2} extra cores at {value:.0} req/s", s.target.id, total_cpu(s), total_cpu(j));
@@ -195,15 +212,17 @@ fn decide(c: &Claim, r: &Results) -> (String, String, String) {
             }
         }
         "jwt_bytes" => match (
-            jwt(r, "HS256"),
-            session(r, "redis").or_else(|| session(r, "postgres")).or_else(|| session(r, "memory")),
+            jwt(r, Alg::Hs256),
+            session(r, StoreKind::Redis)
+                .or_else(|| session(r, StoreKind::Postgres))
+                .or_else(|| session(r, StoreKind::Memory)),
         ) {
             (Some(j), Some(s)) => {
                 let mut m = format!(
                     "auth bytes per request: jwt HS256 {:.0}, session {:.0}",
                     j.bytes_per_request.auth, s.bytes_per_request.auth
                 );
-                let rsa = jwt(r, "RS256").map(|x| x.bytes_per_request.auth);
+                let rsa = jwt(r, Alg::Rs256).map(|x| x.bytes_per_request.auth);
                 if let Some(b) = rsa {
                     m.push_str(&format!(", jwt RS256 {b:.0}"));
                 }
@@ -221,7 +240,10 @@ fn decide(c: &Claim, r: &Results) -> (String, String, String) {
             _ => missing("jwt HS256 and session browse (closed) cases"),
         },
         "jwt_revocation" | "jwt_stale_role" => {
-            let probe = r.probes.iter().find(|p| p.target.starts_with("jwt-") && !p.target.contains("denylist"));
+            let probe = r
+                .probes
+                .iter()
+                .find(|p| p.target.spec.strategy == StrategyKind::Jwt && p.target.spec.denylist.is_none());
             match probe {
                 Some(p) => {
                     let w = if c.rule == "jwt_revocation" { &p.revocation } else { &p.stale_role };
@@ -248,7 +270,7 @@ fn decide(c: &Claim, r: &Results) -> (String, String, String) {
                 None => missing("security probe of a jwt target"),
             }
         }
-        "denylist_ops" => match closed(r, |c| c.target.denylist.is_some()) {
+        "denylist_ops" => match closed(r, |c| c.target.spec.denylist.is_some()) {
             Some(d) => {
                 let m = format!("{}: {:.2} store ops per request", d.target.id, d.store_ops_per_request);
                 if (d.store_ops_per_request - 1.0).abs() < 0.05 {

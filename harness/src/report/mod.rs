@@ -1,14 +1,21 @@
 //! `authbench report DIR`: charts, REPORT.md and a self-contained report.html from results.json
 //! alone, deterministically (same input, same bytes).
 
+pub mod adr;
 pub mod auth_cost;
 pub mod charts;
 pub mod claims;
+pub mod compare;
+pub mod criterion;
+pub mod markdown;
+pub mod plan;
+pub mod tokens;
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::results::{self, Case, Results};
+use crate::model::environment::BuildProfile;
+use crate::model::results::{self, Case, Results, RunStatus};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -18,14 +25,6 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("—".into(), |x| format!("{x:.digits$}"))
 }
 
-fn env_line(r: &Results, key: &str) -> String {
-    match &r.environment[key] {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "unknown".into(),
-        other => other.to_string(),
-    }
-}
-
 fn summary_rows(r: &Results) -> Vec<Vec<String>> {
     r.cases
         .iter()
@@ -33,8 +32,8 @@ fn summary_rows(r: &Results) -> Vec<Vec<String>> {
             let errors: u64 = c.errors.values().sum();
             vec![
                 c.target.id.clone(),
-                c.scenario.clone(),
-                match c.load.rate_rps {
+                c.load.scenario.to_string(),
+                match c.load.rate_rps() {
                     Some(rate) => format!("open {rate:.0} req/s, {} users", c.load.users),
                     None => format!("closed, {} users", c.load.users),
                 },
@@ -71,7 +70,7 @@ const SUMMARY_HEAD: [&str; 14] = [
     "errors",
 ];
 
-fn window(w: &crate::probe::WindowResult, cap: f64) -> String {
+fn window(w: &crate::model::probe::WindowResult, cap: f64) -> String {
     match w.measured_s {
         Some(s) => format!("{s:.2} s"),
         None => format!("still accepted after {cap:.0} s (cap)"),
@@ -83,7 +82,7 @@ fn security_rows(r: &Results) -> Vec<Vec<String>> {
         .iter()
         .map(|p| {
             vec![
-                p.target.clone(),
+                p.target.id.clone(),
                 window(&p.revocation, p.cap_s),
                 format!("{} s", p.revocation.bound_s),
                 window(&p.stale_role, p.cap_s),
@@ -100,9 +99,9 @@ const SECURITY_HEAD: [&str; 6] =
 fn caveats(r: &Results) -> Vec<String> {
     let mut out = vec![format!(
         "Load generator, targets and stores shared {} cores of one machine: absolute req/s mostly measures the load generator; CPU µs per request and req/core·s describe the target alone and transfer.",
-        env_line(r, "cores")
+        r.environment.cores.map_or_else(|| "an unknown number of".to_owned(), |n| n.to_string())
     )];
-    if r.environment["build_profile"] == "debug" {
+    if r.environment.build_profile == Some(BuildProfile::Debug) {
         out.push("This run used a debug build: figures are not representative of release performance.".into());
     }
     if r.cases.iter().any(|c| c.cpu_us_per_request.store.is_none()) {
@@ -112,8 +111,8 @@ fn caveats(r: &Results) -> Vec<String> {
         "CPU comes from /proc in 10 ms ticks: short windows at low rates carry a few percent of quantisation.".into(),
     );
     out.push("Security windows are measured by polling every 20 ms up to a cap; a window reported as the cap only says the probe stopped waiting.".into());
-    if r.status != "complete" {
-        out.push(format!("The run is {}: only finished cases are shown.", r.status));
+    if r.status != RunStatus::Complete {
+        out.push(format!("The run is {}: only finished cases are shown.", r.status.as_str()));
     }
     out
 }
@@ -136,21 +135,7 @@ fn html_table(head: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 fn environment_rows(r: &Results) -> Vec<Vec<String>> {
-    [
-        "cpu_model",
-        "cores",
-        "memory_bytes",
-        "kernel",
-        "rustc",
-        "postgres_version",
-        "redis_version",
-        "git_sha",
-        "git_dirty",
-        "build_profile",
-    ]
-    .iter()
-    .map(|k| vec![(*k).to_owned(), env_line(r, k)])
-    .collect()
+    r.environment.rows().into_iter().map(|(k, v)| vec![k.to_owned(), v]).collect()
 }
 
 fn claim_rows(v: &[claims::Verdict]) -> Vec<Vec<String>> {
@@ -164,7 +149,7 @@ fn block_md(b: &auth_cost::Block) -> String {
         auth_cost::Block::Text(t) => format!("{t}\n\n"),
         auth_cost::Block::Table(head, rows) => {
             let head: Vec<&str> = head.iter().map(String::as_str).collect();
-            format!("{}\n", crate::markdown::table(&head, rows))
+            format!("{}\n", markdown::table(&head, rows))
         }
         auth_cost::Block::Chart(name) => format!("![{name}](charts/{name}.svg)\n\n"),
     }
@@ -189,11 +174,15 @@ fn inline_svg(path: &Path) -> anyhow::Result<String> {
 
 /// Renders charts, REPORT.md and report.html into `dir` from `dir/results.json`, with the microbenchmarks
 /// found in `criterion_dir` (criterion's output, normally target/criterion).
-pub fn render(dir: &Path, criterion_dir: &Path) -> anyhow::Result<()> {
+pub fn render(dir: &Path, criterion_dir: &Path, claims_file: Option<&Path>) -> anyhow::Result<()> {
     let r = results::read(dir)?;
     let chart_files = charts::render(&r, &dir.join("charts"))?;
     let time_blocks = auth_cost::blocks(&r, criterion_dir, &dir.join("charts"))?;
-    let verdicts = claims::judge(&claims::builtin()?, &r);
+    let claims = match claims_file {
+        Some(path) => claims::from_file(path)?,
+        None => claims::builtin()?,
+    };
+    let verdicts = claims::judge(&claims, &r);
     let svgs: Vec<&String> = chart_files.iter().filter(|f| f.ends_with(".svg")).collect();
     let title = format!("authbench report — run {}", r.run_id);
     let intro = format!(
@@ -201,7 +190,7 @@ pub fn render(dir: &Path, criterion_dir: &Path) -> anyhow::Result<()> {
         r.profile,
         r.started_at,
         r.finished_at.as_deref().unwrap_or("—"),
-        r.status,
+        r.status.as_str(),
         r.cases.len(),
         r.probes.len(),
         r.skipped.len()
@@ -210,11 +199,11 @@ pub fn render(dir: &Path, criterion_dir: &Path) -> anyhow::Result<()> {
     let skipped: Vec<Vec<String>> = r.skipped.iter().map(|s| vec![s.id.clone(), s.reason.clone()]).collect();
 
     let mut md = format!("# {title}\n\n{intro}\n\n## Environment and method\n\n");
-    md.push_str(&crate::markdown::table(&["what", "value"], &environment_rows(&r)));
+    md.push_str(&markdown::table(&["what", "value"], &environment_rows(&r)));
     md.push('\n');
-    md.push_str(&crate::markdown::table(&["figure", "how it was measured"], &method));
+    md.push_str(&markdown::table(&["figure", "how it was measured"], &method));
     md.push_str("\n## Summary\n\n");
-    md.push_str(&crate::markdown::table(&SUMMARY_HEAD, &summary_rows(&r)));
+    md.push_str(&markdown::table(&SUMMARY_HEAD, &summary_rows(&r)));
     md.push_str("\n## Charts\n\n");
     for f in &svgs {
         let _ = writeln!(md, "![{}](charts/{f})\n", f.trim_end_matches(".svg"));
@@ -224,19 +213,19 @@ pub fn render(dir: &Path, criterion_dir: &Path) -> anyhow::Result<()> {
         md.push_str(&block_md(b));
     }
     md.push_str("## Security windows\n\n");
-    md.push_str(&crate::markdown::table(&SECURITY_HEAD, &security_rows(&r)));
+    md.push_str(&markdown::table(&SECURITY_HEAD, &security_rows(&r)));
     if let Some(p) = r.probes.first() {
         let _ = writeln!(md, "\nMethod: {}", p.method);
     }
     md.push_str("\n## Claims\n\n");
-    md.push_str(&crate::markdown::table(&["claim", "source", "this run measured", "verdict"], &claim_rows(&verdicts)));
+    md.push_str(&markdown::table(&["claim", "source", "this run measured", "verdict"], &claim_rows(&verdicts)));
     md.push_str("\n## Caveats\n\n");
     for c in caveats(&r) {
         let _ = writeln!(md, "- {c}");
     }
     if !skipped.is_empty() {
         md.push_str("\n## Skipped\n\n");
-        md.push_str(&crate::markdown::table(&["case", "reason"], &skipped));
+        md.push_str(&markdown::table(&["case", "reason"], &skipped));
     }
     std::fs::write(dir.join("REPORT.md"), &md)?;
 

@@ -1,4 +1,4 @@
-//! What both benchmark binaries share: every algorithm, a private key directory, criterion defaults,
+//! What both benchmark binaries share: a private key directory, criterion defaults,
 //! and cleaning up on Ctrl-C.
 #![allow(dead_code)]
 
@@ -6,11 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use authbench_targets::config::Alg;
 use criterion::Criterion;
-
-/// Every algorithm a target can be started with, in the order reports list them.
-pub const ALGS: [Alg; 5] = [Alg::Hs256, Alg::Rs256, Alg::Rs256_4096, Alg::Es256, Alg::EdDsa];
 
 /// What must not outlive the benchmark process: throwaway servers and key directories.
 static OWNED: Mutex<Vec<Box<dyn Send>>> = Mutex::new(Vec::new());

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::credentials::{access_credential, clear_cookie, cookie, set_cookie, ACCESS_COOKIE, REFRESH_COOKIE};
 use super::{json_body, App};
-use crate::config::Transport;
 use crate::error::Failure;
+use crate::spec::Transport;
 use crate::strategy::{Grant, Strategy};
 
 #[derive(Deserialize)]

@@ -4,14 +4,10 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
-use crate::config::Transport;
 use crate::error::Failure;
+use crate::spec::Transport;
 
-/// Access credential cookie; `__Host-` pins it to this origin, path `/`, Secure.
-pub const ACCESS_COOKIE: &str = "__Host-authbench";
-
-/// Hybrid refresh cookie; scoped to /auth so it is not sent with every API call, hence `__Secure-`.
-pub const REFRESH_COOKIE: &str = "__Secure-authbench-refresh";
+pub use crate::contract::{ACCESS_COOKIE, REFRESH_COOKIE};
 
 /// Largest Authorization or Cookie header read; larger ones get 431 before any parsing.
 pub const MAX_CREDENTIAL_HEADER: usize = 8192;

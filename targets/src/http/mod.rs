@@ -15,9 +15,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::config::Transport;
+use crate::contract::{route, CONTROL_KEY_HEADER};
 use crate::error::{Failure, FailureReason};
 use crate::metrics::Metrics;
+use crate::spec::Transport;
 use crate::strategy::Auth;
 
 /// Largest request body accepted; logins and refreshes are tiny.
@@ -36,18 +37,18 @@ pub struct App {
 /// Builds the router with request accounting around every route.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/auth/login", post(auth::login))
-        .route("/auth/refresh", post(auth::refresh))
-        .route("/auth/logout", post(auth::logout))
-        .route("/api/me", get(api::me))
-        .route("/api/admin", get(api::admin))
-        .route("/.well-known/jwks.json", get(ops::jwks))
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/control/users/{id}/revoke", post(control::revoke))
-        .route("/control/users/{id}/role", post(control::role))
-        .route("/control/info", get(control::info))
-        .route("/control/sessions/seed", post(control::seed))
+        .route(route::LOGIN, post(auth::login))
+        .route(route::REFRESH, post(auth::refresh))
+        .route(route::LOGOUT, post(auth::logout))
+        .route(route::ME, get(api::me))
+        .route(route::ADMIN, get(api::admin))
+        .route(route::JWKS, get(ops::jwks))
+        .route(route::HEALTHZ, get(ops::healthz))
+        .route(route::METRICS, get(ops::metrics))
+        .route(route::REVOKE, post(control::revoke))
+        .route(route::ROLE, post(control::role))
+        .route(route::INFO, get(control::info))
+        .route(route::SEED, post(control::seed))
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, r#"{"error":"not found"}"#) })
         .layer(middleware::from_fn_with_state(Arc::clone(&app), account))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -55,21 +56,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 fn route_label(path: Option<&MatchedPath>) -> &'static str {
-    const ROUTES: [&str; 12] = [
-        "/auth/login",
-        "/auth/refresh",
-        "/auth/logout",
-        "/api/me",
-        "/api/admin",
-        "/.well-known/jwks.json",
-        "/healthz",
-        "/metrics",
-        "/control/users/{id}/revoke",
-        "/control/users/{id}/role",
-        "/control/info",
-        "/control/sessions/seed",
-    ];
-    path.and_then(|p| ROUTES.iter().find(|r| **r == p.as_str()).copied()).unwrap_or("other")
+    path.and_then(|p| route::ALL.iter().find(|r| **r == p.as_str()).copied()).unwrap_or("other")
 }
 
 /// Bytes of header lines as they cross the wire, so every auth byte count means the same thing.
@@ -111,7 +98,7 @@ impl App {
         let Some(expected) = &self.control_key else {
             return Err(Failure::ControlDenied);
         };
-        let given = headers.get("x-control-key").map(|v| v.as_bytes()).unwrap_or_default();
+        let given = headers.get(CONTROL_KEY_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
         if bool::from(given.ct_eq(expected.as_bytes())) {
             Ok(())
         } else {

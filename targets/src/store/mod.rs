@@ -7,9 +7,9 @@ pub mod redis;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::StoreKind;
 use crate::error::StoreError;
 use crate::metrics::Metrics;
+use crate::spec::StoreKind;
 use crate::token::opaque::TokenHash;
 use crate::users::Role;
 

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use crate::config::{Config, StrategyKind};
+use crate::config::Config;
 use crate::error::Failure;
 use crate::metrics::Metrics;
+use crate::spec::StrategyKind;
 use crate::store::{Store, StoreSettings};
 use crate::token::jwt::{JwtCodec, TYP_ACCESS, TYP_JWT};
 use crate::token::{keys, unix_now};
@@ -61,34 +62,35 @@ impl Auth {
     /// Builds keys, stores and users for a configuration; errors say which flag to fix.
     pub async fn build(cfg: &Config, metrics: Arc<Metrics>, hashing_slots: usize) -> anyhow::Result<Auth> {
         let users = Directory::seeded(cfg.seed_users, cfg.argon2_m_kib, cfg.argon2_t, cfg.argon2_p)?;
-        let max_token_ttl = cfg.token_ttl.max(cfg.access_ttl).max(cfg.refresh_ttl).max(cfg.session_ttl);
+        let spec = &cfg.spec;
+        let max_token_ttl = spec.ttls.longest();
         let settings = StoreSettings {
             namespace: cfg.namespace.clone(),
             pool_size: cfg.pool_size,
             session_idle: cfg.session_idle,
             max_token_ttl,
         };
-        let store = match cfg.needed_store() {
+        let store = match spec.needed_store() {
             Some(kind) => Some(
                 Store::connect(kind, cfg.postgres_url.as_deref(), cfg.redis_url.as_deref(), settings, metrics).await?,
             ),
             None => None,
         };
-        let codec = |ttl: std::time::Duration, typ| -> anyhow::Result<JwtCodec> {
-            let material = keys::load_or_generate(&cfg.key_dir, cfg.alg)?;
-            Ok(JwtCodec::new(cfg.alg, material, ttl.as_secs(), cfg.leeway.as_secs(), typ, &cfg.issuer, &cfg.audience))
+        let codec = |ttl: crate::spec::Span, typ| -> anyhow::Result<JwtCodec> {
+            let material = keys::load_or_generate(&cfg.key_dir, spec.alg)?;
+            Ok(JwtCodec::new(spec.alg, material, ttl.secs(), cfg.leeway.as_secs(), typ, &cfg.issuer, &cfg.audience))
         };
-        let strategy = match (cfg.strategy, store) {
+        let strategy = match (spec.strategy, store) {
             (StrategyKind::Jwt, denylist) => {
-                Strategy::Jwt(jwt::JwtStrategy { codec: codec(cfg.token_ttl, TYP_JWT)?, denylist })
+                Strategy::Jwt(jwt::JwtStrategy { codec: codec(spec.ttls.token, TYP_JWT)?, denylist })
             }
             (StrategyKind::Session, Some(store)) => {
-                Strategy::Session(session::SessionStrategy { store, ttl_s: cfg.session_ttl.as_secs() })
+                Strategy::Session(session::SessionStrategy { store, ttl_s: spec.ttls.session.secs() })
             }
             (StrategyKind::Hybrid, Some(store)) => Strategy::Hybrid(hybrid::HybridStrategy {
-                codec: codec(cfg.access_ttl, TYP_ACCESS)?,
+                codec: codec(spec.ttls.access, TYP_ACCESS)?,
                 store,
-                refresh_ttl_s: cfg.refresh_ttl.as_secs(),
+                refresh_ttl_s: spec.ttls.refresh.secs(),
             }),
             (kind, None) => anyhow::bail!("strategy {kind:?} needs a store: pass --store"),
         };

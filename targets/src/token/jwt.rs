@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::KeyMaterial;
 use super::opaque::random_bytes;
-use crate::config::Alg;
 use crate::error::Failure;
+use crate::token::alg::Alg;
 use crate::users::Role;
 
 /// Longest token accepted before any decoding work is spent on it.

@@ -12,7 +12,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 
 use super::opaque::random_bytes;
-use crate::config::Alg;
+use crate::token::alg::Alg;
 
 /// Why keys could not be made ready.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,6 @@
 //! Credentials the targets hand out: signed JWTs and random opaque tokens.
 
+pub mod alg;
 pub mod jwt;
 pub mod keys;
 pub mod opaque;

@@ -6,6 +6,9 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use authbench_targets::contract::{self, route, Info, CONTROL_KEY_HEADER};
+use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec, Transport};
+use authbench_targets::token::alg::Alg;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -13,16 +16,24 @@ use tokio::process::{Child, Command};
 
 pub const CONTROL_KEY: &str = "test-control-key";
 
+/// Users seeded when a test does not ask for a number.
+const DEFAULT_SEED_USERS: u64 = 10;
+
 /// Store URL from the environment that scripts/test.sh sets up; a missing one is a failure, not a skip.
-pub fn store_url(store: &str) -> String {
+pub fn store_url(store: StoreKind) -> String {
     let var = match store {
-        "postgres" => "AUTHBENCH_POSTGRES_URL",
-        "redis" => "AUTHBENCH_REDIS_URL",
-        other => panic!("no URL for store {other}"),
+        StoreKind::Postgres => "AUTHBENCH_POSTGRES_URL",
+        StoreKind::Redis => "AUTHBENCH_REDIS_URL",
+        StoreKind::Memory => panic!("no URL for store {store}"),
     };
     std::env::var(var).unwrap_or_else(|_| {
         panic!("{var} is not set: run the tests with scripts/test.sh, or `scripts/services.sh up` and source the env it prints")
     })
+}
+
+/// The flag that points a target at a store's server.
+pub fn store_url_flag(store: StoreKind) -> String {
+    format!("--{store}-url")
 }
 
 fn unique(prefix: &str) -> String {
@@ -33,6 +44,8 @@ fn unique(prefix: &str) -> String {
 /// A running target process, killed on drop.
 pub struct Target {
     child: Child,
+    /// The configuration it was started with.
+    pub spec: TargetSpec,
     pub url: String,
     pub key_dir: PathBuf,
     pub client: Client,
@@ -40,44 +53,75 @@ pub struct Target {
     _own_keys: Option<tempfile::TempDir>,
 }
 
-/// Builder for a target's command line.
+/// Builder for a target process: a [`TargetSpec`] plus the flags that only concern the process.
 pub struct Spec {
-    args: Vec<String>,
+    /// What the target serves; its flags come from [`TargetSpec::args`].
+    pub target: TargetSpec,
+    /// Store URLs given explicitly (a dedicated throwaway server) instead of from the environment.
+    urls: Vec<(StoreKind, String)>,
+    /// Process-only flags (`--session-idle`, `--leeway`, ...).
+    extra: Vec<String>,
+    seed_users: u64,
     key_dir: Option<PathBuf>,
 }
 
-pub fn spec(strategy: &str) -> Spec {
-    Spec { args: vec!["--strategy".into(), strategy.into()], key_dir: None }
+/// A target of `strategy` with every other setting at its default; session and hybrid need [`Spec::store`].
+pub fn spec(strategy: StrategyKind) -> Spec {
+    Spec::from(TargetSpec { strategy, ..TargetSpec::jwt(Alg::Hs256) })
+}
+
+impl From<TargetSpec> for Spec {
+    fn from(target: TargetSpec) -> Spec {
+        Spec { target, urls: Vec::new(), extra: Vec::new(), seed_users: DEFAULT_SEED_USERS, key_dir: None }
+    }
 }
 
 impl Spec {
-    pub fn store(mut self, store: &str) -> Self {
-        self.args.extend(["--store".into(), store.into()]);
-        self.with_url(store)
+    pub fn store(mut self, store: StoreKind) -> Self {
+        self.target.store = Some(store);
+        self
     }
 
     /// A store at a specific URL (a dedicated throwaway server).
-    pub fn store_at(mut self, store: &str, url: &str) -> Self {
-        self.args.extend(["--store".into(), store.into(), format!("--{store}-url"), url.into()]);
+    pub fn store_at(mut self, store: StoreKind, url: &str) -> Self {
+        self.urls.push((store, url.to_owned()));
+        self.store(store)
+    }
+
+    pub fn denylist(mut self, store: StoreKind) -> Self {
+        self.target.denylist = Some(store);
         self
     }
 
-    pub fn denylist(mut self, store: &str) -> Self {
-        self.args.extend(["--denylist".into(), store.into()]);
-        self.with_url(store)
-    }
-
-    fn with_url(mut self, store: &str) -> Self {
-        match store {
-            "postgres" => self.args.extend(["--postgres-url".into(), store_url("postgres")]),
-            "redis" => self.args.extend(["--redis-url".into(), store_url("redis")]),
-            _ => {}
-        }
+    pub fn alg(mut self, alg: Alg) -> Self {
+        self.target.alg = alg;
         self
     }
 
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.target.transport = transport;
+        self
+    }
+
+    pub fn access_ttl(mut self, ttl: Duration) -> Self {
+        self.target.ttls.access.0 = ttl;
+        self
+    }
+
+    pub fn seed_users(mut self, n: u64) -> Self {
+        self.seed_users = n;
+        self
+    }
+
+    /// A process-only flag; what the target serves is set through the typed methods above.
     pub fn arg(mut self, k: &str, v: &str) -> Self {
-        self.args.extend([k.into(), v.into()]);
+        let spec_flags =
+            TargetSpec { store: Some(StoreKind::Memory), denylist: Some(StoreKind::Memory), ..self.target };
+        assert!(
+            !spec_flags.args().iter().any(|a| a == k) && !k.ends_with("-url") && k != "--seed-users",
+            "{k} has a typed setter on support::Spec"
+        );
+        self.extra.extend([k.into(), v.into()]);
         self
     }
 
@@ -86,7 +130,29 @@ impl Spec {
         self
     }
 
+    /// Everything on the target's command line except the key directory.
+    fn args(&self) -> Vec<String> {
+        let mut args = self.target.args();
+        for store in [self.target.store, self.target.denylist].into_iter().flatten() {
+            if store == StoreKind::Memory {
+                continue;
+            }
+            let url = match self.urls.iter().find(|(s, _)| *s == store) {
+                Some((_, url)) => url.clone(),
+                None => store_url(store),
+            };
+            args.extend([store_url_flag(store), url]);
+        }
+        args.extend(self.extra.iter().cloned());
+        args.extend(["--seed-users".into(), self.seed_users.to_string()]);
+        args.extend(["--control-key", CONTROL_KEY, "--argon2-m-kib", "256", "--argon2-t", "1"].map(String::from));
+        args.extend(["--namespace".into(), unique("t")]);
+        args
+    }
+
     pub async fn start(self) -> Target {
+        self.target.validate().unwrap_or_else(|e| panic!("test asks for an impossible target {:?}: {e}", self.target));
+        let args = self.args();
         let (key_dir, own_keys) = match self.key_dir {
             Some(dir) => (dir, None),
             None => {
@@ -95,10 +161,7 @@ impl Spec {
             }
         };
         let mut child = Command::new(env!("CARGO_BIN_EXE_authbench-target"))
-            .args(&self.args)
-            .args(if self.args.iter().any(|a| a == "--seed-users") { &[][..] } else { &["--seed-users", "10"][..] })
-            .args(["--control-key", CONTROL_KEY, "--argon2-m-kib", "256", "--argon2-t", "1"])
-            .args(["--namespace", &unique("t")])
+            .args(&args)
             .arg("--key-dir")
             .arg(&key_dir)
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()))
@@ -113,12 +176,12 @@ impl Spec {
             .await
             .expect("target did not print its address within 30 s")
             .expect("reading target stdout")
-            .unwrap_or_else(|| panic!("target exited before listening; args {:?}", self.args));
+            .unwrap_or_else(|| panic!("target exited before listening; args {args:?}"));
         let url =
             first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {first:?}")).to_owned();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         let client = Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
-        Target { child, url, key_dir, client, _own_keys: own_keys }
+        Target { child, spec: self.target, url, key_dir, client, _own_keys: own_keys }
     }
 }
 
@@ -147,7 +210,7 @@ impl Target {
     pub async fn login(&self, user: &str, password: &str) -> Login {
         let r = self
             .client
-            .post(self.at("/auth/login"))
+            .post(self.at(route::LOGIN))
             .body(serde_json::json!({ "username": user, "password": password }).to_string())
             .send()
             .await
@@ -158,9 +221,10 @@ impl Target {
         Login { status, body, set_cookies }
     }
 
-    pub async fn login_ok(&self, id: u32) -> Login {
-        let l = self.login(&format!("user{id}"), &format!("pass-{id}")).await;
-        assert_eq!(l.status, StatusCode::OK, "login user{id}: {}", l.body);
+    /// Logs seeded user `id` in with its seeded password and expects success.
+    pub async fn login_ok(&self, id: u64) -> Login {
+        let l = self.login(&contract::username(id), &contract::password(id)).await;
+        assert_eq!(l.status, StatusCode::OK, "login {}: {}", contract::username(id), l.body);
         l
     }
 
@@ -169,34 +233,34 @@ impl Target {
     }
 
     pub async fn me(&self, token: &str) -> StatusCode {
-        self.get_bearer("/api/me", token).await.status()
+        self.get_bearer(route::ME, token).await.status()
     }
 
     pub async fn admin(&self, token: &str) -> StatusCode {
-        self.get_bearer("/api/admin", token).await.status()
+        self.get_bearer(route::ADMIN, token).await.status()
     }
 
     pub async fn control(&self, path: &str, body: Option<Value>) -> Response {
-        let mut req = self.client.post(self.at(path)).header("x-control-key", CONTROL_KEY);
+        let mut req = self.client.post(self.at(path)).header(CONTROL_KEY_HEADER, CONTROL_KEY);
         if let Some(b) = body {
             req = req.body(b.to_string());
         }
         req.send().await.expect("control request")
     }
 
-    pub async fn revoke(&self, id: u32) {
-        let r = self.control(&format!("/control/users/{id}/revoke"), None).await;
+    pub async fn revoke(&self, id: u64) {
+        let r = self.control(&route::revoke(id), None).await;
         assert_eq!(r.status(), StatusCode::OK);
     }
 
-    pub async fn set_role(&self, id: u32, role: &str) {
-        let r = self.control(&format!("/control/users/{id}/role"), Some(serde_json::json!({ "role": role }))).await;
+    pub async fn set_role(&self, id: u64, role: &str) {
+        let r = self.control(&route::role(id), Some(serde_json::json!({ "role": role }))).await;
         assert_eq!(r.status(), StatusCode::OK);
     }
 
     pub async fn refresh_body(&self, refresh: &str) -> Response {
         self.client
-            .post(self.at("/auth/refresh"))
+            .post(self.at(route::REFRESH))
             .body(serde_json::json!({ "refresh_token": refresh }).to_string())
             .send()
             .await
@@ -204,7 +268,7 @@ impl Target {
     }
 
     pub async fn metrics(&self) -> String {
-        self.client.get(self.at("/metrics")).send().await.expect("metrics").text().await.expect("metrics body")
+        self.client.get(self.at(route::METRICS)).send().await.expect("metrics").text().await.expect("metrics body")
     }
 
     /// Sum of every sample of a metric family whose line starts with `prefix`.
@@ -212,8 +276,8 @@ impl Target {
         sum_metric(&self.metrics().await, prefix)
     }
 
-    pub async fn info(&self) -> Value {
-        self.client.get(self.at("/control/info")).send().await.expect("info").json().await.expect("info json")
+    pub async fn info(&self) -> Info {
+        self.client.get(self.at(route::INFO)).send().await.expect("info").json().await.expect("info json")
     }
 
     pub fn pid(&self) -> Option<u32> {

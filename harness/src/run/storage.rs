@@ -1,25 +1,22 @@
 //! What one stored session or refresh record costs the store, measured by creating many of them.
 
-use serde::{Deserialize, Serialize};
+use authbench_targets::contract::{route, CONTROL_KEY_HEADER};
+use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
 
-use crate::matrix::TargetSpec;
-use crate::provision::Stores;
-use crate::target::TargetProcess;
-
-/// Bytes per stored record and how they were measured.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Storage {
-    pub records: u64,
-    pub bytes_per_record: f64,
-    pub measured_as: String,
-}
+use super::provision::Stores;
+use super::target::TargetProcess;
+use crate::model::probe::Storage;
 
 async fn size(spec: &TargetSpec, stores: &Stores, namespace: &str, pid: i32) -> anyhow::Result<(f64, &'static str)> {
-    let table = if spec.strategy == "session" { "sessions" } else { "refresh_tokens" };
-    match spec.store.as_deref() {
-        Some("redis") => {
+    let table = match spec.strategy {
+        StrategyKind::Session => "sessions",
+        StrategyKind::Hybrid => "refresh_tokens",
+        StrategyKind::Jwt => anyhow::bail!("jwt targets store no sessions"),
+    };
+    match spec.store {
+        Some(StoreKind::Redis) => {
             let url = &stores.redis.as_ref().ok_or_else(|| anyhow::anyhow!("no Redis"))?.url;
-            let info = crate::provision::redis_info(url, "memory")
+            let info = super::provision::redis_info(url, "memory")
                 .await
                 .ok_or_else(|| anyhow::anyhow!("Redis INFO memory failed"))?;
             let used = info
@@ -28,7 +25,7 @@ async fn size(spec: &TargetSpec, stores: &Stores, namespace: &str, pid: i32) -> 
                 .ok_or_else(|| anyhow::anyhow!("no used_memory in INFO"))?;
             Ok((used.trim().parse()?, "growth of Redis used_memory"))
         }
-        Some("postgres") => {
+        Some(StoreKind::Postgres) => {
             let url = &stores.postgres.as_ref().ok_or_else(|| anyhow::anyhow!("no PostgreSQL"))?.url;
             let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
             tokio::spawn(conn);
@@ -37,11 +34,11 @@ async fn size(spec: &TargetSpec, stores: &Stores, namespace: &str, pid: i32) -> 
                 .await?;
             Ok((row.get(0), "growth of pg_total_relation_size (table, indexes, TOAST)"))
         }
-        Some("memory") => {
+        Some(StoreKind::Memory) => {
             let kib = procfs::process::Process::new(pid)?.status()?.vmrss.ok_or_else(|| anyhow::anyhow!("no VmRSS"))?;
             Ok(((kib * 1024) as f64, "growth of the target's resident memory (VmRSS)"))
         }
-        other => anyhow::bail!("no per-session storage for store {other:?}"),
+        None => anyhow::bail!("{} has no store to measure", spec.id()),
     }
 }
 
@@ -56,8 +53,8 @@ pub async fn measure(
     let before = size(spec, stores, namespace, target.pid).await?.0;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(300)).build()?;
     let r = http
-        .post(format!("{}/control/sessions/seed", target.url()))
-        .header("x-control-key", &target.control_key)
+        .post(format!("{}{}", target.url(), route::SEED))
+        .header(CONTROL_KEY_HEADER, &target.control_key)
         .body(format!(r#"{{"count":{records}}}"#))
         .send()
         .await?;

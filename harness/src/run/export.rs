@@ -4,28 +4,9 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
-
-/// Serialized V2 (deflate) histogram, base64: what results.json embeds.
-pub fn encode(h: &Histogram<u64>) -> anyhow::Result<String> {
-    let mut buf = Vec::new();
-    V2DeflateSerializer::new()
-        .serialize(h, &mut buf)
-        .map_err(|e| anyhow::anyhow!("serializing a histogram failed: {e:?}"))?;
-    Ok(STANDARD.encode(buf))
-}
-
-/// Inverse of [`encode`], for `report`, `compare` and merging runs from several hosts.
-pub fn decode(text: &str) -> anyhow::Result<Histogram<u64>> {
-    let bytes = STANDARD.decode(text)?;
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| anyhow::anyhow!("not a serialized HdrHistogram: {e:?}"))
-}
 
 /// Writes the `.hgrm` percentile distribution (HdrHistogram's text format, values in µs).
 pub fn write_hgrm(h: &Histogram<u64>, path: &Path) -> std::io::Result<()> {
@@ -76,14 +57,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn encode_decode_round_trip_and_text_formats() {
+    fn text_formats_hold_the_histogram() {
         let mut h = authbench_scenarios::recorder::new_histogram();
         for v in [10, 20, 30, 1000, 5000] {
             h.record(v).unwrap();
         }
-        let back = decode(&encode(&h).unwrap()).unwrap();
-        assert_eq!(back.len(), 5);
-        assert_eq!(back.max(), h.max());
         let dir = std::env::temp_dir().join(format!("authbench-export-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         write_hgrm(&h, &dir.join("x.hgrm")).unwrap();

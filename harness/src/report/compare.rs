@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::results::Results;
+use crate::model::results::Results;
 
 /// One figure that moved past the threshold.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,7 @@ const METRICS: [(&str, bool); 8] = [
     ("bytes_per_request", false),
 ];
 
-fn value(c: &crate::results::Case, metric: &str) -> Option<f64> {
+fn value(c: &crate::model::results::Case, metric: &str) -> Option<f64> {
     Some(match metric {
         "throughput_rps" => c.throughput_rps,
         "req_per_core_s" => c.req_per_core_s?,
@@ -93,13 +93,13 @@ pub fn render(a: &Results, b: &Results, threshold: f64) -> (String, bool) {
                 ]
             })
             .collect();
-        s.push_str(&crate::markdown::table(&["case", "figure", "before", "after", "change", ""], &rows));
+        s.push_str(&super::markdown::table(&["case", "figure", "before", "after", "change", ""], &rows));
     }
     if !only_a.is_empty() || !only_b.is_empty() {
         let _ =
             write!(s, "\nOnly in {}: {}\n\nOnly in {}: {}\n", a.run_id, only_a.join(", "), b.run_id, only_b.join(", "));
     }
-    if a.environment["cpu_model"] != b.environment["cpu_model"] || a.environment["cores"] != b.environment["cores"] {
+    if !a.environment.same_machine_kind(&b.environment) {
         s.push_str("\nThe runs were made on different machines: compare CPU per request, not req/s.\n");
     }
     (s, list.iter().any(|c| c.worse))

@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use crate::model::environment::{BuildProfile, Environment};
+
 fn first_line(cmd: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(cmd).args(args).output().ok()?;
     out.status
@@ -21,25 +23,27 @@ fn mem_total_bytes() -> Option<u64> {
 }
 
 /// Collects the fingerprint; store versions come from the provisioned servers.
-pub fn collect(postgres: Option<&str>, redis: Option<&str>) -> serde_json::Value {
-    let git_sha = first_line("git", &["rev-parse", "HEAD"]);
+pub fn collect(postgres: Option<&str>, redis: Option<&str>) -> Environment {
     let dirty = Command::new("git")
         .args(["status", "--porcelain", "--untracked-files=no"])
         .output()
         .ok()
+        .filter(|o| o.status.success())
         .map(|o| !o.stdout.is_empty());
-    serde_json::json!({
-        "cpu_model": cpu_model(),
-        "cores": std::thread::available_parallelism().map(|n| n.get()).ok(),
-        "memory_bytes": mem_total_bytes(),
-        "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_owned()),
-        "hostname": std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|s| s.trim().to_owned()),
-        "rustc": first_line("rustc", &["--version"]),
-        "authbench_version": env!("CARGO_PKG_VERSION"),
-        "git_sha": git_sha,
-        "git_dirty": dirty,
-        "postgres_version": postgres,
-        "redis_version": redis,
-        "build_profile": if cfg!(debug_assertions) { "debug" } else { "release" },
-    })
+    let kernel_file =
+        |name: &str| std::fs::read_to_string(format!("/proc/sys/kernel/{name}")).ok().map(|s| s.trim().to_owned());
+    Environment {
+        cpu_model: cpu_model(),
+        cores: std::thread::available_parallelism().map(|n| n.get()).ok(),
+        memory_bytes: mem_total_bytes(),
+        kernel: kernel_file("osrelease"),
+        hostname: kernel_file("hostname"),
+        rustc: first_line("rustc", &["--version"]),
+        authbench_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        git_sha: first_line("git", &["rev-parse", "HEAD"]),
+        git_dirty: dirty,
+        postgres_version: postgres.map(str::to_owned),
+        redis_version: redis.map(str::to_owned),
+        build_profile: Some(if cfg!(debug_assertions) { BuildProfile::Debug } else { BuildProfile::Release }),
+    }
 }

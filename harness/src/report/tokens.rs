@@ -1,8 +1,8 @@
 //! `authbench tokens`: what each strategy and algorithm puts on the wire, from real tokens issued by
 //! the targets' own code.
 
-use authbench_targets::config::Transport;
 use authbench_targets::sizes::{measure_all, WireSizes};
+use authbench_targets::spec::Transport;
 
 /// Column names shared by the terminal table and the report.
 pub const HEAD: [&str; 12] = [

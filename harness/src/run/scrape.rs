@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use authbench_targets::contract::{metric, route};
+
 /// One scrape: the counters and the exact size of the scrape's request and response.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -24,12 +26,12 @@ pub struct Snapshot {
 impl Snapshot {
     /// Requests other than /metrics scrapes.
     pub fn served(&self) -> f64 {
-        self.requests.iter().filter(|((route, _), _)| route != "/metrics").map(|(_, n)| n).sum()
+        self.requests.iter().filter(|((r, _), _)| r != route::METRICS).map(|(_, n)| n).sum()
     }
 
     /// Store operations of every kind except health pings.
     pub fn store_ops_total(&self) -> f64 {
-        self.store_ops.iter().filter(|(op, _)| op.as_str() != "ping").map(|(_, n)| n).sum()
+        self.store_ops.iter().filter(|(op, _)| op.as_str() != metric::PING_OP).map(|(_, n)| n).sum()
     }
 }
 
@@ -51,27 +53,27 @@ pub fn parse(text: &str) -> Snapshot {
         };
         let (name, labels) = key.split_once('{').map_or((key, ""), |(n, l)| (n, l));
         match name {
-            "authbench_http_requests_total" => {
+            metric::HTTP_REQUESTS => {
                 if let (Some(route), Some(status)) =
                     (label(labels, "route"), label(labels, "status").and_then(|s| s.parse().ok()))
                 {
                     s.requests.insert((route.to_owned(), status), v);
                 }
             }
-            "authbench_store_operations_total" => {
+            metric::STORE_OPERATIONS => {
                 if let Some(op) = label(labels, "op") {
                     s.store_ops.insert(op.to_owned(), v);
                 }
             }
-            "authbench_store_operation_duration_seconds_sum" => {
+            metric::STORE_SECONDS_SUM => {
                 if let Some(op) = label(labels, "op") {
                     s.store_seconds.insert(op.to_owned(), v);
                 }
             }
-            "authbench_http_bytes_received_total" => s.bytes_received = v,
-            "authbench_http_bytes_sent_total" => s.bytes_sent = v,
-            "authbench_auth_bytes_received_total" => s.auth_received = v,
-            "authbench_auth_bytes_sent_total" => s.auth_sent = v,
+            metric::BYTES_RECEIVED => s.bytes_received = v,
+            metric::BYTES_SENT => s.bytes_sent = v,
+            metric::AUTH_BYTES_RECEIVED => s.auth_received = v,
+            metric::AUTH_BYTES_SENT => s.auth_sent = v,
             _ => {}
         }
     }
@@ -80,7 +82,7 @@ pub fn parse(text: &str) -> Snapshot {
 
 /// Scrapes `addr` (host:port) once.
 pub async fn scrape(addr: &str) -> anyhow::Result<Snapshot> {
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n", route::METRICS);
     let mut stream = TcpStream::connect(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach target at {addr} for /metrics: {e}"))?;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::results::{Case, Results};
+use crate::model::results::{Case, Results};
 
 /// What the user plans for.
 pub struct PlanInput {
@@ -38,7 +38,7 @@ pub fn compute(r: &Results, input: &PlanInput) -> Vec<Line> {
 fn line(r: &Results, c: &Case, i: &PlanInput) -> Line {
     let per_core = 1e6 * i.utilization;
     let b = &c.bytes_per_request;
-    let probe = r.probes.iter().find(|p| p.target == c.target.id);
+    let probe = r.probe(&c.target.id);
     let per_record = probe.and_then(|p| p.storage.as_ref()).map(|s| s.bytes_per_record);
     let window = probe.map_or("not probed".into(), |p| match p.revocation.measured_s {
         Some(s) => format!("{s:.2} s measured (bound {} s)", p.revocation.bound_s),
@@ -66,8 +66,8 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
         input.rps,
         r.run_id,
         input.utilization * 100.0,
-        r.environment["cores"],
-        r.environment["cpu_model"].as_str().unwrap_or("unknown CPU")
+        r.environment.cores.map_or_else(|| "unknown".to_owned(), |n| n.to_string()),
+        r.environment.cpu_model.as_deref().unwrap_or("unknown CPU")
     );
     let rows: Vec<Vec<String>> = lines
         .iter()
@@ -85,7 +85,7 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
             ]
         })
         .collect();
-    s.push_str(&crate::markdown::table(
+    s.push_str(&super::markdown::table(
         &[
             "target",
             "app cores",

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::results::{Case, Results};
+use crate::model::results::{Case, Results};
 
 /// Criteria a user can weigh.
 pub const CRITERIA: [&str; 5] = ["revocation", "cpu", "latency", "bandwidth", "simplicity"];
@@ -47,14 +47,14 @@ fn candidates(r: &Results) -> Vec<Candidate> {
     r.closed_browse()
         .into_iter()
         .filter_map(|c: &Case| {
-            let p = r.probes.iter().find(|p| p.target == c.target.id)?;
+            let p = r.probe(&c.target.id)?;
             Some(Candidate {
                 target: c.target.id.clone(),
                 revocation_s: p.revocation.measured_s.unwrap_or(p.revocation.bound_s as f64),
                 cpu_us: c.cpu_us_per_request.target + c.cpu_us_per_request.store.unwrap_or(0.0),
                 p99_us: c.latency_us.p99 as f64,
                 bytes: c.bytes_per_request.received + c.bytes_per_request.sent,
-                simplicity: if c.target.store.is_none() && c.target.denylist.is_none() {
+                simplicity: if c.target.spec.needed_store().is_none() {
                     1.0
                 } else if c.store_ops_per_request < 0.5 {
                     0.5
@@ -119,8 +119,8 @@ pub fn render(r: &Results, priorities: &[(String, f64)], title: &str) -> anyhow:
          costs and in how long a revoked user keeps access. Every figure below was measured in the run above, on real \
          PostgreSQL and Redis, not taken from published claims.\n\n## Decision Drivers\n\n",
         r.run_id,
-        r.environment["cpu_model"].as_str().unwrap_or("unknown CPU"),
-        r.environment["cores"],
+        r.environment.cpu_model.as_deref().unwrap_or("unknown CPU"),
+        r.environment.cores.map_or_else(|| "unknown".to_owned(), |n| n.to_string()),
         r.started_at
     );
     for (p, w) in priorities {
@@ -153,7 +153,7 @@ pub fn render(r: &Results, priorities: &[(String, f64)], title: &str) -> anyhow:
         })
         .collect();
     s.push_str("\n## Considered Options\n\n");
-    s.push_str(&crate::markdown::table(
+    s.push_str(&super::markdown::table(
         &[
             "option",
             "revocation window (s)",

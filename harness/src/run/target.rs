@@ -7,8 +7,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::matrix::TargetSpec;
-use crate::provision::Stores;
+use authbench_targets::spec::TargetSpec;
+
+use super::provision::Stores;
 
 /// Where the target binary is: next to `authbench` (same cargo profile), unless told otherwise.
 pub fn default_binary() -> PathBuf {
@@ -30,6 +31,8 @@ pub struct TargetProcess {
 /// Inputs common to every target of a run.
 pub struct Launch<'a> {
     pub binary: &'a Path,
+    /// The results directory.
+    pub out: &'a Path,
     pub stores: &'a Stores,
     pub key_dir: &'a Path,
     pub log_dir: &'a Path,

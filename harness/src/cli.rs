@@ -1,0 +1,192 @@
+//! The `authbench` command line: clap types only. Values are typed, so clap refuses a bad name
+//! with the list of allowed ones before anything runs.
+
+use std::path::PathBuf;
+
+use authbench_scenarios::ScenarioKind;
+use authbench_targets::spec::{Span, StrategyKind, Transport};
+use authbench_targets::token::alg::Alg;
+use clap::{Args, Parser, Subcommand};
+
+use crate::model::matrix::{Profile, StoreFilter};
+
+/// Measure what JWT, sessions and hybrid auth cost and buy.
+#[derive(Parser)]
+#[command(name = "authbench", version, about = "Measure what JWT, sessions and hybrid auth cost and buy")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What `authbench` can do.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a profile or matrix: every case on a fresh target, then the security probe per target.
+    Run(Box<RunArgs>),
+    /// Render charts, REPORT.md and report.html from DIR/results.json and criterion's estimates.
+    Report {
+        /// A results directory (holding results.json).
+        dir: PathBuf,
+        #[command(flatten)]
+        inputs: ReportInputs,
+    },
+    /// Bytes on the wire per strategy and algorithm: token length, request header, login and refresh answers.
+    Tokens {
+        /// Only this transport (default: both).
+        #[arg(long, value_enum)]
+        transport: Option<Transport>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn a run into a capacity plan for a target request rate.
+    Plan(PlanArgs),
+    /// Write an architecture decision record (MADR) from a run and your priorities.
+    Adr {
+        /// Results directory to decide from.
+        #[arg(long = "from")]
+        from: PathBuf,
+        /// Weighted drivers: revocation, cpu, latency, bandwidth, simplicity = high|medium|low.
+        #[arg(long, default_value = "revocation=high,cpu=medium,latency=medium,simplicity=low,bandwidth=low")]
+        priority: String,
+        /// Title of the decision.
+        #[arg(long, default_value = "How API requests are authenticated")]
+        title: String,
+        /// Write the ADR here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Diff two runs; exits with 3 when a figure got worse by more than the threshold (for CI).
+    Compare {
+        /// Baseline results directory.
+        before: PathBuf,
+        /// New results directory.
+        after: PathBuf,
+        /// Relative change that counts: 5% or 0.05.
+        #[arg(long, default_value = "5%", value_parser = parse_threshold)]
+        threshold: f64,
+    },
+}
+
+/// What a report is rendered from besides results.json.
+#[derive(Args, Clone)]
+pub struct ReportInputs {
+    /// Criterion's output, for the "Where the time goes" section (fill it with cargo bench -p authbench-targets).
+    #[arg(long, default_value = "target/criterion")]
+    pub criterion: PathBuf,
+    /// Your own claims file (TOML, same format as harness/claims.toml) instead of the built-in claims.
+    #[arg(long)]
+    pub claims: Option<PathBuf>,
+}
+
+/// Inputs of `authbench plan`.
+#[derive(Args)]
+pub struct PlanArgs {
+    /// Results directory to plan from.
+    #[arg(long = "from")]
+    pub from: PathBuf,
+    /// Requests per second to plan for.
+    #[arg(long)]
+    pub rps: f64,
+    /// Concurrently active sessions (sizes session storage).
+    #[arg(long, default_value_t = 100_000)]
+    pub active_sessions: u64,
+    /// Share of each core the plan may use.
+    #[arg(long, default_value_t = 0.6)]
+    pub utilization: f64,
+    /// Price of egress per GB, for the bandwidth cost line.
+    #[arg(long, default_value_t = 0.09)]
+    pub egress_usd_per_gb: f64,
+}
+
+/// Inputs of `authbench run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// Built-in profile: smoke (CI, <1 min), quick (~3 min), standard (~13 min), full (sweeps).
+    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    pub profile: Profile,
+    /// Your own run matrix (TOML, same format as scenarios/profiles/*.toml); overrides --profile.
+    #[arg(long)]
+    pub matrix: Option<PathBuf>,
+    /// Keep only these strategies.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub strategies: Vec<StrategyKind>,
+    /// Keep only targets on these stores (none: targets without a store).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub stores: Vec<StoreFilter>,
+    /// Keep only these algorithms (jwt and hybrid targets; session targets have none).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub algs: Vec<Alg>,
+    /// Keep only these scenarios.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub scenarios: Vec<ScenarioKind>,
+    /// Users for every load.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub users: Option<u64>,
+    /// Arrival rate for every open-model load, requests per second.
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Measured window per case, e.g. 30s.
+    #[arg(long)]
+    pub duration: Option<Span>,
+    /// Warm-up per case, e.g. 5s.
+    #[arg(long)]
+    pub warmup: Option<Span>,
+    /// Results directory (default results/<time>-<profile>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// authbench-target binary (default: next to this binary).
+    #[arg(long)]
+    pub target_bin: Option<PathBuf>,
+    /// Use this PostgreSQL instead of starting a throwaway one.
+    #[arg(long, env = "AUTHBENCH_POSTGRES_URL", hide_env_values = true)]
+    pub postgres_url: Option<String>,
+    /// Use this Redis instead of starting a throwaway one.
+    #[arg(long, env = "AUTHBENCH_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    #[command(flatten)]
+    pub report: ReportInputs,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("{s:?} is not a positive rate in requests per second")),
+    }
+}
+
+fn parse_threshold(s: &str) -> Result<f64, String> {
+    let v = match s.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
+        None => s.trim().parse::<f64>(),
+    }
+    .map_err(|_| format!("{s:?} is not a threshold like 5% or 0.05"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("threshold {s:?} must not be negative"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_names_are_refused_with_the_allowed_list() {
+        let err = Cli::try_parse_from(["authbench", "run", "--scenarios", "brwose"]).err().unwrap().to_string();
+        assert!(err.contains("browse") && err.contains("refresh"), "{err}");
+        let err = Cli::try_parse_from(["authbench", "run", "--stores", "mongo"]).err().unwrap().to_string();
+        assert!(err.contains("postgres") && err.contains("none"), "{err}");
+        assert!(Cli::try_parse_from(["authbench", "run", "--duration", "soon"]).is_err());
+        assert!(Cli::try_parse_from(["authbench", "run", "--rate", "-3"]).is_err());
+        assert!(Cli::try_parse_from(["authbench", "run", "--users", "0"]).is_err());
+    }
+
+    #[test]
+    fn thresholds_read_percent_or_fraction() {
+        assert_eq!(parse_threshold("5%"), Ok(0.05));
+        assert_eq!(parse_threshold("0.1"), Ok(0.1));
+        assert!(parse_threshold("-1").is_err());
+    }
+}

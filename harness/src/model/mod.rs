@@ -1,0 +1,10 @@
+//! The harness's data model: what a run is asked to do ([`matrix`]) and what it measured
+//! ([`results`], [`probe`], [`environment`]), with the upgrade of older result files. Nothing here
+//! starts processes or renders output, so the offline commands depend on this alone.
+
+pub mod environment;
+pub mod histogram;
+pub mod matrix;
+pub mod probe;
+pub mod results;
+pub mod upgrade;

@@ -1,0 +1,141 @@
+//! One case: a fresh target, goose users logging in, a warm-up, the measured window between two
+//! edge readings, and the target stopped again.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use authbench_scenarios::{Plan, Recorder};
+use authbench_targets::spec::TargetSpec;
+use goose::config::GooseConfiguration;
+use goose::metrics::GooseMetrics;
+use goose::GooseAttack;
+use indicatif::ProgressBar;
+use tokio::task::JoinHandle;
+
+use super::measure::{build_case, CaseFiles, Edge, Measured};
+use super::progress::{bar, sleep_watching};
+use super::target::{Launch, TargetProcess};
+use super::{cpu, interrupt, Timing};
+use crate::model::matrix::LoadSpec;
+use crate::model::results::Case;
+
+type Attack = JoinHandle<Result<GooseMetrics, goose::GooseError>>;
+
+/// The case's place in the run, for the progress bar.
+pub struct Position {
+    pub n: usize,
+    pub total: usize,
+}
+
+/// Makes a case id safe as a file name.
+pub fn file_stem(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
+}
+
+fn start_attack(target: &TargetProcess, plan: &Arc<Plan>, files: &CaseFiles<'_>) -> anyhow::Result<Attack> {
+    let mut cfg = GooseConfiguration::default();
+    cfg.host = Some(target.url());
+    cfg.users = Some(plan.users);
+    cfg.increase_rate = Some(format!("{}", (plan.users * 4).max(1)));
+    cfg.run_time = Some("3600".into());
+    cfg.quiet = 1;
+    cfg.no_print_metrics = true;
+    cfg.no_error_summary = true;
+    cfg.no_telnet = true;
+    cfg.report_file = vec![files.goose_report.to_string_lossy().into_owned()];
+    let attack =
+        GooseAttack::initialize_with_config(cfg)?.register_scenario(authbench_scenarios::scenario(Arc::clone(plan)));
+    Ok(tokio::spawn(attack.execute()))
+}
+
+/// Waits until every user has logged in and hands the attack back; None when Ctrl-C came first.
+async fn users_ready(handle: Attack, recorder: &Recorder, users: usize, log: &str) -> anyhow::Result<Option<Attack>> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while recorder.ready() < users {
+        if handle.is_finished() || interrupt::is_set() || Instant::now() > deadline {
+            goose::trigger_killswitch("authbench: users could not start");
+            let outcome = handle.await;
+            if interrupt::is_set() {
+                return Ok(None);
+            }
+            let detail = match outcome {
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+                Ok(Ok(_)) => format!("only {} of {users} users logged in", recorder.ready()),
+            };
+            anyhow::bail!("load generator did not start: {detail} (target log: {log})");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(Some(handle))
+}
+
+/// Warm-up, then the window between two edge readings; None when Ctrl-C cut either short.
+async fn measure_window(
+    target: &TargetProcess,
+    launch: &Launch<'_>,
+    spec: &TargetSpec,
+    timing: &Timing,
+    recorder: &Recorder,
+    pb: &ProgressBar,
+) -> anyhow::Result<Option<Measured>> {
+    if !sleep_watching(timing.warmup, pb).await {
+        return Ok(None);
+    }
+    let before = Edge::read(&target.addr, target.pid, launch.stores, spec).await?;
+    recorder.set_recording(true);
+    let started = Instant::now();
+    let wall_start = SystemTime::now();
+    pb.set_message(format!("{}: measuring", spec.id()));
+    let complete = sleep_watching(timing.duration, pb).await;
+    recorder.set_recording(false);
+    let window = started.elapsed();
+    let after = Edge::read(&target.addr, target.pid, launch.stores, spec).await?;
+    Ok(complete.then_some(Measured { before, after, window, wall_start }))
+}
+
+/// Runs one case; None when Ctrl-C interrupted it before its window completed.
+pub async fn run_case(
+    id: &str,
+    spec: &TargetSpec,
+    load: &LoadSpec,
+    launch: &Launch<'_>,
+    timing: &Timing,
+    at: Position,
+) -> anyhow::Result<Option<Case>> {
+    let pb = bar(timing.warmup + timing.duration, id, at.n, at.total);
+    let stem = file_stem(id);
+    let files =
+        CaseFiles { out: launch.out, id, goose_report: launch.out.join("goose").join(format!("{stem}.json")), stem };
+    let target = TargetProcess::start(spec, launch, &files.stem).await?;
+    let recorder = Recorder::new();
+    let plan = Arc::new(Plan {
+        kind: load.scenario,
+        model: load.model,
+        users: load.users,
+        transport: spec.transport,
+        seeded_users: launch.seed_users,
+        strategy: spec.strategy,
+        recorder: Arc::clone(&recorder),
+    });
+    let handle = start_attack(&target, &plan, &files)?;
+    pb.set_message(format!("{id}: users logging in"));
+    let log = launch.log_dir.join(format!("{}.log", files.stem)).display().to_string();
+    let ready = users_ready(handle, &recorder, load.users, &log).await;
+    let Some(handle) = ready.inspect_err(|_| pb.finish_and_clear())? else {
+        pb.finish_and_clear();
+        return Ok(None);
+    };
+    let measured = measure_window(&target, launch, spec, timing, &recorder, &pb).await;
+    goose::trigger_killswitch("authbench: window complete");
+    let goose_outcome = handle.await;
+    let rss = cpu::peak_rss_bytes(target.pid);
+    target.stop().await;
+    pb.finish_and_clear();
+    goose_outcome.context("load generator task failed")?.context("goose failed")?;
+    let Some(m) = measured? else {
+        return Ok(None);
+    };
+    build_case(spec, load, timing, &recorder.take(), &m, &files, rss).map(Some)
+}

@@ -1,0 +1,153 @@
+//! Turns what was read at the two edges of a measured window into a [`Case`]: every per-request
+//! figure is a delta of the target's own counters or /proc, divided by the requests it served.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use authbench_scenarios::recorder::Window;
+use authbench_targets::contract::metric;
+use authbench_targets::spec::{StoreKind, TargetSpec};
+
+use super::provision::Stores;
+use super::scrape::{scrape, Snapshot};
+use super::{cpu, export, Timing};
+use crate::model::histogram;
+use crate::model::matrix::LoadSpec;
+use crate::model::results::{Bytes, Case, Cpu, HistogramData, Latency};
+
+/// Counters and CPU read at one edge of the window.
+pub struct Edge {
+    pub metrics: Snapshot,
+    pub target_cpu_us: u64,
+    /// None when the store's processes are not visible (an external server).
+    pub store_cpu_us: Option<u64>,
+    pub loadgen_cpu_us: u64,
+}
+
+impl Edge {
+    /// Reads the target's /metrics and the CPU of every process group involved.
+    pub async fn read(addr: &str, target_pid: i32, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
+        let metrics = scrape(addr).await?;
+        let target_cpu_us =
+            cpu::process_us(target_pid).with_context(|| format!("target process {target_pid} vanished"))?;
+        let store_cpu_us = match spec.needed_store() {
+            None | Some(StoreKind::Memory) => Some(0),
+            Some(kind) => stores.endpoint(kind).ok().flatten().and_then(|e| e.cpu_us()),
+        };
+        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us: cpu::self_us() })
+    }
+}
+
+/// A completed window: both edges, its length and when it started.
+pub struct Measured {
+    pub before: Edge,
+    pub after: Edge,
+    pub window: Duration,
+    pub wall_start: SystemTime,
+}
+
+/// Where a case's files go and how it is named.
+pub struct CaseFiles<'a> {
+    pub out: &'a Path,
+    pub id: &'a str,
+    /// The id made safe for a file name.
+    pub stem: String,
+    pub goose_report: PathBuf,
+}
+
+impl CaseFiles<'_> {
+    fn relative(&self, p: &Path) -> PathBuf {
+        p.strip_prefix(self.out).unwrap_or(p).to_owned()
+    }
+}
+
+fn store_op_latency_us(before: &Snapshot, after: &Snapshot, ops: f64) -> Option<f64> {
+    let seconds: f64 = after
+        .store_seconds
+        .iter()
+        .filter(|(op, _)| op.as_str() != metric::PING_OP)
+        .map(|(op, s)| s - before.store_seconds.get(op).copied().unwrap_or(0.0))
+        .sum();
+    (ops > 0.0).then(|| seconds * 1e6 / ops)
+}
+
+fn bytes(b: &Snapshot, a: &Snapshot, per: impl Fn(f64) -> f64) -> Bytes {
+    // The scrapes' own bytes: the closing scrape's request landed inside the window, the opening
+    // scrape's response too.
+    let received = a.bytes_received - b.bytes_received - a.request_len as f64;
+    let sent = a.bytes_sent - b.bytes_sent - b.response_len as f64;
+    let (auth_in, auth_out) = (a.auth_received - b.auth_received, a.auth_sent - b.auth_sent);
+    Bytes {
+        received: per(received),
+        sent: per(sent),
+        auth: per(auth_in + auth_out),
+        auth_received: per(auth_in),
+        auth_sent: per(auth_out),
+    }
+}
+
+fn cpu_per_request(before: &Edge, after: &Edge, per: impl Fn(f64) -> f64) -> Cpu {
+    Cpu {
+        target: per(after.target_cpu_us.saturating_sub(before.target_cpu_us) as f64),
+        store: before.store_cpu_us.zip(after.store_cpu_us).map(|(b, a)| per(a.saturating_sub(b) as f64)),
+        loadgen: per(after.loadgen_cpu_us.saturating_sub(before.loadgen_cpu_us) as f64),
+    }
+}
+
+fn write_histograms(w: &Window, m: &Measured, files: &CaseFiles<'_>) -> anyhow::Result<HistogramData> {
+    let dir = files.out.join("histograms");
+    let hgrm = dir.join(format!("{}.hgrm", files.stem));
+    let hlog = dir.join(format!("{}.hlog", files.stem));
+    export::write_hgrm(&w.histogram, &hgrm).with_context(|| format!("cannot write {}", hgrm.display()))?;
+    export::write_hlog(&w.histogram, m.wall_start, m.window, &files.stem, &hlog)
+        .with_context(|| format!("cannot write {}", hlog.display()))?;
+    Ok(HistogramData {
+        unit: "microseconds".into(),
+        encoding: "HdrHistogram V2 deflate, base64".into(),
+        data: histogram::encode(&w.histogram)?,
+        hgrm: files.relative(&hgrm),
+        hlog: files.relative(&hlog),
+    })
+}
+
+/// Builds the case from the recorder's window and the two edges.
+pub fn build_case(
+    spec: &TargetSpec,
+    load: &LoadSpec,
+    timing: &Timing,
+    w: &Window,
+    m: &Measured,
+    files: &CaseFiles<'_>,
+    peak_rss_bytes: Option<u64>,
+) -> anyhow::Result<Case> {
+    let (b, a) = (&m.before.metrics, &m.after.metrics);
+    let requests = w.histogram.len();
+    anyhow::ensure!(requests > 0, "no request completed in the measured window (see the target log)");
+    let served = (a.served() - b.served()).max(1.0);
+    let per = |x: f64| x / served;
+    let store_ops = a.store_ops_total() - b.store_ops_total();
+    let cpu = cpu_per_request(&m.before, &m.after, per);
+    Ok(Case {
+        id: files.id.to_owned(),
+        target: spec.into(),
+        load: *load,
+        warmup_s: timing.warmup.as_secs_f64(),
+        duration_s: timing.duration.as_secs_f64(),
+        window_s: m.window.as_secs_f64(),
+        requests,
+        errors: w.statuses.iter().filter(|(s, _)| !(200..300).contains(*s)).map(|(s, n)| (s.to_string(), *n)).collect(),
+        throughput_rps: requests as f64 / m.window.as_secs_f64(),
+        latency_us: Latency::from_histogram(&w.histogram),
+        latency_saturated: w.saturated,
+        histogram: write_histograms(w, m, files)?,
+        target_requests: served,
+        bytes_per_request: bytes(b, a, per),
+        store_ops_per_request: per(store_ops),
+        store_op_latency_us: store_op_latency_us(b, a, store_ops),
+        req_per_core_s: (cpu.target > 0.0).then(|| 1e6 / cpu.target),
+        cpu_us_per_request: cpu,
+        peak_rss_bytes,
+        goose_report: files.relative(&files.goose_report),
+    })
+}

@@ -1,0 +1,232 @@
+//! `authbench run`: every case of the matrix on a fresh target, then the security probe per
+//! target configuration; results.json is rewritten after each so nothing finished is lost.
+//!
+//! [`provision`] gets the stores, [`target`] starts targets, [`case`] drives one case and
+//! [`measure`] turns its counters into figures ([`scrape`], [`cpu`]); [`probe`] and [`storage`]
+//! measure security windows and bytes per stored record; [`fingerprint`] records the machine.
+
+pub mod case;
+pub mod cpu;
+pub mod export;
+pub mod fingerprint;
+pub mod interrupt;
+pub mod measure;
+pub mod method;
+pub mod probe;
+pub mod progress;
+pub mod provision;
+pub mod scrape;
+pub mod storage;
+pub mod target;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
+use indicatif::ProgressBar;
+
+use self::case::{file_stem, run_case, Position};
+use self::provision::{provision, Stores};
+use self::target::{Launch, TargetProcess};
+use crate::model::matrix::Matrix;
+use crate::model::probe::ProbeResult;
+use crate::model::results::{self, Overrides, Results, RunConfig, RunStatus, Skipped};
+
+/// Everything `authbench run` was asked for.
+pub struct RunOptions {
+    /// The profile name or the matrix file's path.
+    pub profile: String,
+    pub matrix: Matrix,
+    pub overrides: Overrides,
+    pub out: PathBuf,
+    pub target_bin: PathBuf,
+    pub postgres_url: Option<String>,
+    pub redis_url: Option<String>,
+}
+
+/// The matrix's durations.
+pub struct Timing {
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub probe_cap: Duration,
+}
+
+/// A private directory for the run's signing keys, outside the results directory (which gets
+/// shared and committed), deleted however the run ends.
+fn key_dir() -> anyhow::Result<tempfile::TempDir> {
+    tempfile::Builder::new().prefix("authbench-keys-").tempdir().context("cannot create a directory for signing keys")
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+fn prepare(opts: &RunOptions) -> anyhow::Result<()> {
+    for sub in ["histograms", "goose", "logs"] {
+        let dir = opts.out.join(sub);
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    anyhow::ensure!(
+        opts.target_bin.exists(),
+        "target binary {} not found: build it with cargo build --release -p authbench-targets or pass --target-bin",
+        opts.target_bin.display()
+    );
+    Ok(())
+}
+
+fn new_results(opts: &RunOptions, stores: &Stores) -> Results {
+    Results {
+        schema: results::SCHEMA.into(),
+        run_id: opts.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        status: RunStatus::Running,
+        started_at: now_rfc3339(),
+        finished_at: None,
+        profile: opts.profile.clone(),
+        environment: fingerprint::collect(
+            stores.postgres.as_ref().and_then(|e| e.version.as_deref()),
+            stores.redis.as_ref().and_then(|e| e.version.as_deref()),
+        ),
+        config: RunConfig { matrix: opts.matrix.clone(), cli: opts.overrides.clone(), stores: stores.origins() },
+        method: method::notes(),
+        cases: Vec::new(),
+        probes: Vec::new(),
+        skipped: Vec::new(),
+    }
+}
+
+/// Runs the matrix; returns the results directory.
+pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
+    let m = &opts.matrix;
+    let timing = Timing { warmup: m.warmup.0, duration: m.duration.0, probe_cap: m.probe_cap.0 };
+    prepare(&opts)?;
+    let keys = key_dir()?;
+    let uses = |s: StoreKind| m.targets.iter().any(|t| t.needed_store() == Some(s));
+    eprintln!("authbench: provisioning stores");
+    let stores =
+        provision(uses(StoreKind::Postgres), uses(StoreKind::Redis), opts.postgres_url.clone(), opts.redis_url.clone())
+            .await;
+    for (store, why) in &stores.missing {
+        eprintln!("authbench: {store} unavailable, its cases are skipped: {why}");
+    }
+    let mut results = new_results(&opts, &stores);
+    results::write(&results, &opts.out)?;
+    let log_dir = opts.out.join("logs");
+    let mut done = 0;
+    for (ti, spec) in m.targets.iter().enumerate() {
+        if interrupt::is_set() {
+            break;
+        }
+        let launch = Launch {
+            binary: &opts.target_bin,
+            out: &opts.out,
+            stores: &stores,
+            key_dir: keys.path(),
+            log_dir: &log_dir,
+            seed_users: m.seed_users,
+            namespace: format!("ab{}_{ti}", std::process::id()),
+        };
+        run_target(spec, &launch, m, &timing, &mut results, &mut done).await?;
+    }
+    results.status = if interrupt::is_set() { RunStatus::Interrupted } else { RunStatus::Complete };
+    results.finished_at = Some(now_rfc3339());
+    results::write(&results, &opts.out)?;
+    drop(stores);
+    Ok(opts.out)
+}
+
+/// Every load against one target configuration, then its probe; a missing store skips them all.
+async fn run_target(
+    spec: &TargetSpec,
+    launch: &Launch<'_>,
+    m: &Matrix,
+    timing: &Timing,
+    results: &mut Results,
+    done: &mut usize,
+) -> anyhow::Result<()> {
+    let tid = spec.id();
+    let total = m.targets.len() * m.loads.len();
+    if let Some(Err(why)) = spec.needed_store().map(|s| launch.stores.endpoint(s)) {
+        for load in &m.loads {
+            results.skipped.push(Skipped { id: format!("{tid}/{}", load.id()), reason: why.clone() });
+        }
+        results.skipped.push(Skipped { id: format!("{tid}/probe"), reason: why });
+        *done += m.loads.len();
+        return Ok(results::write(results, launch.out)?);
+    }
+    for load in &m.loads {
+        *done += 1;
+        let id = format!("{tid}/{}", load.id());
+        if interrupt::is_set() {
+            return Ok(());
+        }
+        if let Some(why) = load.incompatible_with(spec) {
+            results.skipped.push(Skipped { id, reason: why.into() });
+            continue;
+        }
+        match run_case(&id, spec, load, launch, timing, Position { n: *done, total }).await {
+            Ok(Some(case)) => {
+                eprintln!("{}", progress::summary(&case));
+                results.cases.push(case);
+            }
+            Ok(None) => results.skipped.push(Skipped { id, reason: "interrupted before its window completed".into() }),
+            Err(e) => {
+                eprintln!("authbench: case {id} failed: {e:#}");
+                results.skipped.push(Skipped { id, reason: format!("failed: {e:#}") });
+            }
+        }
+        results::write(results, launch.out)?;
+    }
+    if interrupt::is_set() {
+        return Ok(());
+    }
+    match run_probe(spec, launch, m, timing).await {
+        Ok(p) => {
+            eprintln!("{}", progress::probe_summary(&p));
+            results.probes.push(p);
+        }
+        Err(e) => {
+            eprintln!("authbench: probe of {tid} failed: {e:#}");
+            results.skipped.push(Skipped { id: format!("{tid}/probe"), reason: format!("failed: {e:#}") });
+        }
+    }
+    Ok(results::write(results, launch.out)?)
+}
+
+/// Bytes per stored record, for the strategies that store something per login.
+async fn measure_storage(
+    target: &TargetProcess,
+    spec: &TargetSpec,
+    launch: &Launch<'_>,
+    records: u64,
+    pb: &ProgressBar,
+) -> Option<crate::model::probe::Storage> {
+    match spec.strategy {
+        StrategyKind::Jwt => return None,
+        StrategyKind::Session | StrategyKind::Hybrid => {}
+    }
+    pb.set_message(format!("{}: measuring storage per record", spec.id()));
+    storage::measure(target, spec, launch.stores, &launch.namespace, records)
+        .await
+        .inspect_err(|e| eprintln!("authbench: storage measurement of {} failed: {e:#}", spec.id()))
+        .ok()
+}
+
+async fn run_probe(spec: &TargetSpec, launch: &Launch<'_>, m: &Matrix, timing: &Timing) -> anyhow::Result<ProbeResult> {
+    let id = spec.id();
+    let target = TargetProcess::start(spec, launch, &format!("{}_probe", file_stem(&id))).await?;
+    let pb = ProgressBar::new_spinner();
+    pb.enable_steady_tick(Duration::from_millis(200));
+    let users = m.probe_users.min(u32::try_from(m.seed_users.saturating_sub(1)).unwrap_or(u32::MAX)).max(1);
+    let storage = measure_storage(&target, spec, launch, m.storage_records, &pb).await;
+    pb.set_message(format!("{id}: security probe (cap {:.0} s)", timing.probe_cap.as_secs_f64()));
+    let r = probe::run(&target, spec, users, timing.probe_cap).await.map(|p| ProbeResult { storage, ..p });
+    pb.finish_and_clear();
+    target.stop().await;
+    r
+}
+
+/// Where a results directory's files are, relative to it.
+pub fn relative(out: &Path, p: &Path) -> PathBuf {
+    p.strip_prefix(out).unwrap_or(p).to_owned()
+}

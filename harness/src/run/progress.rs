@@ -1,0 +1,77 @@
+//! What a person watching `authbench run` sees: a bar per case and one line per finished case
+//! or probe.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::interrupt;
+use crate::model::probe::{ProbeResult, WindowResult};
+use crate::model::results::Case;
+
+/// A bar for one case: warm-up plus window, in tenths of a second.
+pub fn bar(len: Duration, id: &str, n: usize, total: usize) -> ProgressBar {
+    let pb = ProgressBar::new((len.as_secs_f64() * 10.0) as u64);
+    pb.set_style(
+        ProgressStyle::with_template("{prefix:>9} {bar:30.cyan/blue} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_prefix(format!("[{n}/{total}]"));
+    pb.set_message(format!("{id}: starting"));
+    pb
+}
+
+/// Sleeps `d` while advancing the bar; false when Ctrl-C cut it short.
+pub async fn sleep_watching(d: Duration, pb: &ProgressBar) -> bool {
+    let end = Instant::now() + d;
+    while Instant::now() < end {
+        if interrupt::is_set() {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100).min(end.saturating_duration_since(Instant::now()))).await;
+        pb.inc(1);
+    }
+    true
+}
+
+fn fmt_us(us: f64) -> String {
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+/// The one-line summary printed for each finished case.
+pub fn summary(c: &Case) -> String {
+    format!(
+        "✓ {}: {:.0} req/s, p50 {} p99 {}, {:.2} store ops/req, target {:.1} µs CPU/req{}, {} B/req on the wire ({:.0} auth), {} errors",
+        c.id,
+        c.throughput_rps,
+        fmt_us(c.latency_us.p50 as f64),
+        fmt_us(c.latency_us.p99 as f64),
+        c.store_ops_per_request,
+        c.cpu_us_per_request.target,
+        c.req_per_core_s.map(|r| format!(" ({r:.0} req/core·s)")).unwrap_or_default(),
+        c.bytes_per_request.total().round(),
+        c.bytes_per_request.auth,
+        c.error_count()
+    )
+}
+
+fn window_text(w: &WindowResult, cap: f64) -> String {
+    match w.measured_s {
+        Some(s) => format!("{s:.2} s (bound {} s)", w.bound_s),
+        None => format!("still accepted after {cap:.0} s (bound {} s)", w.bound_s),
+    }
+}
+
+/// The one-line summary printed for each finished probe.
+pub fn probe_summary(p: &ProbeResult) -> String {
+    format!(
+        "✓ {}/probe: revoked user served for {}; demoted admin for {}",
+        p.target.id,
+        window_text(&p.revocation, p.cap_s),
+        window_text(&p.stale_role, p.cap_s)
+    )
+}

@@ -1,0 +1,169 @@
+//! Stores for a run: the URLs the user gave, or throwaway servers started from local binaries.
+
+use std::path::PathBuf;
+
+use authbench_targets::spec::StoreKind;
+use authbench_targets::throwaway::{Postgres, Redis};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::model::results::{StoreOrigin, StoreOrigins};
+
+/// How store CPU can be attributed.
+pub enum CpuSource {
+    /// A local process we started: its pid.
+    Process(i32),
+    /// A PostgreSQL cluster we started: postmaster pid is read from its data directory.
+    PostgresTree(PathBuf),
+    /// A server the user runs: its CPU is not visible from here.
+    External,
+}
+
+/// One reachable store.
+pub struct Endpoint {
+    pub url: String,
+    pub origin: StoreOrigin,
+    pub version: Option<String>,
+    pub cpu: CpuSource,
+}
+
+impl Endpoint {
+    /// Current CPU of the store's processes in µs, where it can be seen.
+    pub fn cpu_us(&self) -> Option<u64> {
+        match &self.cpu {
+            CpuSource::Process(pid) => super::cpu::process_us(*pid),
+            CpuSource::PostgresTree(dir) => {
+                let pid =
+                    std::fs::read_to_string(dir.join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()?;
+                super::cpu::tree_us(pid)
+            }
+            CpuSource::External => None,
+        }
+    }
+}
+
+/// The stores of a run; throwaway servers stop when this is dropped.
+pub struct Stores {
+    pub postgres: Option<Endpoint>,
+    pub redis: Option<Endpoint>,
+    /// Why a store is missing, for the run's summary and the results' skipped cases.
+    pub missing: Vec<(StoreKind, String)>,
+    _pg: Option<Postgres>,
+    _redis: Option<Redis>,
+}
+
+async fn postgres_version(url: &str) -> Option<String> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.ok()?;
+    tokio::spawn(conn);
+    client.query_one("SHOW server_version", &[]).await.ok().map(|r| r.get::<_, String>(0))
+}
+
+/// One section of Redis INFO, read over a plain connection (no password support: local servers).
+pub async fn redis_info(url: &str, section: &str) -> Option<String> {
+    let hostport = url.strip_prefix("redis://")?.rsplit('@').next()?.split('/').next()?.to_owned();
+    let mut s = tokio::net::TcpStream::connect(hostport).await.ok()?;
+    let cmd = format!("*2\r\n$4\r\nINFO\r\n${}\r\n{section}\r\n", section.len());
+    s.write_all(cmd.as_bytes()).await.ok()?;
+    let mut buf = vec![0u8; 16384];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(2), s.read(&mut buf)).await.ok()?.ok()?;
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+async fn redis_version(url: &str) -> Option<String> {
+    let text = redis_info(url, "server").await?;
+    text.lines().find_map(|l| l.strip_prefix("redis_version:")).map(|v| v.trim().to_owned())
+}
+
+/// Provisions the stores a run needs.
+pub async fn provision(
+    need_postgres: bool,
+    need_redis: bool,
+    postgres_url: Option<String>,
+    redis_url: Option<String>,
+) -> Stores {
+    let mut stores = Stores { postgres: None, redis: None, missing: Vec::new(), _pg: None, _redis: None };
+    if need_postgres {
+        match postgres(postgres_url).await {
+            Ok((endpoint, server)) => {
+                stores.postgres = Some(endpoint);
+                stores._pg = server;
+            }
+            Err(why) => stores.missing.push((StoreKind::Postgres, why)),
+        }
+    }
+    if need_redis {
+        match redis(redis_url).await {
+            Ok((endpoint, server)) => {
+                stores.redis = Some(endpoint);
+                stores._redis = server;
+            }
+            Err(why) => stores.missing.push((StoreKind::Redis, why)),
+        }
+    }
+    stores
+}
+
+async fn postgres(url: Option<String>) -> Result<(Endpoint, Option<Postgres>), String> {
+    if let Some(url) = url {
+        let version = postgres_version(&url)
+            .await
+            .ok_or_else(|| format!("PostgreSQL not reachable at {url}: check --postgres-url"))?;
+        let endpoint =
+            Endpoint { url, origin: StoreOrigin::External, version: Some(version), cpu: CpuSource::External };
+        return Ok((endpoint, None));
+    }
+    let pg = match tokio::task::spawn_blocking(Postgres::start).await {
+        Ok(Ok(pg)) => pg,
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(e) => return Err(format!("starting PostgreSQL panicked: {e}")),
+    };
+    let url = pg.url();
+    let version = postgres_version(&url).await;
+    let cpu = CpuSource::PostgresTree(pg.data_dir());
+    Ok((Endpoint { url, origin: StoreOrigin::Throwaway, version, cpu }, Some(pg)))
+}
+
+async fn redis(url: Option<String>) -> Result<(Endpoint, Option<Redis>), String> {
+    if let Some(url) = url {
+        let version =
+            redis_version(&url).await.ok_or_else(|| format!("Redis not reachable at {url}: check --redis-url"))?;
+        let endpoint =
+            Endpoint { url, origin: StoreOrigin::External, version: Some(version), cpu: CpuSource::External };
+        return Ok((endpoint, None));
+    }
+    let r = match tokio::task::spawn_blocking(Redis::start).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(e) => return Err(format!("starting Redis panicked: {e}")),
+    };
+    let url = r.url();
+    let version = redis_version(&url).await;
+    let cpu = r.pid().and_then(|p| i32::try_from(p).ok()).map_or(CpuSource::External, CpuSource::Process);
+    Ok((Endpoint { url, origin: StoreOrigin::Throwaway, version, cpu }, Some(r)))
+}
+
+impl Stores {
+    /// The endpoint a store kind needs (None for the in-process memory store), or why it is unavailable.
+    pub fn endpoint(&self, store: StoreKind) -> Result<Option<&Endpoint>, String> {
+        let found = match store {
+            StoreKind::Memory => return Ok(None),
+            StoreKind::Postgres => self.postgres.as_ref(),
+            StoreKind::Redis => self.redis.as_ref(),
+        };
+        found.map(Some).ok_or_else(|| self.why(store))
+    }
+
+    fn why(&self, store: StoreKind) -> String {
+        self.missing
+            .iter()
+            .find(|(s, _)| *s == store)
+            .map_or_else(|| format!("{store} was not provisioned"), |(_, why)| why.clone())
+    }
+
+    /// Where each store came from, for results.json.
+    pub fn origins(&self) -> StoreOrigins {
+        StoreOrigins {
+            postgres: self.postgres.as_ref().map(|e| e.origin),
+            redis: self.redis.as_ref().map(|e| e.origin),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The HTTP contract every target serves, declared once: routes, cookie and header names, the
+//! seeded credentials, metric names and the /control/info document. Clients (scenarios, probe,
+//! scrape) read these instead of repeating literals.
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{StoreKind, StrategyKind, TargetSpec, Transport};
+use crate::token::alg::Alg;
+
+/// Routes, as axum matches them and as metrics label them.
+pub mod route {
+    pub const LOGIN: &str = "/auth/login";
+    pub const REFRESH: &str = "/auth/refresh";
+    pub const LOGOUT: &str = "/auth/logout";
+    pub const ME: &str = "/api/me";
+    pub const ADMIN: &str = "/api/admin";
+    pub const JWKS: &str = "/.well-known/jwks.json";
+    pub const HEALTHZ: &str = "/healthz";
+    pub const METRICS: &str = "/metrics";
+    pub const REVOKE: &str = "/control/users/{id}/revoke";
+    pub const ROLE: &str = "/control/users/{id}/role";
+    pub const INFO: &str = "/control/info";
+    pub const SEED: &str = "/control/sessions/seed";
+
+    /// Every route, for labelling requests by the route they matched.
+    pub const ALL: [&str; 12] = [LOGIN, REFRESH, LOGOUT, ME, ADMIN, JWKS, HEALTHZ, METRICS, REVOKE, ROLE, INFO, SEED];
+
+    /// The revoke route for one user.
+    pub fn revoke(user: u64) -> String {
+        REVOKE.replace("{id}", &user.to_string())
+    }
+
+    /// The role route for one user.
+    pub fn role(user: u64) -> String {
+        ROLE.replace("{id}", &user.to_string())
+    }
+}
+
+/// Access credential cookie; `__Host-` pins it to this origin, path `/`, Secure.
+pub const ACCESS_COOKIE: &str = "__Host-authbench";
+
+/// Hybrid refresh cookie; scoped to /auth so it is not sent with every API call, hence `__Secure-`.
+pub const REFRESH_COOKIE: &str = "__Secure-authbench-refresh";
+
+/// Header that carries the control key on /control routes.
+pub const CONTROL_KEY_HEADER: &str = "x-control-key";
+
+/// Seeded user 0 is the admin; every other seeded user has role `user`.
+pub const ADMIN_USER: u64 = 0;
+
+/// Username of seeded user `id`.
+pub fn username(id: u64) -> String {
+    format!("user{id}")
+}
+
+/// Password of seeded user `id` (benchmark fixtures, never real accounts).
+pub fn password(id: u64) -> String {
+    format!("pass-{id}")
+}
+
+/// The JSON body a client posts to log seeded user `id` in.
+pub fn login_body(id: u64) -> String {
+    format!(r#"{{"username":"{}","password":"{}"}}"#, username(id), password(id))
+}
+
+/// Prometheus names as served on /metrics (counters carry the `_total` suffix).
+pub mod metric {
+    pub const PREFIX: &str = "authbench";
+    pub const HTTP_REQUESTS: &str = "authbench_http_requests_total";
+    pub const AUTH_FAILURES: &str = "authbench_auth_failures_total";
+    pub const STORE_OPERATIONS: &str = "authbench_store_operations_total";
+    pub const STORE_SECONDS_SUM: &str = "authbench_store_operation_duration_seconds_sum";
+    pub const BYTES_RECEIVED: &str = "authbench_http_bytes_received_total";
+    pub const BYTES_SENT: &str = "authbench_http_bytes_sent_total";
+    pub const CONNECTIONS: &str = "authbench_http_connections_total";
+    pub const AUTH_BYTES_RECEIVED: &str = "authbench_auth_bytes_received_total";
+    pub const AUTH_BYTES_SENT: &str = "authbench_auth_bytes_sent_total";
+    /// The store operation a health check makes; not part of any request's cost.
+    pub const PING_OP: &str = "ping";
+}
+
+/// How long a revoked user, or a demoted admin, can still be served, and at what per-request cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Store operations an ordinary authenticated request costs.
+    pub store_ops_per_request: u32,
+    /// What logout invalidates.
+    pub logout: String,
+    /// When a revoke-all takes effect.
+    pub revoke: String,
+    /// Upper bound, in seconds, of the window in which a revoked credential is still accepted.
+    pub revoke_window_bound_s: u64,
+    /// Upper bound, in seconds, of the window in which an old role is still honoured.
+    pub role_change_window_bound_s: u64,
+    /// What /auth/refresh does for this strategy.
+    pub refresh: String,
+}
+
+/// Lifetimes in seconds as /control/info reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InfoTtls {
+    pub token: u64,
+    pub access: u64,
+    pub refresh: u64,
+    pub session: u64,
+    pub session_idle: u64,
+    pub leeway: u64,
+}
+
+/// Argon2id parameters of the password hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Argon2Params {
+    pub m_kib: u32,
+    pub t: u32,
+    pub p: u32,
+}
+
+/// The /control/info document: what a running target is and what it guarantees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Info {
+    pub id: String,
+    pub strategy: StrategyKind,
+    pub store: Option<StoreKind>,
+    pub denylist: Option<StoreKind>,
+    pub alg: Option<Alg>,
+    pub transport: Transport,
+    pub ttls_s: InfoTtls,
+    pub capabilities: Capabilities,
+    pub argon2id: Argon2Params,
+    pub users: usize,
+    pub workers: usize,
+    pub namespace: String,
+    pub version: String,
+}
+
+impl Info {
+    /// Whether this document describes `spec` (the harness checks it started what it asked for).
+    pub fn describes(&self, spec: &TargetSpec) -> bool {
+        self.id == spec.id()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_routes_fill_in_the_user() {
+        assert_eq!(route::revoke(7), "/control/users/7/revoke");
+        assert_eq!(route::role(0), "/control/users/0/role");
+        assert_eq!(login_body(3), r#"{"username":"user3","password":"pass-3"}"#);
+    }
+}
