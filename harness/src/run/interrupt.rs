@@ -4,6 +4,7 @@
 //! cannot; installing ours first makes the harness the one owner, and ours stops a running attack
 //! through goose's public kill switch.
 
+use anyhow::Context;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -18,7 +19,7 @@ pub fn install() -> anyhow::Result<()> {
         }
         goose::trigger_killswitch("authbench interrupted");
     })
-    .map_err(|e| anyhow::anyhow!("cannot install the Ctrl-C handler: {e}"))
+    .context("cannot install the Ctrl-C handler")
 }
 
 /// True once Ctrl-C or SIGTERM arrived.

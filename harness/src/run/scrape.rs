@@ -1,6 +1,7 @@
 //! Reads a target's /metrics over a raw connection, so the scrape's own bytes are known exactly
 //! and can be taken out of the byte counters.
 
+use anyhow::Context;
 use std::collections::BTreeMap;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -83,9 +84,8 @@ pub fn parse(text: &str) -> Snapshot {
 /// Scrapes `addr` (host:port) once.
 pub async fn scrape(addr: &str) -> anyhow::Result<Snapshot> {
     let request = format!("GET {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n", route::METRICS);
-    let mut stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot reach target at {addr} for /metrics: {e}"))?;
+    let mut stream =
+        TcpStream::connect(addr).await.with_context(|| format!("cannot reach target at {addr} for /metrics"))?;
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;

@@ -1,5 +1,6 @@
 //! A fresh `authbench-target` process per case, so CPU, memory and bytes are attributable to it.
 
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -48,8 +49,7 @@ impl TargetProcess {
             authbench_targets::token::opaque::random_bytes::<18>(),
         );
         let log_path = launch.log_dir.join(format!("{log_name}.log"));
-        let log = std::fs::File::create(&log_path)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", log_path.display()))?;
+        let log = std::fs::File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
         let mut cmd = Command::new(launch.binary);
         cmd.args(spec.args())
             .args(["--seed-users", &launch.seed_users.to_string(), "--namespace", &launch.namespace])

@@ -1,5 +1,6 @@
 //! PostgreSQL store: a deadpool connection pool, prepared statements, schema created at start.
 
+use anyhow::Context;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -141,7 +142,7 @@ impl PgStore {
     /// Connects, creates the schema if needed and keeps a pool of `pool_size` connections.
     pub async fn connect(url: &str, settings: StoreSettings) -> anyhow::Result<PgStore> {
         let mut cfg: tokio_postgres::Config =
-            url.parse().map_err(|e| anyhow::anyhow!("--postgres-url {url:?} is not a PostgreSQL URL: {e}"))?;
+            url.parse().with_context(|| format!("--postgres-url {url:?} is not a PostgreSQL URL"))?;
         cfg.connect_timeout(Duration::from_millis(700));
         cfg.application_name("authbench-target");
         let manager = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
@@ -161,7 +162,7 @@ impl PgStore {
         client
             .batch_execute(&schema(&settings.namespace))
             .await
-            .map_err(|e| anyhow::anyhow!("creating the authbench schema in PostgreSQL failed: {e}"))?;
+            .context("creating the authbench schema in PostgreSQL failed")?;
         Ok(PgStore { pool, sql: Sql::new(&settings.namespace), idle_s: int(settings.session_idle.as_secs()) })
     }
 

@@ -5,6 +5,7 @@
 //! set of a family's token hashes; `ru:{uid}` set of a user's families; `dj:{jti}` and `du:{uid}`
 //! denylist entries. Multi-key updates run as Lua scripts so each is atomic and one round trip.
 
+use anyhow::Context;
 use std::time::Duration;
 
 use fred::prelude::*;
@@ -142,8 +143,7 @@ fn parse_session(v: &str) -> Result<SessionRecord, StoreError> {
 impl RedisStore {
     /// Connects a pool of `pool_size` connections that reconnect on their own, and loads the scripts.
     pub async fn connect(url: &str, settings: StoreSettings) -> anyhow::Result<RedisStore> {
-        let config =
-            Config::from_url(url).map_err(|e| anyhow::anyhow!("--redis-url {url:?} is not a Redis URL: {e}"))?;
+        let config = Config::from_url(url).with_context(|| format!("--redis-url {url:?} is not a Redis URL"))?;
         let mut builder = Builder::from_config(config);
         builder
             .with_connection_config(|c| {
@@ -162,10 +162,7 @@ impl RedisStore {
         let load = |lua: &'static str| {
             let pool = pool.clone();
             async move {
-                let sha: String = pool
-                    .script_load(lua)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("loading a Lua script into Redis failed: {e}"))?;
+                let sha: String = pool.script_load(lua).await.context("loading a Lua script into Redis failed")?;
                 anyhow::Ok(Script { lua, sha })
             }
         };
