@@ -9,6 +9,7 @@ use authbench_targets::token::alg::Alg;
 use clap::{Args, Parser, Subcommand};
 
 use crate::model::matrix::{Profile, StoreFilter};
+use crate::report::adr::{Priorities, PriorityError};
 
 /// Measure what JWT, sessions and hybrid auth cost and buy.
 #[derive(Parser)]
@@ -29,6 +30,9 @@ pub enum Command {
         dir: PathBuf,
         #[command(flatten)]
         inputs: ReportInputs,
+        /// Also print the report as plain text (aligned tables, charts listed by file) to stdout.
+        #[arg(long)]
+        print: bool,
     },
     /// Bytes on the wire per strategy and algorithm: token length, request header, login and refresh answers.
     Tokens {
@@ -46,9 +50,14 @@ pub enum Command {
         /// Results directory to decide from.
         #[arg(long = "from")]
         from: PathBuf,
-        /// Weighted drivers: revocation, cpu, latency, bandwidth, simplicity = high|medium|low.
-        #[arg(long, default_value = "revocation=high,cpu=medium,latency=medium,simplicity=low,bandwidth=low")]
-        priority: String,
+        /// Weighted drivers, each once: revocation, cpu, latency, bandwidth, simplicity = high|medium|low
+        /// (a driver without a level weighs high).
+        #[arg(
+            long,
+            default_value = "revocation=high,cpu=medium,latency=medium,simplicity=low,bandwidth=low",
+            value_parser = parse_priorities
+        )]
+        priority: Priorities,
         /// Title of the decision.
         #[arg(long, default_value = "How API requests are authenticated")]
         title: String,
@@ -86,16 +95,16 @@ pub struct PlanArgs {
     #[arg(long = "from")]
     pub from: PathBuf,
     /// Requests per second to plan for.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_rate)]
     pub rps: f64,
     /// Concurrently active sessions (sizes session storage).
     #[arg(long, default_value_t = 100_000)]
     pub active_sessions: u64,
-    /// Share of each core the plan may use.
-    #[arg(long, default_value_t = 0.6)]
+    /// Share of each core the plan may use, above 0 and at most 1.
+    #[arg(long, default_value_t = 0.6, value_parser = parse_utilization)]
     pub utilization: f64,
     /// Price of egress per GB, for the bandwidth cost line.
-    #[arg(long, default_value_t = 0.09)]
+    #[arg(long, default_value_t = 0.09, value_parser = parse_price)]
     pub egress_usd_per_gb: f64,
 }
 
@@ -152,6 +161,24 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
         _ => Err(format!("{s:?} is not a positive rate in requests per second")),
+    }
+}
+
+fn parse_priorities(s: &str) -> Result<Priorities, PriorityError> {
+    s.parse()
+}
+
+fn parse_utilization(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(u) if u > 0.0 && u <= 1.0 => Ok(u),
+        _ => Err(format!("{s:?} is not a share of a core: use a number above 0 and at most 1, e.g. 0.6")),
+    }
+}
+
+fn parse_price(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok(p),
+        _ => Err(format!("{s:?} is not a price: use a number of dollars per GB, 0 or more, e.g. 0.09")),
     }
 }
 

@@ -17,18 +17,25 @@ fn main() -> anyhow::Result<()> {
     authbench_targets::logging::init();
     match cli.command {
         Command::Run(args) => run_command(&args),
-        Command::Report { dir, inputs } => {
-            render_report(&dir, &inputs)?;
-            println!(
+        Command::Report { dir, inputs, print } => {
+            let doc = report::render_document(&dir, &inputs.criterion, inputs.claims.as_deref())?;
+            let written = format!(
                 "authbench: report in {} and {}",
                 dir.join("REPORT.md").display(),
                 dir.join("report.html").display()
             );
+            if print {
+                // stdout carries the report alone, so it can be piped or saved.
+                print!("{}", report::render::terminal::document(&doc, &dir));
+                eprintln!("{written}");
+            } else {
+                println!("{written}");
+            }
             Ok(())
         }
         Command::Plan(args) => plan_command(&args),
         Command::Adr { from, priority, title, out } => {
-            let text = adr::render(&read(&from)?, &adr::parse_priorities(&priority)?, &title)?;
+            let text = adr::render(&read(&from)?, &priority, &title)?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
@@ -115,9 +122,8 @@ fn run_command(args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `authbench plan`; clap has already refused a rate, utilisation or price out of range.
 fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.rps > 0.0, "--rps must be positive");
-    anyhow::ensure!(args.utilization > 0.0 && args.utilization <= 1.0, "--utilization must be in (0, 1]");
     let r = read(&args.from)?;
     let input = plan::PlanInput {
         rps: args.rps,

@@ -1,11 +1,13 @@
 //! `authbench report` from fixture results: every chart decodes, every section is there, two
-//! renders are byte-identical, verdicts follow the figures.
+//! renders are byte-identical, REPORT.md, report.html and the terminal text say the same, an
+//! unmeasured figure is "—" and never a bar of 0, verdicts follow the figures.
 
 mod fixture;
 
 use std::path::{Path, PathBuf};
 
 use authbench_harness::model::results::{self, Results};
+use authbench_harness::report;
 use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
 use authbench_targets::token::alg::Alg;
 use fixture::{fixture, twenty};
@@ -120,18 +122,22 @@ fn twenty_configurations() {
 
 #[test]
 fn verdicts_follow_the_figures() {
+    use authbench_harness::report::claims::{builtin, judge, VerdictKind};
     let r = fixture(twenty());
-    let v = authbench_harness::report::claims::judge(&authbench_harness::report::claims::builtin().unwrap(), &r);
+    let v = judge(&builtin().unwrap(), &r);
     let get = |id: &str| v.iter().find(|x| x.id == id).unwrap_or_else(|| panic!("claim {id} missing"));
-    assert_eq!(get("jwt-bloat").verdict, "supported", "{:?}", get("jwt-bloat"));
-    assert_eq!(get("jwt-revocation").verdict, "supported");
-    assert_eq!(get("denylist-lookup").verdict, "supported");
-    assert_eq!(get("redis-lookup").verdict, "refuted", "40 µs is not 2-3 ms");
-    assert_eq!(get("sessions-below-10rps").verdict, "refuted");
-    assert!(v.iter().all(|x| ["supported", "refuted", "depends-on", "not measured"].contains(&x.verdict.as_str())));
+    assert_eq!(get("jwt-bloat").verdict, VerdictKind::Supported, "{:?}", get("jwt-bloat"));
+    assert_eq!(get("jwt-revocation").verdict, VerdictKind::Supported);
+    assert_eq!(get("denylist-lookup").verdict, VerdictKind::Supported);
+    assert_eq!(get("redis-lookup").verdict, VerdictKind::Refuted, "40 µs is not 2-3 ms");
+    assert_eq!(get("sessions-below-10rps").verdict, VerdictKind::Refuted);
+    assert!(
+        v.iter().all(|x| x.verdict != VerdictKind::NotMeasured),
+        "twenty configurations measure every claim: {v:?}"
+    );
     let only_jwt = fixture(vec![TargetSpec::jwt(Alg::Hs256)]);
-    let v = authbench_harness::report::claims::judge(&authbench_harness::report::claims::builtin().unwrap(), &only_jwt);
-    assert_eq!(v.iter().find(|x| x.id == "redis-lookup").unwrap().verdict, "not measured");
+    let v = judge(&builtin().unwrap(), &only_jwt);
+    assert_eq!(v.iter().find(|x| x.id == "redis-lookup").unwrap().verdict, VerdictKind::NotMeasured);
 }
 
 #[test]
@@ -160,7 +166,7 @@ fn where_the_time_goes_joins_microbenchmarks_with_the_run() {
     // jsonwebtoken's key parsing: 877 - 357 = 520 µs per RSA signature, +146 %.
     assert!(section.contains("RS256 +520 µs (+146 %)"), "sign overhead missing:\n{section}");
     assert!(section.contains("RS256 +2.90 µs (+15 %), EdDSA within noise"), "verify overhead missing:\n{section}");
-    assert!(section.contains("![auth_cost](charts/auth_cost.svg)"));
+    assert!(section.contains("![Auth work per request next to the whole request](charts/auth_cost.svg)"), "{section}");
     let svg = std::fs::read_to_string(dir.join("charts/auth_cost.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let labels: Vec<&str> = doc.descendants().filter_map(|n| n.text()).map(str::trim).collect();
@@ -183,4 +189,115 @@ fn without_microbenchmarks_the_section_says_how_to_get_them() {
     assert!(section.contains("No criterion estimates at `/nonexistent/criterion`"), "{section}");
     assert!(section.contains("| session | — | bearer | 43 |"), "sizes are shown without benchmarks:\n{section}");
     assert!(!dir.join("charts/auth_cost.svg").exists());
+}
+
+/// Text of an SVG's text elements, trimmed.
+fn svg_texts(path: &Path) -> Vec<String> {
+    let svg = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts = doc.descendants().filter(|n| n.is_text()).filter_map(|n| n.text());
+    texts.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()
+}
+
+#[test]
+fn markdown_and_html_carry_the_same_sections_and_the_probe_method() {
+    let r = fixture(vec![
+        TargetSpec::jwt(Alg::Hs256),
+        TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
+    ]);
+    let tmp = render("parity", &r, Path::new("/nonexistent/criterion"));
+    let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    let md_headings: Vec<&str> = md.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+    let html_headings: Vec<&str> = html.split("<h2>").skip(1).filter_map(|h| h.split("</h2>").next()).collect();
+    assert_eq!(md_headings, html_headings);
+    assert_eq!(md_headings.len(), 7, "{md_headings:?}");
+    let method = format!("Method: {}", r.probes[0].method);
+    assert!(md.contains(&method), "REPORT.md lacks the probe method");
+    assert!(html.contains(&format!("<p>{method}</p>")), "report.html lacks the probe method");
+    // Every chart Markdown points at is inlined in the HTML, labelled with the same caption.
+    for line in md.lines().filter(|l| l.starts_with("![")) {
+        let caption = &line[2..line.find("](").unwrap()];
+        assert!(html.contains(&format!("<figure role=\"img\" aria-label=\"{caption}\"><svg")), "{caption}");
+    }
+}
+
+#[test]
+fn the_terminal_rendering_has_the_summary_rows_without_markup() {
+    let r = fixture(twenty());
+    let tmp = tempfile::Builder::new().prefix("authbench-report-terminal-").tempdir().unwrap();
+    results::write(&r, tmp.path()).unwrap();
+    let doc = report::render_document(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
+    let text = report::render::terminal::document(&doc, tmp.path());
+    let summary = &text[text.find("Summary\n-------\n").expect("a Summary heading")..];
+    let summary = &summary[..summary.find("\nCharts\n").expect("Charts follows Summary")];
+    for c in &r.cases {
+        let load = match c.load.rate_rps() {
+            Some(rate) => format!("open {rate:.0} req/s, 16 users"),
+            None => "closed, 16 users".to_owned(),
+        };
+        let row = summary.lines().find(|l| l.starts_with(&format!("{} ", c.target.id)) && l.contains(&load));
+        let row = row.unwrap_or_else(|| panic!("no summary row for {} {load}:\n{summary}", c.target.id));
+        assert!(row.contains(&format!("{:.0}", c.throughput_rps)), "{row}");
+    }
+    for markup in ["**", "`", "|---", "<p>", "![", "## "] {
+        assert!(!text.contains(markup), "terminal text contains {markup:?}");
+    }
+    let chart = tmp.path().join("charts/throughput.svg").display().to_string();
+    assert!(text.contains(&chart), "charts are listed by file");
+}
+
+#[test]
+fn an_unmeasured_req_per_core_is_a_dash_not_a_bar_of_zero() {
+    let mut r = fixture(vec![
+        TargetSpec::jwt(Alg::Hs256),
+        TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
+        TargetSpec::jwt(Alg::Es256),
+    ]);
+    for c in r.cases.iter_mut().filter(|c| c.target.id == "session-redis") {
+        c.req_per_core_s = None;
+        c.cpu_us_per_request.store = None;
+    }
+    let tmp = render("unmeasured", &r, Path::new("/nonexistent/criterion"));
+    let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
+    let row = md.lines().find(|l| l.starts_with("| session-redis | browse | closed")).expect("summary row");
+    let cells: Vec<&str> = row.split(" | ").collect();
+    assert_eq!((cells[9], cells[10]), ("—", "—"), "store CPU and req/core·s: {row}");
+    // The bar chart says so instead of drawing a bar of length 0.
+    let texts = svg_texts(&tmp.path().join("charts/req_per_core.svg"));
+    assert_eq!(texts.iter().filter(|t| *t == "not measured").count(), 1, "{texts:?}");
+    assert!(!texts.iter().any(|t| t == "0.00"), "{texts:?}");
+    let cpu = svg_texts(&tmp.path().join("charts/cpu.svg"));
+    assert!(cpu.iter().any(|t| t.ends_with("(store not measured)")), "{cpu:?}");
+    // The scatter leaves the configuration out rather than placing it at 0 req/core·s.
+    let security = svg_texts(&tmp.path().join("charts/security.svg"));
+    assert!(!security.iter().any(|t| t.contains("session-redis")), "{security:?}");
+    assert!(security.iter().any(|t| t.contains("jwt-ES256")), "{security:?}");
+}
+
+#[test]
+fn the_committed_schema_1_reference_run_still_reads_and_renders() {
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/standard/results.json");
+    let text = std::fs::read_to_string(&reference).unwrap();
+    assert!(text.contains("\"schema\": \"authbench.results/1\""), "the reference run is the schema 1 upgrade test");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("results.json"), &text).unwrap();
+    let r = results::read(tmp.path()).unwrap();
+    assert_eq!(r.cases.len(), 43);
+    assert_eq!(r.probes.len(), 18);
+    assert!(r.probes.iter().all(|p| p.target.id == p.target.spec.id()), "every probe found its target's spec");
+    for c in &r.cases {
+        assert_eq!(c.id, format!("{}/{}", c.target.spec.id(), c.load.id()));
+    }
+    report::render(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
+    let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
+    assert!(md.contains("| hybrid-redis-HS256-access5s | refresh |"), "{md}");
+}
+
+#[test]
+fn an_unknown_schema_is_refused_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("results.json"), r#"{"schema": "authbench.results/9"}"#).unwrap();
+    let err = results::read(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("authbench.results/9") && err.contains("authbench.results/2"), "{err}");
 }

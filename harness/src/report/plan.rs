@@ -1,7 +1,9 @@
 //! `authbench plan`: a capacity plan for a target request rate, every line traceable to a
 //! measured figure with its formula shown.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+
+use authbench_targets::spec::TargetSpec;
 
 use crate::model::results::{Case, Results};
 
@@ -21,11 +23,63 @@ pub struct Line {
     pub app_cores: f64,
     pub store_cores: Option<f64>,
     pub store_ops_s: f64,
-    pub session_memory_bytes: Option<f64>,
+    pub session_storage: SessionStorage,
     pub ingress_gb_month: f64,
     pub egress_gb_month: f64,
     pub egress_usd_month: f64,
-    pub window: String,
+    pub window: Window,
+}
+
+/// Store memory for the planned active sessions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SessionStorage {
+    /// The configuration stores nothing (jwt without a denylist).
+    Nothing,
+    /// Active sessions × the bytes per record the run measured.
+    Bytes(f64),
+    /// The configuration stores records, but the run did not measure their size.
+    NotMeasured,
+}
+
+impl SessionStorage {
+    fn of(spec: &TargetSpec, bytes_per_record: Option<f64>, active_sessions: u64) -> SessionStorage {
+        match (bytes_per_record, spec.needed_store()) {
+            (Some(b), _) => SessionStorage::Bytes(active_sessions as f64 * b),
+            (None, None) => SessionStorage::Nothing,
+            (None, Some(_)) => SessionStorage::NotMeasured,
+        }
+    }
+}
+
+impl fmt::Display for SessionStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionStorage::Nothing => f.write_str("none"),
+            SessionStorage::Bytes(b) => write!(f, "{:.1} MB", b / 1e6),
+            SessionStorage::NotMeasured => f.write_str("not measured"),
+        }
+    }
+}
+
+/// How long a revoked credential keeps working, from the run's security probe.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Window {
+    /// The probe saw the last credential refused after `s` seconds.
+    Measured { s: f64, bound_s: u64 },
+    /// A credential was still accepted when the probe stopped waiting: the TTL bound applies.
+    Bound { bound_s: u64, cap_s: f64 },
+    /// The run has no probe for this configuration.
+    NotProbed,
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Window::Measured { s, bound_s } => write!(f, "{s:.2} s measured (bound {bound_s} s)"),
+            Window::Bound { bound_s, cap_s } => write!(f, "up to {bound_s} s (bound; probe cap {cap_s:.0} s reached)"),
+            Window::NotProbed => f.write_str("not probed"),
+        }
+    }
 }
 
 const SECONDS_PER_MONTH: f64 = 30.0 * 86_400.0;
@@ -40,16 +94,16 @@ fn line(r: &Results, c: &Case, i: &PlanInput) -> Line {
     let b = &c.bytes_per_request;
     let probe = r.probe(&c.target.id);
     let per_record = probe.and_then(|p| p.storage.as_ref()).map(|s| s.bytes_per_record);
-    let window = probe.map_or("not probed".into(), |p| match p.revocation.measured_s {
-        Some(s) => format!("{s:.2} s measured (bound {} s)", p.revocation.bound_s),
-        None => format!("up to {} s (bound; probe cap {:.0} s reached)", p.revocation.bound_s, p.cap_s),
+    let window = probe.map_or(Window::NotProbed, |p| match p.revocation.measured_s {
+        Some(s) => Window::Measured { s, bound_s: p.revocation.bound_s },
+        None => Window::Bound { bound_s: p.revocation.bound_s, cap_s: p.cap_s },
     });
     Line {
         target: c.target.id.clone(),
         app_cores: i.rps * c.cpu_us_per_request.target / per_core,
         store_cores: c.cpu_us_per_request.store.map(|s| i.rps * s / per_core),
         store_ops_s: i.rps * c.store_ops_per_request,
-        session_memory_bytes: per_record.map(|b| i.active_sessions as f64 * b),
+        session_storage: SessionStorage::of(&c.target.spec, per_record, i.active_sessions),
         ingress_gb_month: i.rps * b.received * SECONDS_PER_MONTH / 1e9,
         egress_gb_month: i.rps * b.sent * SECONDS_PER_MONTH / 1e9,
         egress_usd_month: i.rps * b.sent * SECONDS_PER_MONTH / 1e9 * i.egress_usd_per_gb,
@@ -77,11 +131,11 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
                 format!("{:.2}", l.app_cores),
                 l.store_cores.map_or("unknown (external store)".into(), |c| format!("{c:.2}")),
                 format!("{:.0}", l.store_ops_s),
-                l.session_memory_bytes.map_or("none / not measured".into(), |b| format!("{:.1} MB", b / 1e6)),
+                l.session_storage.to_string(),
                 format!("{:.1}", l.ingress_gb_month),
                 format!("{:.1}", l.egress_gb_month),
                 format!("{:.2}", l.egress_usd_month),
-                l.window.clone(),
+                l.window.to_string(),
             ]
         })
         .collect();
@@ -106,7 +160,8 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
          - store cores = rps × store CPU µs/request ÷ (1e6 × utilisation)\n\
          - store ops/s = rps × store operations/request\n\
          - session storage = active sessions ({}) × bytes per stored record, measured by the run (store growth after \
-           creating many sessions or refresh families; the report lists it per configuration); jwt stores nothing\n\
+           creating many sessions or refresh families; the report lists it per configuration); none for jwt without a \
+           denylist, which stores nothing; not measured where the run has no record size (the probe sizes sessions and refresh families, not denylist entries)\n\
          - ingress / egress GB per month = rps × bytes received / sent per request × 2,592,000 s ÷ 1e9\n\
          - egress $ per month = egress GB × {} $/GB\n\
          - revocation window: from the run's security probe\n",

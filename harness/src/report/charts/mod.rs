@@ -1,0 +1,229 @@
+//! Charts from results.json, each written as SVG and PNG with one shared [`style`], one file per
+//! chart kind. A figure that was not measured is left out or marked "not measured", never drawn as 0.
+
+pub mod auth_cost;
+mod bars;
+mod curves;
+mod lines;
+mod scatter;
+pub mod style;
+mod sweeps;
+
+use std::path::Path;
+
+use plotters::style::RGBColor;
+
+use authbench_scenarios::ScenarioKind;
+
+use crate::model::matrix::ModelKind;
+use crate::model::results::{Case, Results};
+use crate::report::document::ChartRef;
+use bars::{Bars, Row, Segment};
+use curves::Curves;
+use scatter::{Point, Scatter, WINDOW_FLOOR_S};
+use style::write;
+
+pub use style::{color, FONT_PATH};
+
+/// A figure compactly for labels (kept for callers of the former `charts::fmt_num`).
+pub use crate::report::document::num as fmt_num;
+
+/// A named, coloured line.
+type Series = (String, RGBColor, Vec<(f64, f64)>);
+
+fn case_color(c: &Case) -> RGBColor {
+    color(&c.target.spec)
+}
+
+/// One single-figure row per configuration; None draws no bar and says "not measured".
+fn per_config(cases: &[&Case], value: impl Fn(&Case) -> Option<f64>) -> Vec<Row> {
+    cases
+        .iter()
+        .map(|c| Row { label: c.target.id.clone(), segments: vec![Segment::whole(value(c), case_color(c))] })
+        .collect()
+}
+
+/// A key entry per strategy and store, in the order the configurations appear.
+fn strategy_legend(cases: &[&Case]) -> Vec<(String, RGBColor)> {
+    let mut out: Vec<(String, RGBColor)> = Vec::new();
+    for c in cases {
+        let spec = &c.target.spec;
+        let name = match (spec.denylist, spec.store) {
+            (Some(d), _) => format!("jwt + {d} denylist"),
+            (None, Some(s)) => format!("{} on {s}", spec.strategy),
+            (None, None) => spec.strategy.to_string(),
+        };
+        if !out.iter().any(|(n, _)| *n == name) {
+            out.push((name, case_color(c)));
+        }
+    }
+    out
+}
+
+/// Bars of one figure per configuration, coloured by strategy.
+fn config_bars(
+    closed: &[&Case],
+    (stem, caption, x_desc): (&str, &str, &str),
+    value: impl Fn(&Case) -> Option<f64>,
+    ctx: &Ctx,
+) -> anyhow::Result<ChartRef> {
+    let chart = Bars {
+        title: format!("{caption} — {}", ctx.run),
+        x_desc: x_desc.into(),
+        rows: per_config(closed, value),
+        legend: strategy_legend(closed),
+    };
+    write(&chart, ctx.dir, stem, caption)
+}
+
+/// Where charts go and which run they show.
+struct Ctx<'a> {
+    dir: &'a Path,
+    run: String,
+}
+
+fn bytes_chart(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<ChartRef> {
+    let (auth, rest_in, rest_out) = (RGBColor(214, 39, 40), RGBColor(158, 202, 225), RGBColor(49, 130, 189));
+    let part = |value: f64, color| Segment { value: Some(value), color, name: "" };
+    let rows = closed
+        .iter()
+        .flat_map(|c| {
+            let b = &c.bytes_per_request;
+            [
+                Row {
+                    label: format!("{} · in", c.target.id),
+                    segments: vec![part(b.auth_received, auth), part((b.received - b.auth_received).max(0.0), rest_in)],
+                },
+                Row {
+                    label: format!("{} · out", c.target.id),
+                    segments: vec![part(b.auth_sent, auth), part((b.sent - b.auth_sent).max(0.0), rest_out)],
+                },
+            ]
+        })
+        .collect();
+    let caption = "Bytes on the wire per request, browse (closed)";
+    let chart = Bars {
+        title: format!("{caption} — {}", ctx.run),
+        x_desc: "bytes per request, counted on the target's sockets".into(),
+        rows,
+        legend: vec![
+            ("auth material (token / cookie)".into(), auth),
+            ("rest of request".into(), rest_in),
+            ("rest of response".into(), rest_out),
+        ],
+    };
+    write(&chart, ctx.dir, "bytes", caption)
+}
+
+fn cpu_chart(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<ChartRef> {
+    let (t, s, l) = (RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(189, 189, 189));
+    let rows = closed
+        .iter()
+        .map(|c| Row {
+            label: c.target.id.clone(),
+            segments: vec![
+                Segment { value: Some(c.cpu_us_per_request.target), color: t, name: "target" },
+                // An external store's CPU is not visible from here: marked, not drawn as 0.
+                Segment { value: c.cpu_us_per_request.store, color: s, name: "store" },
+                Segment { value: Some(c.cpu_us_per_request.loadgen), color: l, name: "load generator" },
+            ],
+        })
+        .collect();
+    let caption = "CPU µs per request, browse (closed)";
+    let chart = Bars {
+        title: format!("{caption} — {}", ctx.run),
+        x_desc: "CPU microseconds per request (from /proc)".into(),
+        rows,
+        legend: vec![
+            ("target".into(), t),
+            ("store (not measured when external)".into(), s),
+            ("load generator".into(), l),
+        ],
+    };
+    write(&chart, ctx.dir, "cpu", caption)
+}
+
+/// The charts that compare configurations by their closed browse case.
+fn closed_browse_charts(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<Vec<ChartRef>> {
+    if closed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let saturation = (
+        "throughput",
+        "Saturation throughput, browse (closed)",
+        "requests per second (load generator and target share the machine)",
+    );
+    let per_core = (
+        "req_per_core",
+        "Requests per second per core of target CPU, browse (closed)",
+        "1e6 / target CPU µs per request",
+    );
+    let ops = ("store_ops", "Store operations per request, browse (closed)", "store operations per request");
+    Ok(vec![
+        config_bars(closed, saturation, |c| Some(c.throughput_rps), ctx)?,
+        config_bars(closed, per_core, |c| c.req_per_core_s, ctx)?,
+        config_bars(closed, ops, |c| Some(c.store_ops_per_request), ctx)?,
+        bytes_chart(closed, ctx)?,
+        cpu_chart(closed, ctx)?,
+    ])
+}
+
+fn model_name(m: ModelKind) -> &'static str {
+    match m {
+        ModelKind::Closed => "closed",
+        ModelKind::Open => "open",
+    }
+}
+
+/// Browse latency percentile curves, one chart per load model.
+fn latency_charts(r: &Results, ctx: &Ctx) -> anyhow::Result<Vec<ChartRef>> {
+    let mut out = Vec::new();
+    for model in [ModelKind::Closed, ModelKind::Open] {
+        let series: Vec<Series> = r
+            .cases
+            .iter()
+            .filter(|c| c.load.scenario == ScenarioKind::Browse && c.load.model_kind() == model)
+            .map(|c| Ok((c.target.id.clone(), case_color(c), curves::percentile_points(c)?)))
+            .collect::<anyhow::Result<_>>()?;
+        if series.is_empty() {
+            continue;
+        }
+        let caption = format!("Latency by percentile, browse ({} model)", model_name(model));
+        let chart = Curves { title: format!("{caption} — {}", ctx.run), series };
+        out.push(write(&chart, ctx.dir, &format!("latency_{}", model_name(model)), &caption)?);
+    }
+    Ok(out)
+}
+
+/// Revocation window against requests per core; configurations without either figure are left out.
+fn security_chart(r: &Results, closed: &[&Case], ctx: &Ctx) -> anyhow::Result<Option<ChartRef>> {
+    let points: Vec<Point> = r
+        .probes
+        .iter()
+        .filter_map(|p| {
+            let c = closed.iter().find(|c| c.target.id == p.target.id)?;
+            let capped = p.revocation.measured_s.is_none();
+            let y = p.revocation.measured_s.unwrap_or(p.revocation.bound_s as f64).max(WINDOW_FLOOR_S);
+            Some(Point { name: p.target.id.clone(), color: case_color(c), x: c.req_per_core_s?, y, capped })
+        })
+        .collect();
+    if points.is_empty() {
+        return Ok(None);
+    }
+    let caption = "Security window against speed";
+    let chart = Scatter { title: format!("{caption} — {}", ctx.run), points };
+    write(&chart, ctx.dir, "security", caption).map(Some)
+}
+
+/// Renders every chart the results support into `dir`, in report order (the auth-cost chart is
+/// drawn by "Where the time goes", see [`auth_cost::draw`]).
+pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Vec<ChartRef>> {
+    std::fs::create_dir_all(dir)?;
+    let ctx = Ctx { dir, run: format!("run {}", r.run_id) };
+    let closed = r.closed_browse();
+    let mut out = closed_browse_charts(&closed, &ctx)?;
+    out.extend(latency_charts(r, &ctx)?);
+    out.extend(security_chart(r, &closed, &ctx)?);
+    out.extend(sweeps::render(r, dir, &ctx.run)?);
+    Ok(out)
+}

@@ -1,0 +1,152 @@
+//! Loading: the built-in file and its documented example load; every kind of mistake is refused
+//! at load time with its name and line.
+
+use super::*;
+
+const HEAD: &str = "[[claim]]\nid = \"x\"\nclaim = \"c\"\nsource = \"s\"\nmetric = \"m\"\n";
+
+/// A one-claim file whose claim ends with `tail` (its lines start at line 6).
+fn one(tail: &str) -> Result<Vec<Claim>, ClaimsError> {
+    parse(&format!("{HEAD}{tail}"), "team.toml")
+}
+
+fn refused(tail: &str) -> String {
+    one(tail).expect_err("should be refused").to_string()
+}
+
+#[test]
+fn the_builtin_file_loads_the_eleven_claims() {
+    let claims = builtin().unwrap();
+    let got: Vec<(&str, Rule)> = claims.iter().map(|c| (c.id.as_str(), c.rule)).collect();
+    assert_eq!(
+        got,
+        [
+            ("jwt-latency", Rule::JwtCostUs { claimed_us: 970.0 }),
+            ("jwt-throughput", Rule::JwtReqPerCore { claimed_rps: 5527.0 }),
+            ("session-db-bound", Rule::SessionStoreBound),
+            ("redis-lookup", Rule::RedisLookupUs { claimed_us: 2000.0 }),
+            ("hybrid-one-percent", Rule::HybridStoreShare { claimed_share: 0.01 }),
+            ("sessions-below-10rps", Rule::SessionCapacity { claimed_rps: 10.0 }),
+            ("jwt-pays-off-10k", Rule::ExtraCoresAt { claimed_rps: 10000.0 }),
+            ("jwt-bloat", Rule::JwtBytes),
+            ("jwt-revocation", Rule::JwtRevocation),
+            ("jwt-stale-role", Rule::JwtStaleRole),
+            ("denylist-lookup", Rule::DenylistOps),
+        ]
+    );
+    assert!(claims.iter().all(|c| !c.claim.is_empty() && !c.source.is_empty() && !c.metric.is_empty()));
+}
+
+/// The commented lines of claims.toml's header from `# {start}` up to `# {end}`, uncommented.
+fn header_block(start: &str, end: &str) -> Vec<String> {
+    BUILTIN
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("# {start}")))
+        .skip(1)
+        .take_while(|l| !l.starts_with(&format!("# {end}")))
+        .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')).to_owned())
+        .collect()
+}
+
+#[test]
+fn the_documented_example_loads() {
+    let example = header_block("example:", "end of example").join("\n");
+    let claims = parse(&example, "example").unwrap();
+    assert_eq!(claims[0].rule, Rule::RedisLookupUs { claimed_us: 500.0 });
+    assert_eq!(claims[1].rule, Rule::JwtRevocation);
+}
+
+#[test]
+fn the_documented_rule_table_matches_the_rules() {
+    let table = header_block("  rule ", "The file is checked");
+    for &name in RuleName::ALL {
+        let row = table.iter().find(|l| l.split_whitespace().next() == Some(name.as_str()));
+        let row = row.unwrap_or_else(|| panic!("claims.toml's table lacks {name}"));
+        let threshold = row.split_whitespace().nth(1).unwrap();
+        assert_eq!(threshold, Rule::threshold(name).map_or("—", Threshold::as_str), "{row}");
+    }
+}
+
+#[test]
+fn a_misspelled_rule_is_refused_with_its_name_and_line() {
+    let e = refused("rule = \"jwt_cost_ms\"\nclaimed_us = 970.0\n");
+    assert!(e.contains("claims file team.toml is not valid"), "{e}");
+    assert!(e.contains("line 6, column 8") && e.contains("unknown variant `jwt_cost_ms`"), "{e}");
+    assert!(e.contains("`jwt_cost_us`"), "the message lists the rules: {e}");
+}
+
+#[test]
+fn an_unknown_field_is_refused_with_its_name_and_line() {
+    let e = refused("rule = \"jwt_cost_us\"\nvalue = 970.0\n");
+    assert!(e.contains("line 7, column 1") && e.contains("unknown field `value`"), "{e}");
+    assert!(e.contains("`claimed_us`"), "the message lists the fields: {e}");
+    let e = parse("[[claims]]\n", "team.toml").unwrap_err().to_string();
+    assert!(e.contains("line 1") && e.contains("unknown field `claims`"), "{e}");
+}
+
+#[test]
+fn a_missing_threshold_is_refused_at_the_rule() {
+    let e = one("rule = \"session_capacity\"\n").unwrap_err();
+    match &e {
+        ClaimsError::Claim { at, problem, .. } => {
+            assert_eq!((at.line, at.column), (6, 8));
+            let want = Problem::MissingThreshold { rule: RuleName::SessionCapacity, threshold: Threshold::ClaimedRps };
+            assert_eq!(problem, &want);
+        }
+        other => panic!("{other}"),
+    }
+    let e = e.to_string();
+    assert!(e.contains("line 6, column 8") && e.contains("rule `session_capacity` needs `claimed_rps`"), "{e}");
+    assert!(e.contains("6 | rule = \"session_capacity\""), "the line is shown: {e}");
+}
+
+#[test]
+fn a_missing_field_is_refused() {
+    let e = parse("[[claim]]\nid = \"x\"\nrule = \"jwt_bytes\"\n", "team.toml").unwrap_err().to_string();
+    assert!(e.contains("line 1") && e.contains("missing field `claim`"), "{e}");
+}
+
+#[test]
+fn a_threshold_the_rule_does_not_take_is_refused() {
+    let e = refused("rule = \"jwt_bytes\"\nclaimed_us = 1.0\n");
+    assert!(
+        e.contains("line 7, column 14") && e.contains("`jwt_bytes` takes no threshold: remove `claimed_us`"),
+        "{e}"
+    );
+    let e = refused("rule = \"jwt_cost_us\"\nclaimed_rps = 970.0\n");
+    assert!(e.contains("line 7") && e.contains("`jwt_cost_us` takes `claimed_us`, not `claimed_rps`"), "{e}");
+}
+
+#[test]
+fn a_threshold_no_claim_means_is_refused() {
+    assert!(one("rule = \"hybrid_store_share\"\nclaimed_share = 1\n").is_ok(), "1 is a share");
+    let e = refused("rule = \"hybrid_store_share\"\nclaimed_share = 5.0\n");
+    assert!(e.contains("line 7") && e.contains("claimed_share must be a fraction"), "{e}");
+    let e = refused("rule = \"jwt_req_per_core\"\nclaimed_rps = -3\n");
+    assert!(e.contains("line 7") && e.contains("claimed_rps must be a positive number, not -3"), "{e}");
+}
+
+#[test]
+fn integers_are_accepted_as_thresholds() {
+    let claims = one("rule = \"extra_cores_at\"\nclaimed_rps = 10000\n").unwrap();
+    assert_eq!(claims[0].rule, Rule::ExtraCoresAt { claimed_rps: 10000.0 });
+}
+
+#[test]
+fn a_repeated_id_is_refused() {
+    let text = format!("{HEAD}rule = \"jwt_bytes\"\n\n{HEAD}rule = \"denylist_ops\"\n");
+    let e = parse(&text, "team.toml").unwrap_err().to_string();
+    assert!(e.contains("line 9") && e.contains("claim id `x` is already used at line 2"), "{e}");
+}
+
+#[test]
+fn a_file_without_claims_is_refused() {
+    let e = parse("# nothing yet\n", "team.toml").unwrap_err().to_string();
+    assert!(e.contains("team.toml has no [[claim]] table"), "{e}");
+}
+
+#[test]
+fn an_unreadable_file_says_which_and_what_to_do() {
+    let e = from_file(Path::new("/nonexistent/claims.toml")).unwrap_err().to_string();
+    assert!(e.contains("cannot read claims file /nonexistent/claims.toml") && e.contains("--claims"), "{e}");
+}

@@ -1,0 +1,71 @@
+//! Published claims and the verdicts this run's measurements give them.
+//!
+//! Claims are data: `harness/claims.toml` is built in, and `authbench report DIR --claims FILE`
+//! judges a team's own file instead. Each `[[claim]]` names one [`Rule`] (`rule = "..."`) and
+//! the threshold that rule takes, if any; the file is checked when it is loaded, so an unknown
+//! rule or field, or a missing threshold, is refused with its line before anything is rendered:
+//!
+//! ```toml
+//! [[claim]]
+//! id = "our-redis-budget"
+//! claim = "A Redis session lookup costs ~500 µs"
+//! source = "Platform team SLO, 2025"
+//! metric = "mean Redis session_get latency seen by the target"
+//! rule = "redis_lookup_us"
+//! claimed_us = 500.0
+//!
+//! [[claim]]
+//! id = "jwt-revocation"
+//! claim = "A logged-out JWT keeps working until it expires"
+//! source = "Security review"
+//! metric = "security probe, jwt without denylist: revocation window"
+//! rule = "jwt_revocation"
+//! ```
+//!
+//! The rules and their thresholds are listed at the top of `harness/claims.toml`.
+//!
+//! - `file`: loading, with [`ClaimsError`] saying where a file is wrong.
+//! - `rule`: the [`Rule`] enum and its threshold fields.
+//! - `rules`: one function per rule, dispatched by an exhaustive `match`.
+//! - `verdict`: [`Verdict`] and [`VerdictKind`]; a figure the run lacks gives "not measured".
+
+mod file;
+mod rule;
+mod rules;
+mod verdict;
+
+pub use file::{builtin, from_file, ClaimsError, Position, Problem};
+pub use rule::{Rule, RuleName, Threshold};
+pub use verdict::{Verdict, VerdictKind};
+
+use crate::model::results::Results;
+
+/// One claim as loaded from a claims file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub id: String,
+    pub claim: String,
+    pub source: String,
+    /// The figure the claim is checked against, in words.
+    pub metric: String,
+    pub rule: Rule,
+}
+
+/// Verdicts for every claim, in file order.
+pub fn judge(claims: &[Claim], r: &Results) -> Vec<Verdict> {
+    claims
+        .iter()
+        .map(|c| {
+            let outcome = rules::decide(&c.rule, r).unwrap_or_else(verdict::Outcome::from);
+            Verdict {
+                id: c.id.clone(),
+                claim: c.claim.clone(),
+                source: c.source.clone(),
+                metric: c.metric.clone(),
+                measured: outcome.measured,
+                verdict: outcome.verdict,
+                because: outcome.because,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,86 @@
+//! The sections that judge the run: security windows, claims, caveats and what was skipped.
+
+use crate::model::environment::BuildProfile;
+use crate::model::probe::{ProbeResult, WindowResult};
+use crate::model::results::{Results, RunStatus};
+use crate::report::claims::Verdict;
+use crate::report::document::{Block, Section, Text};
+
+fn window(w: &WindowResult, cap: f64) -> String {
+    match w.measured_s {
+        Some(s) => format!("{s:.2} s"),
+        None => format!("still accepted after {cap:.0} s (cap)"),
+    }
+}
+
+const SECURITY_HEAD: [&str; 6] =
+    ["target", "revoked user served for", "bound", "demoted admin served for", "bound", "store bytes per session"];
+
+fn security_row(p: &ProbeResult) -> Vec<String> {
+    vec![
+        p.target.id.clone(),
+        window(&p.revocation, p.cap_s),
+        format!("{} s", p.revocation.bound_s),
+        window(&p.stale_role, p.cap_s),
+        format!("{} s", p.stale_role.bound_s),
+        p.storage.as_ref().map_or("—".into(), |s| format!("{:.0}", s.bytes_per_record)),
+    ]
+}
+
+/// Each probe's windows beside their bounds, then how the probe measured them.
+pub fn security(r: &Results) -> Section {
+    let mut blocks = vec![Block::table(&SECURITY_HEAD, r.probes.iter().map(security_row).collect())];
+    if let Some(p) = r.probes.first() {
+        blocks.push(Block::paragraph(format!("Method: {}", p.method)));
+    }
+    Section::new("Security windows", blocks)
+}
+
+/// Each claim with what this run measured and its verdict.
+pub fn claims(verdicts: &[Verdict]) -> Section {
+    let rows = verdicts
+        .iter()
+        .map(|v| vec![v.claim.clone(), v.source.clone(), v.measured.clone(), format!("{} — {}", v.verdict, v.because)])
+        .collect();
+    Section::new("Claims", vec![Block::table(&["claim", "source", "this run measured", "verdict"], rows)])
+}
+
+fn shared_machine(r: &Results) -> String {
+    format!(
+        "Load generator, targets and stores shared {} cores of one machine: absolute req/s mostly measures the load \
+         generator; CPU µs per request and req/core·s describe the target alone and transfer.",
+        r.environment.cores.map_or_else(|| "an unknown number of".to_owned(), |n| n.to_string())
+    )
+}
+
+/// What limits the figures of this run.
+pub fn caveats(r: &Results) -> Section {
+    let mut out = vec![shared_machine(r)];
+    if r.environment.build_profile == Some(BuildProfile::Debug) {
+        out.push("This run used a debug build: figures are not representative of release performance.".into());
+    }
+    if r.cases.iter().any(|c| c.cpu_us_per_request.store.is_none()) {
+        out.push("Some stores were external: their CPU is not visible from here and shows as —.".into());
+    }
+    out.push(
+        "CPU comes from /proc in 10 ms ticks: short windows at low rates carry a few percent of quantisation.".into(),
+    );
+    out.push(
+        "Security windows are measured by polling every 20 ms up to a cap; a window reported as the cap only says the \
+         probe stopped waiting."
+            .into(),
+    );
+    if r.status != RunStatus::Complete {
+        out.push(format!("The run is {}: only finished cases are shown.", r.status.as_str()));
+    }
+    Section::new("Caveats", vec![Block::List(out.into_iter().map(Text::plain).collect())])
+}
+
+/// Cases and probes that did not run, and why; None when everything ran.
+pub fn skipped(r: &Results) -> Option<Section> {
+    if r.skipped.is_empty() {
+        return None;
+    }
+    let rows = r.skipped.iter().map(|s| vec![s.id.clone(), s.reason.clone()]).collect();
+    Some(Section::new("Skipped", vec![Block::table(&["case", "reason"], rows)]))
+}
