@@ -103,6 +103,7 @@ pub struct InfoTtls {
     pub access: u64,
     pub refresh: u64,
     pub session: u64,
+    pub absolute: u64,
     pub session_idle: u64,
     pub leeway: u64,
 }

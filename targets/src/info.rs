@@ -78,6 +78,7 @@ pub fn describe(cfg: &Config, users: usize, workers: usize) -> Info {
             access: spec.ttls.access.secs(),
             refresh: spec.ttls.refresh.secs(),
             session: spec.ttls.session.secs(),
+            absolute: spec.ttls.absolute.secs(),
             session_idle: cfg.session_idle.as_secs(),
             leeway: cfg.leeway.as_secs(),
         },

@@ -136,6 +136,10 @@ pub struct Ttls {
     /// Absolute lifetime of a session.
     #[arg(long = "session-ttl", default_value_t = Ttls::SESSION)]
     pub session: Span,
+    /// Longest a login's credentials can be renewed: no refresh (session, hybrid family, jwt chain)
+    /// reaches past login + this (OWASP absolute timeout).
+    #[arg(long = "absolute-ttl", default_value_t = Ttls::ABSOLUTE)]
+    pub absolute: Span,
 }
 
 impl Ttls {
@@ -147,22 +151,31 @@ impl Ttls {
     pub const REFRESH: Span = Span(Duration::from_secs(30 * 86_400));
     /// Default absolute lifetime of a session.
     pub const SESSION: Span = Span(Duration::from_secs(7 * 86_400));
+    /// Default cap on renewing one login's credentials.
+    pub const ABSOLUTE: Span = Span(Duration::from_secs(30 * 86_400));
 }
 
 impl Default for Ttls {
     fn default() -> Ttls {
-        Ttls { token: Ttls::TOKEN, access: Ttls::ACCESS, refresh: Ttls::REFRESH, session: Ttls::SESSION }
+        Ttls {
+            token: Ttls::TOKEN,
+            access: Ttls::ACCESS,
+            refresh: Ttls::REFRESH,
+            session: Ttls::SESSION,
+            absolute: Ttls::ABSOLUTE,
+        }
     }
 }
 
 impl Ttls {
     /// Each lifetime with its name and its default, for ids, flags and checks.
-    fn named(&self) -> [(&'static str, Span, Span); 4] {
+    fn named(&self) -> [(&'static str, Span, Span); 5] {
         [
             ("token", self.token, Ttls::TOKEN),
             ("access", self.access, Ttls::ACCESS),
             ("refresh", self.refresh, Ttls::REFRESH),
             ("session", self.session, Ttls::SESSION),
+            ("absolute", self.absolute, Ttls::ABSOLUTE),
         ]
     }
 
@@ -347,6 +360,8 @@ struct SpecFields {
     refresh_ttl: Option<Span>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     session_ttl: Option<Span>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    absolute_ttl: Option<Span>,
 }
 
 impl TryFrom<SpecFields> for TargetSpec {
@@ -367,6 +382,7 @@ impl TryFrom<SpecFields> for TargetSpec {
                 access: f.access_ttl.unwrap_or(Ttls::ACCESS),
                 refresh: f.refresh_ttl.unwrap_or(Ttls::REFRESH),
                 session: f.session_ttl.unwrap_or(Ttls::SESSION),
+                absolute: f.absolute_ttl.unwrap_or(Ttls::ABSOLUTE),
             },
         };
         spec.validate()?;
@@ -386,6 +402,7 @@ impl From<TargetSpec> for SpecFields {
             access_ttl: Some(s.ttls.access),
             refresh_ttl: Some(s.ttls.refresh),
             session_ttl: Some(s.ttls.session),
+            absolute_ttl: Some(s.ttls.absolute),
         }
     }
 }
