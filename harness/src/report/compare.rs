@@ -200,7 +200,7 @@ pub fn render(a: &Results, b: &Results, threshold: f64) -> (String, bool) {
                 ]
             })
             .collect();
-        s.push_str(&super::markdown::table(&["case", "figure", "before", "after", "change", ""], &rows));
+        s.push_str(&super::render::markdown::table(&["case", "figure", "before", "after", "change", ""], &rows));
     }
     if !missing.is_empty() {
         let cell = |f: Figure, v: Option<f64>| v.map_or_else(|| "not measured".to_owned(), |v| f.format(v));
@@ -209,7 +209,7 @@ pub fn render(a: &Results, b: &Results, threshold: f64) -> (String, bool) {
             .map(|m| vec![m.case.clone(), m.figure.to_string(), cell(m.figure, m.before), cell(m.figure, m.after)])
             .collect();
         s.push_str("\nNot compared, measured in one run only (not a regression):\n\n");
-        s.push_str(&super::markdown::table(&["case", "figure", "before", "after"], &rows));
+        s.push_str(&super::render::markdown::table(&["case", "figure", "before", "after"], &rows));
     }
     if !only_a.is_empty() || !only_b.is_empty() {
         let _ =

@@ -12,7 +12,6 @@ pub mod claims;
 pub mod compare;
 pub mod criterion;
 pub mod document;
-pub mod markdown;
 pub mod plan;
 pub mod render;
 pub mod sections;

@@ -139,7 +139,7 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
             ]
         })
         .collect();
-    s.push_str(&super::markdown::table(
+    s.push_str(&super::render::markdown::table(
         &[
             "target",
             "app cores",

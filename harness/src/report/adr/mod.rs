@@ -95,7 +95,7 @@ fn options(r: &Results, opts: &[Candidate], priorities: &Priorities) -> String {
         })
         .collect();
     let mut s = String::from("\n## Considered Options\n\n");
-    s.push_str(&super::markdown::table(
+    s.push_str(&crate::report::render::markdown::table(
         &[
             "option",
             "revocation window (s)",
