@@ -7,4 +7,4 @@ pub mod histogram;
 pub mod matrix;
 pub mod probe;
 pub mod results;
-pub mod upgrade;
+mod upgrade;

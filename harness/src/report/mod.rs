@@ -6,15 +6,15 @@
 //! text for a terminal. [`charts`] draws the figures the document points at.
 
 pub mod adr;
-pub mod auth_cost;
-pub mod charts;
+mod auth_cost;
+mod charts;
 pub mod claims;
 pub mod compare;
-pub mod criterion;
+mod criterion;
 pub mod document;
 pub mod plan;
 pub mod render;
-pub mod sections;
+mod sections;
 pub mod tokens;
 
 use std::path::Path;

@@ -5,18 +5,18 @@
 //! [`measure`] turns its counters into figures ([`scrape`], [`cpu`]); [`probe`] and [`storage`]
 //! measure security windows and bytes per stored record; [`fingerprint`] records the machine.
 
-pub mod case;
-pub mod cpu;
-pub mod export;
-pub mod fingerprint;
+mod case;
+mod cpu;
+mod export;
+mod fingerprint;
 pub mod interrupt;
-pub mod measure;
-pub mod method;
+mod measure;
+mod method;
 pub mod probe;
-pub mod progress;
+mod progress;
 pub mod provision;
-pub mod scrape;
-pub mod storage;
+mod scrape;
+mod storage;
 pub mod target;
 
 use std::path::{Path, PathBuf};

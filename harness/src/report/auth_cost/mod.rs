@@ -20,7 +20,7 @@ use super::document::{Block, ChartRef, Section, Text};
 use super::tokens;
 use crate::model::results::Results;
 
-pub use per_request::{store_round_trip, PerRequest};
+pub use per_request::PerRequest;
 
 /// The section's heading.
 pub const HEADING: &str = "Where the time goes";

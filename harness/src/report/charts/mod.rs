@@ -23,10 +23,7 @@ use curves::Curves;
 use scatter::{Point, Scatter, WINDOW_FLOOR_S};
 use style::write;
 
-pub use style::{color, FONT_PATH};
-
-/// A figure compactly for labels (kept for callers of the former `charts::fmt_num`).
-pub use crate::report::document::num as fmt_num;
+pub use style::color;
 
 /// A named, coloured line.
 type Series = (String, RGBColor, Vec<(f64, f64)>);
