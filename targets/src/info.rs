@@ -8,7 +8,11 @@ use crate::spec::{StrategyKind, TargetSpec};
 pub fn capabilities(spec: &TargetSpec, leeway_s: u64) -> Capabilities {
     // A token is accepted through the whole second of its exp, plus any configured leeway.
     let slack = leeway_s + 1;
-    let token = spec.ttls.token.secs() + slack;
+    // A jwt token lives for its TTL but never past login + absolute-ttl, and a refresh re-reads the
+    // role: an old role outlives a change by one token at most. Without a denylist a revoked user
+    // can still refresh, but no token of the chain outlives login + absolute-ttl.
+    let jwt_token = spec.ttls.token.secs().min(spec.ttls.absolute.secs()) + slack;
+    let jwt_chain = spec.ttls.absolute.secs() + slack;
     let access = spec.ttls.access.secs() + slack;
     let text = |logout: &str, revoke: &str, refresh: &str| (logout.to_owned(), revoke.to_owned(), refresh.to_owned());
     let (ops, (logout, revoke, refresh), revoke_bound, role_bound) = match (spec.strategy, spec.denylist) {
@@ -16,21 +20,23 @@ pub fn capabilities(spec: &TargetSpec, leeway_s: u64) -> Capabilities {
             0,
             text(
                 "nothing: the token stays valid until exp; the client only forgets it",
-                "impossible: issued tokens stay valid until exp",
-                "exchanges a valid token for a new one with the same claims",
+                "impossible: issued tokens stay valid until exp and can be refreshed until login + absolute-ttl",
+                "exchanges a valid token for a new one with the user's current role; the old one stays valid \
+                 until exp; no refresh reaches past login + absolute-ttl",
             ),
-            token,
-            token,
+            jwt_chain,
+            jwt_token,
         ),
         (StrategyKind::Jwt, Some(_)) => (
             1,
             text(
-                "denies the token's jti until its exp",
-                "immediate: every token issued up to now is denied",
-                "exchanges a valid token for a new one and denies the old one",
+                "denies the token's jti until its exp plus leeway",
+                "immediate: every token issued up to now is denied and can no longer be refreshed",
+                "exchanges a valid token for a new one with the user's current role and denies the old one; \
+                 no refresh reaches past login + absolute-ttl",
             ),
             0,
-            token,
+            jwt_token,
         ),
         (StrategyKind::Session, _) => (
             1,
@@ -109,10 +115,14 @@ mod tests {
     #[test]
     fn bounds_follow_ttls() {
         let jwt = caps(&["--strategy", "jwt", "--token-ttl", "7d"]);
-        assert_eq!(jwt.revoke_window_bound_s, 7 * 86_400 + 1);
+        assert_eq!(jwt.revoke_window_bound_s, 30 * 86_400 + 1, "refreshable until login + absolute-ttl (30d)");
+        assert_eq!(jwt.role_change_window_bound_s, 7 * 86_400 + 1, "refresh picks up the new role");
         assert_eq!(jwt.store_ops_per_request, 0);
+        let capped = caps(&["--strategy", "jwt", "--token-ttl", "7d", "--absolute-ttl", "1d", "--leeway", "5s"]);
+        assert_eq!((capped.revoke_window_bound_s, capped.role_change_window_bound_s), (86_400 + 6, 86_400 + 6));
         let deny = caps(&["--strategy", "jwt", "--denylist", "memory"]);
         assert_eq!(deny.revoke_window_bound_s, 0);
+        assert_eq!(deny.role_change_window_bound_s, 7 * 86_400 + 1);
         assert_eq!(deny.store_ops_per_request, 1);
         let hybrid = caps(&["--strategy", "hybrid", "--store", "memory", "--access-ttl", "2m"]);
         assert_eq!(hybrid.revoke_window_bound_s, 120 + 1);

@@ -3,13 +3,16 @@
 use super::{Grant, Principal};
 use crate::error::Failure;
 use crate::store::Store;
-use crate::token::jwt::JwtCodec;
-use crate::users::User;
+use crate::token::jwt::{Chain, JwtCodec};
+use crate::users::{Directory, User};
 
 /// Stateless tokens, optionally checked against a denylist.
 pub struct JwtStrategy {
     pub codec: JwtCodec,
     pub denylist: Option<Store>,
+    /// Longest a login's chain of refreshed tokens lasts (`--absolute-ttl`), in seconds: no token of
+    /// the chain outlives its `auth_time` plus this.
+    pub absolute_s: u64,
 }
 
 impl JwtStrategy {
@@ -24,33 +27,49 @@ impl JwtStrategy {
         Ok(Principal { id, username: claims.name, role: claims.role })
     }
 
-    /// Signs a token with the user's current role.
+    /// Signs the first token of a chain with the user's current role; it carries the login time.
     pub fn issue(&self, user: &User, now: u64) -> Result<Grant, Failure> {
-        let t = self.codec.issue(user.id, &user.username, user.role(), now)?;
+        let chain = Chain { auth_time: now, not_after: now.saturating_add(self.absolute_s) };
+        self.grant(user, chain, now)
+    }
+
+    fn grant(&self, user: &User, chain: Chain, now: u64) -> Result<Grant, Failure> {
+        let t = self.codec.issue_in_chain(user.id, &user.username, user.role(), chain, now)?;
         Ok(Grant { access: t.token, expires_in: t.expires_in, refresh: None })
     }
 
-    /// jwt has no refresh token: a still-valid token is exchanged for a fresh one with the same claims.
-    /// Without a denylist the old token stays valid until its own exp.
-    pub async fn refresh(&self, token: &str, now: u64) -> Result<Grant, Failure> {
+    /// jwt has no refresh token: a still-valid token is exchanged for a new one. The claims come from
+    /// the directory, not the old token, so a role change or a vanished user shows at the next refresh;
+    /// the login time is carried over, and the chain ends `absolute_s` after it. With a denylist the
+    /// old token is denied; without one it stays valid until its own exp.
+    pub async fn refresh(&self, users: &Directory, token: &str, now: u64) -> Result<Grant, Failure> {
         let (id, claims) = self.codec.verify(token, now)?;
+        // A token that does not say when its login happened could start a chain of its own.
+        let auth_time = claims.auth_time.ok_or(Failure::BadClaims)?;
+        let chain = Chain { auth_time, not_after: auth_time.saturating_add(self.absolute_s) };
+        if now >= chain.not_after {
+            return Err(Failure::Expired);
+        }
+        let user = users.get(id).ok_or(Failure::Unknown)?;
         if let Some(store) = &self.denylist {
-            if store.is_denied(&claims.jti, id, claims.iat).await? {
+            // Denying the presented token is the spend: of two refreshes racing with it, one wins.
+            if store.is_denied(&claims.jti, id, claims.iat).await?
+                || !store.deny_token(&claims.jti, self.codec.refused_from(claims.exp)).await?
+            {
                 return Err(Failure::Revoked);
             }
-            store.deny_token(&claims.jti, claims.exp).await?;
         }
-        let t = self.codec.issue(id, &claims.name, claims.role, now)?;
-        Ok(Grant { access: t.token, expires_in: t.expires_in, refresh: None })
+        self.grant(user, chain, now)
     }
 
-    /// Denies the presented token when a denylist exists; otherwise nothing can be invalidated.
+    /// Denies the presented token when a denylist exists; otherwise nothing can be invalidated. The
+    /// token is verified either way, so a forged one gets a 401 rather than a "logged out".
     pub async fn logout(&self, token: &str, now: u64) -> Result<bool, Failure> {
+        let (_, claims) = self.codec.verify(token, now)?;
         let Some(store) = &self.denylist else {
             return Ok(false);
         };
-        let (_, claims) = self.codec.verify(token, now)?;
-        store.deny_token(&claims.jti, claims.exp).await?;
+        store.deny_token(&claims.jti, self.codec.refused_from(claims.exp)).await?;
         Ok(true)
     }
 

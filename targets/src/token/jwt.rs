@@ -31,6 +31,10 @@ pub struct Claims {
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
+    /// When the user logged in (RFC 9068 `auth_time`): carried unchanged along a jwt refresh chain,
+    /// so the chain can be capped by an absolute lifetime. Hybrid access tokens leave it out.
+    #[serde(default)]
+    pub auth_time: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -43,6 +47,16 @@ struct ClaimsOut<'a> {
     iss: &'a str,
     aud: &'a str,
     jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<u64>,
+}
+
+/// Where a token sits in a renewable chain: when its login happened, and the instant (Unix seconds)
+/// no token of the chain may outlive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chain {
+    pub auth_time: u64,
+    pub not_after: u64,
 }
 
 /// Signs and verifies one kind of token with one pinned algorithm and key.
@@ -78,6 +92,8 @@ impl JwtCodec {
         let leeway_s = leeway_s.min(MAX_LEEWAY_S);
         let mut header = Header::new(alg.jose());
         header.typ = Some(typ.to_owned());
+        // The kid the JWKS publishes, so a relying party can pick the key (and notice a new one).
+        header.kid = keys.jwks.keys.first().and_then(|k| k.common.key_id.clone());
         let mut validation = Validation::new(alg.jose());
         validation.leeway = leeway_s;
         validation.validate_exp = true;
@@ -108,8 +124,37 @@ impl JwtCodec {
         self.ttl_s
     }
 
-    /// Signs a token for a user.
+    /// Signs a token for a user, valid for the full TTL and outside any refresh chain (hybrid access tokens).
     pub fn issue(&self, user_id: u64, username: &str, role: Role, now: u64) -> Result<Issued, Failure> {
+        self.sign(user_id, username, role, now, now.saturating_add(self.ttl_s), None)
+    }
+
+    /// Signs a token of a refresh chain: it carries the chain's login time and expires at the TTL or
+    /// at the chain's end, whichever comes first. A chain that has ended gets nothing.
+    pub fn issue_in_chain(
+        &self,
+        user_id: u64,
+        username: &str,
+        role: Role,
+        chain: Chain,
+        now: u64,
+    ) -> Result<Issued, Failure> {
+        let exp = now.saturating_add(self.ttl_s).min(chain.not_after);
+        if exp <= now {
+            return Err(Failure::Expired);
+        }
+        self.sign(user_id, username, role, now, exp, Some(chain.auth_time))
+    }
+
+    fn sign(
+        &self,
+        user_id: u64,
+        username: &str,
+        role: Role,
+        now: u64,
+        exp: u64,
+        auth_time: Option<u64>,
+    ) -> Result<Issued, Failure> {
         let jti = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, random_bytes::<16>());
         let sub = user_id.to_string();
         let claims = ClaimsOut {
@@ -117,14 +162,21 @@ impl JwtCodec {
             name: username,
             role,
             iat: now,
-            exp: now + self.ttl_s,
+            exp,
             iss: &self.issuer,
             aud: &self.audience,
             jti: &jti,
+            auth_time,
         };
         let token = encode(&self.header, &claims, &self.keys.encoding)
             .map_err(|_| Failure::Internal("signing a token failed"))?;
-        Ok(Issued { token, jti, expires_in: self.ttl_s })
+        Ok(Issued { token, jti, expires_in: exp - now })
+    }
+
+    /// The first second at which [`verify`](Self::verify) refuses a token expiring at `exp` on its
+    /// own: it accepts through `exp + leeway`. A denylist entry must last until then, not until `exp`.
+    pub fn refused_from(&self, exp: u64) -> u64 {
+        exp.saturating_add(self.leeway_s).saturating_add(1)
     }
 
     /// Verifies signature, algorithm, type, issuer, audience, lifetime and shape; any doubt is a 401.
@@ -143,10 +195,15 @@ impl JwtCodec {
             return Err(Failure::WrongType);
         }
         let c = data.claims;
-        if c.exp.saturating_sub(c.iat) > self.ttl_s || c.iat > now + self.leeway_s {
+        if c.exp.saturating_sub(c.iat) > self.ttl_s || c.iat > now.saturating_add(self.leeway_s) {
             return Err(Failure::BadClaims);
         }
-        let user_id = c.sub.parse::<u64>().map_err(|_| Failure::BadClaims)?;
+        if c.auth_time.is_some_and(|at| at > c.iat) {
+            return Err(Failure::BadClaims);
+        }
+        // Only the form this codec writes: "+7" or "007" would parse to 7 as well.
+        let canonical = c.sub.bytes().all(|b| b.is_ascii_digit()) && (c.sub.len() == 1 || !c.sub.starts_with('0'));
+        let user_id = c.sub.parse::<u64>().ok().filter(|_| canonical).ok_or(Failure::BadClaims)?;
         Ok((user_id, c))
     }
 }
@@ -241,6 +298,56 @@ mod tests {
     }
 
     #[test]
+    fn chain_tokens_carry_the_login_time_and_end_with_the_chain() {
+        let c = codec(Alg::EdDsa);
+        let now = jsonwebtoken::get_current_timestamp();
+        let chain = Chain { auth_time: now - 100, not_after: now + 60 };
+        let t = c.issue_in_chain(3, "user3", Role::Admin, chain, now).unwrap();
+        assert_eq!(t.expires_in, 60, "capped by the chain, not the 3600 s TTL");
+        let (_, cl) = c.verify(&t.token, now).unwrap();
+        assert_eq!((cl.auth_time, cl.exp, cl.iat), (Some(now - 100), now + 60, now));
+        let long = Chain { auth_time: now, not_after: now + 86_400 };
+        assert_eq!(c.issue_in_chain(3, "user3", Role::User, long, now).unwrap().expires_in, 3600);
+        let ended = Chain { auth_time: now - 100, not_after: now };
+        assert!(matches!(c.issue_in_chain(3, "user3", Role::User, ended, now), Err(Failure::Expired)));
+        assert_eq!(c.verify(&c.issue(3, "user3", Role::User, now).unwrap().token, now).unwrap().1.auth_time, None);
+        assert_eq!(c.refused_from(now), now + 1, "leeway 0: refused from the second after exp");
+    }
+
+    #[test]
+    fn typ_separates_jwt_tokens_from_access_tokens_under_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        for alg in [Alg::Hs256, Alg::Es256] {
+            let keys = || crate::token::keys::load_or_generate(dir.path(), alg).unwrap();
+            let jwt = JwtCodec::new(alg, keys(), 3600, 0, TYP_JWT, "iss", "aud");
+            let access = JwtCodec::new(alg, keys(), 3600, 0, TYP_ACCESS, "iss", "aud");
+            let now = jsonwebtoken::get_current_timestamp();
+            let (jt, at) =
+                (jwt.issue(1, "user1", Role::User, now).unwrap(), access.issue(1, "u", Role::User, now).unwrap());
+            assert!(jwt.verify(&jt.token, now).is_ok() && access.verify(&at.token, now).is_ok(), "{alg:?}");
+            assert!(matches!(jwt.verify(&at.token, now), Err(Failure::WrongType)), "{alg:?}: at+jwt accepted as JWT");
+            assert!(
+                matches!(access.verify(&jt.token, now), Err(Failure::WrongType)),
+                "{alg:?}: JWT accepted as at+jwt"
+            );
+        }
+    }
+
+    #[test]
+    fn issued_tokens_carry_the_published_kid() {
+        for alg in [Alg::Rs256, Alg::Es256, Alg::EdDsa] {
+            let c = codec(alg);
+            let t = c.issue(1, "user1", Role::User, jsonwebtoken::get_current_timestamp()).unwrap();
+            let kid = jsonwebtoken::decode_header(&t.token).unwrap().kid;
+            assert!(kid.is_some(), "{alg:?}");
+            assert_eq!(kid, c.jwks().keys[0].common.key_id, "{alg:?}");
+        }
+        let hs = codec(Alg::Hs256);
+        let t = hs.issue(1, "user1", Role::User, jsonwebtoken::get_current_timestamp()).unwrap();
+        assert_eq!(jsonwebtoken::decode_header(&t.token).unwrap().kid, None, "no JWKS, so no kid to name");
+    }
+
+    #[test]
     fn claim_checks() {
         let dir = tempfile::tempdir().unwrap();
         let keys = crate::token::keys::load_or_generate(dir.path(), Alg::Hs256).unwrap();
@@ -265,6 +372,14 @@ mod tests {
         no_iat.as_object_mut().unwrap().remove("iat");
         let mut future_iat = claims(now + 600);
         future_iat["exp"] = (now + 700).into();
+        let mut late_login = claims(now);
+        late_login["auth_time"] = (now + 1).into();
+        let mut plus_sub = claims(now);
+        plus_sub["sub"] = "+7".into();
+        let mut zero_sub = claims(now);
+        zero_sub["sub"] = "07".into();
+        let mut big_sub = claims(now);
+        big_sub["sub"] = "18446744073709551616".into();
         for (name, v) in [
             ("expired", expired),
             ("iss", wrong_iss),
@@ -273,6 +388,10 @@ mod tests {
             ("sub", no_sub),
             ("iat", no_iat),
             ("future iat", future_iat),
+            ("auth_time after iat", late_login),
+            ("sub with a sign", plus_sub),
+            ("sub with a leading zero", zero_sub),
+            ("sub past u64", big_sub),
         ] {
             assert!(c.verify(&sign(h(), v), now).is_err(), "{name} accepted");
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 
 use super::opaque::random_bytes;
@@ -119,7 +119,9 @@ pub fn from_bytes(alg: Alg, bytes: &[u8]) -> Result<KeyMaterial, String> {
     .map_err(|e| e.to_string())?;
     let mut jwk = Jwk::from_encoding_key(&encoding, alg.jose()).map_err(|e| e.to_string())?;
     let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
-    jwk.common.key_id = Some(format!("authbench-{}", alg.as_str().to_ascii_lowercase()));
+    // The RFC 7638 thumbprint names this very key: a regenerated key gets a new kid, so a relying
+    // party that caches the JWKS by kid fetches it again instead of checking against a stale key.
+    jwk.common.key_id = Some(jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| e.to_string())?);
     jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
     Ok(KeyMaterial { encoding, decoding, jwks: JwkSet { keys: vec![jwk] } })
 }
@@ -147,6 +149,19 @@ mod tests {
         let mode = fs::metadata(dir.join("hs256.key")).unwrap().permissions();
         assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077, 0, "secret readable by others");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn kid_is_the_key_thumbprint() {
+        let (a, b) = (temp_dir("kid-a"), temp_dir("kid-b"));
+        for alg in [Alg::Rs256, Alg::Es256, Alg::EdDsa] {
+            let kid = |dir: &Path| load_or_generate(dir, alg).unwrap().jwks.keys[0].common.key_id.clone().unwrap();
+            assert_eq!(kid(&a).len(), 43, "{alg:?}: base64url SHA-256");
+            assert_eq!(kid(&a), kid(&a), "{alg:?}: stable across reloads");
+            assert_ne!(kid(&a), kid(&b), "{alg:?}: another key, another kid");
+        }
+        fs::remove_dir_all(&a).unwrap();
+        fs::remove_dir_all(&b).unwrap();
     }
 
     #[test]

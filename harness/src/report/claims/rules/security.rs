@@ -21,7 +21,7 @@ pub fn jwt_stale_role(r: &Results) -> Decision {
     window(
         r,
         |p| &p.stale_role,
-        "an issued token carries the role it was signed with until exp; only a new login (or a short TTL) picks it up",
+        "an issued token carries the role it was signed with until exp; only a new login or a refresh (or a short TTL) picks it up",
     )
 }
 
