@@ -47,11 +47,12 @@ impl FamilyId {
 /// Outcome of presenting a refresh token for rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
-    /// The token was live; it is now spent and the new one stored in its family.
-    Rotated { user_id: u64 },
+    /// The token was live; it is now spent and the new one, valid until `expires_at` (Unix seconds,
+    /// never past the family's absolute deadline), is its family's live token.
+    Rotated { user_id: u64, expires_at: u64 },
     /// The token was already spent: someone replayed it, so its whole family was revoked.
     Reused { user_id: u64 },
-    /// Unknown or expired.
+    /// Unknown, expired, or of a family that was revoked.
     Invalid,
 }
 
@@ -136,9 +137,25 @@ impl Store {
         dispatch!(self, "ping", s => s.ping())
     }
 
-    /// Stores a new session under its token hash.
-    pub async fn put_session(&self, hash: &TokenHash, rec: &SessionRecord) -> Result<(), StoreError> {
-        dispatch!(self, "session_put", s => s.put_session(hash, rec))
+    /// Stores a new session under its token hash. `deadline` (Unix seconds) is its absolute end:
+    /// no rotation renews it past that (login time plus the absolute lifetime).
+    pub async fn put_session(&self, hash: &TokenHash, rec: &SessionRecord, deadline: u64) -> Result<(), StoreError> {
+        dispatch!(self, "session_put", s => s.put_session(hash, rec, deadline))
+    }
+
+    /// Session id rotation as one atomic operation: if `old` is a live session, it moves to `new`
+    /// with a lifetime to `new_expires_at` capped at its deadline, and `old` stops working. Against
+    /// a concurrent revoke-all, logout or role change the rotation is all or nothing: either it
+    /// lands first and they reach the moved session, or it finds nothing to rotate. Returns the
+    /// moved session, or None when `old` was not live.
+    pub async fn rotate_session(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        now: u64,
+        new_expires_at: u64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        dispatch!(self, "session_rotate", s => s.rotate_session(old, new, now, new_expires_at))
     }
 
     /// The per-request lookup: one operation returning user, current role and expiry.
@@ -146,7 +163,8 @@ impl Store {
         dispatch!(self, "session_get", s => s.get_session(hash, now))
     }
 
-    /// Ends one session (logout).
+    /// Ends one session (logout). The token a rotation just replaced still names its session here,
+    /// so a logout that loses the race to a refresh of the same token ends the rotated session.
     pub async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
         dispatch!(self, "session_delete", s => s.delete_session(hash))
     }
@@ -161,18 +179,22 @@ impl Store {
         dispatch!(self, "session_set_role", s => s.set_session_role(user_id, role))
     }
 
-    /// Stores the first refresh token of a new family.
+    /// Stores the first refresh token of a new family; `deadline` (Unix seconds) is the family's
+    /// absolute end, which no rotated token outlives.
     pub async fn put_refresh(
         &self,
         hash: &TokenHash,
         family: FamilyId,
         user_id: u64,
         expires_at: u64,
+        deadline: u64,
     ) -> Result<(), StoreError> {
-        dispatch!(self, "refresh_put", s => s.put_refresh(hash, family, user_id, expires_at))
+        dispatch!(self, "refresh_put", s => s.put_refresh(hash, family, user_id, expires_at, deadline))
     }
 
-    /// Atomically spends `old` and stores `new` in its family; of concurrent callers exactly one wins.
+    /// Atomically spends `old` and makes `new` its family's live token, until `new_expires_at` capped
+    /// at the family's deadline; of concurrent callers exactly one wins. A revocation of the family
+    /// (logout, revoke-all, reuse detection) racing it wins too: the rotated token dies with it.
     pub async fn rotate_refresh(
         &self,
         old: &TokenHash,
@@ -188,13 +210,14 @@ impl Store {
         dispatch!(self, "refresh_revoke_family", s => s.revoke_refresh_family(hash))
     }
 
-    /// Revokes every refresh token of a user.
+    /// Revokes every refresh-token family of a user; returns how many there were.
     pub async fn revoke_user_refresh(&self, user_id: u64) -> Result<u64, StoreError> {
         dispatch!(self, "refresh_revoke_user", s => s.revoke_user_refresh(user_id))
     }
 
     /// Denies one token id until it would have expired anyway.
-    pub async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+    /// Returns false when the token was already denied: of concurrent callers exactly one gets true.
+    pub async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<bool, StoreError> {
         dispatch!(self, "denylist_put", s => s.deny_token(jti, expires_at))
     }
 
@@ -208,7 +231,8 @@ impl Store {
         dispatch!(self, "denylist_get", s => s.is_denied(jti, user_id, iat))
     }
 
-    /// Removes expired records where the backend does not expire them itself (Redis does).
+    /// Removes expired records (and the index entries of the memory store) where the backend does not
+    /// expire them itself (Redis does, and prunes its indexes as it writes them).
     pub async fn sweep(&self, now: u64) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Memory(s) => {

@@ -17,13 +17,13 @@ struct Sql {
     get_session: String,
     get_session_sliding: String,
     put_session: String,
+    rotate_session: String,
     delete_session: String,
     revoke_user_sessions: String,
     set_session_role: String,
     put_refresh: String,
     rotate_refresh: String,
-    inspect_refresh: String,
-    delete_family: String,
+    reuse_refresh: String,
     revoke_family_of: String,
     revoke_user_refresh: String,
     deny_token: String,
@@ -32,6 +32,13 @@ struct Sql {
     sweep: String,
 }
 
+// Concurrency: every statement that changes a session or a family is one statement on one row, or
+// finds its rows by a key that rotation does not change (user_id, family), so PostgreSQL's row locks
+// order them. A DELETE or UPDATE that meets a row a concurrent rotation has locked waits for it and
+// re-checks its condition on the rotated row (READ COMMITTED), so revoke-all, logout, role changes
+// and reuse detection reach the rotated credential instead of missing it. Rotation updates the
+// session or family row in place rather than inserting a copy: a copy committed after another
+// statement's snapshot would be invisible to it and survive.
 impl Sql {
     fn new(ns: &str) -> Sql {
         Sql {
@@ -41,23 +48,41 @@ impl Sql {
                  RETURNING user_id, username, role, expires_at"
             ),
             put_session: format!(
-                "INSERT INTO {ns}.sessions (token_hash, user_id, username, role, expires_at, idle_deadline) VALUES ($1, $2, $3, $4, $5, $6)"
+                "INSERT INTO {ns}.sessions (token_hash, user_id, username, role, expires_at, deadline, idle_deadline) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)"
             ),
-            delete_session: format!("DELETE FROM {ns}.sessions WHERE token_hash = $1"),
+            rotate_session: format!(
+                "UPDATE {ns}.sessions SET token_hash = $2, prev_hash = $1, expires_at = LEAST($4, deadline), idle_deadline = $5 \
+                 WHERE token_hash = $1 AND expires_at > $3 AND idle_deadline > $3 \
+                 RETURNING user_id, username, role, expires_at"
+            ),
+            // The hash a rotation just replaced still names the session: a logout that lost the race
+            // to a refresh of the same token ends the rotated session.
+            delete_session: format!("DELETE FROM {ns}.sessions WHERE token_hash = $1 OR prev_hash = $1"),
             revoke_user_sessions: format!("DELETE FROM {ns}.sessions WHERE user_id = $1"),
             set_session_role: format!("UPDATE {ns}.sessions SET role = $2 WHERE user_id = $1"),
-            put_refresh: format!("INSERT INTO {ns}.refresh_tokens (token_hash, family, user_id, expires_at) VALUES ($1, $2, $3, $4)"),
-            rotate_refresh: format!(
-                "WITH old AS (UPDATE {ns}.refresh_tokens SET spent = true \
-                   WHERE token_hash = $1 AND NOT spent AND expires_at > $3 RETURNING family, user_id), \
-                 ins AS (INSERT INTO {ns}.refresh_tokens (token_hash, family, user_id, expires_at) \
-                   SELECT $2, family, user_id, $4 FROM old) \
-                 SELECT user_id FROM old"
+            put_refresh: format!(
+                "INSERT INTO {ns}.refresh_tokens (token_hash, family, user_id, expires_at, deadline) \
+                 VALUES ($1, $2, $3, LEAST($4::bigint, $5::bigint), $5)"
             ),
-            inspect_refresh: format!("SELECT family, user_id, spent FROM {ns}.refresh_tokens WHERE token_hash = $1 AND expires_at > $2"),
-            delete_family: format!("DELETE FROM {ns}.refresh_tokens WHERE family = $1"),
+            // One row per family holds its live token; the spent one is remembered (as long as its
+            // successor lives) for reuse detection.
+            rotate_refresh: format!(
+                "WITH cur AS (UPDATE {ns}.refresh_tokens SET token_hash = $2, expires_at = LEAST($4, deadline) \
+                   WHERE token_hash = $1 AND expires_at > $3 RETURNING family, user_id, expires_at), \
+                 spent AS (INSERT INTO {ns}.refresh_spent (token_hash, family, expires_at) \
+                   SELECT $1, family, expires_at FROM cur) \
+                 SELECT user_id, expires_at FROM cur"
+            ),
+            reuse_refresh: format!(
+                "DELETE FROM {ns}.refresh_tokens WHERE family = \
+                   (SELECT family FROM {ns}.refresh_spent WHERE token_hash = $1 AND expires_at > $2) \
+                 RETURNING user_id"
+            ),
             revoke_family_of: format!(
-                "DELETE FROM {ns}.refresh_tokens WHERE family = (SELECT family FROM {ns}.refresh_tokens WHERE token_hash = $1)"
+                "DELETE FROM {ns}.refresh_tokens WHERE family = \
+                   (SELECT family FROM {ns}.refresh_tokens WHERE token_hash = $1 \
+                    UNION ALL SELECT family FROM {ns}.refresh_spent WHERE token_hash = $1 LIMIT 1)"
             ),
             revoke_user_refresh: format!("DELETE FROM {ns}.refresh_tokens WHERE user_id = $1"),
             deny_token: format!("INSERT INTO {ns}.denied_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING"),
@@ -70,8 +95,10 @@ impl Sql {
                  OR EXISTS (SELECT 1 FROM {ns}.denied_users WHERE user_id = $2 AND revoked_at >= $3)"
             ),
             sweep: format!(
-                "DELETE FROM {ns}.sessions WHERE expires_at <= $1; \
+                "DELETE FROM {ns}.sessions WHERE expires_at <= $1 OR idle_deadline <= $1; \
                  DELETE FROM {ns}.refresh_tokens WHERE expires_at <= $1; \
+                 DELETE FROM {ns}.refresh_spent s WHERE s.expires_at <= $1 \
+                   OR NOT EXISTS (SELECT 1 FROM {ns}.refresh_tokens t WHERE t.family = s.family); \
                  DELETE FROM {ns}.denied_tokens WHERE expires_at <= $1"
             ),
         }
@@ -85,14 +112,16 @@ fn schema(ns: &str) -> String {
          SELECT pg_advisory_xact_lock(4242001);
          CREATE SCHEMA IF NOT EXISTS {ns};
          CREATE TABLE IF NOT EXISTS {ns}.sessions (
-             token_hash bytea PRIMARY KEY, user_id bigint NOT NULL, username text NOT NULL,
-             role text NOT NULL, expires_at bigint NOT NULL, idle_deadline bigint NOT NULL);
+             token_hash bytea PRIMARY KEY, prev_hash bytea, user_id bigint NOT NULL, username text NOT NULL,
+             role text NOT NULL, expires_at bigint NOT NULL, deadline bigint NOT NULL, idle_deadline bigint NOT NULL);
          CREATE INDEX IF NOT EXISTS sessions_user_id ON {ns}.sessions (user_id);
+         CREATE INDEX IF NOT EXISTS sessions_prev_hash ON {ns}.sessions (prev_hash) WHERE prev_hash IS NOT NULL;
          CREATE TABLE IF NOT EXISTS {ns}.refresh_tokens (
-             token_hash bytea PRIMARY KEY, family bytea NOT NULL, user_id bigint NOT NULL,
-             expires_at bigint NOT NULL, spent boolean NOT NULL DEFAULT false);
-         CREATE INDEX IF NOT EXISTS refresh_tokens_family ON {ns}.refresh_tokens (family);
+             token_hash bytea PRIMARY KEY, family bytea NOT NULL UNIQUE, user_id bigint NOT NULL,
+             expires_at bigint NOT NULL, deadline bigint NOT NULL);
          CREATE INDEX IF NOT EXISTS refresh_tokens_user_id ON {ns}.refresh_tokens (user_id);
+         CREATE TABLE IF NOT EXISTS {ns}.refresh_spent (
+             token_hash bytea PRIMARY KEY, family bytea NOT NULL, expires_at bigint NOT NULL);
          CREATE TABLE IF NOT EXISTS {ns}.denied_tokens (jti text PRIMARY KEY, expires_at bigint NOT NULL);
          CREATE TABLE IF NOT EXISTS {ns}.denied_users (user_id bigint PRIMARY KEY, revoked_at bigint NOT NULL);
          COMMIT;"
@@ -190,10 +219,24 @@ impl PgStore {
         self.query_opt("SELECT 1", &[]).await.map(|_| ())
     }
 
-    pub(super) async fn put_session(&self, hash: &TokenHash, rec: &SessionRecord) -> Result<(), StoreError> {
-        let idle = if self.idle_s == 0 { i64::MAX } else { int(crate::token::unix_now()).saturating_add(self.idle_s) };
-        let p: [&(dyn ToSql + Sync); 6] =
-            [&hash.0.as_slice(), &int(rec.user_id), &rec.username, &rec.role.as_str(), &int(rec.expires_at), &idle];
+    fn idle_deadline(&self, now: u64) -> i64 {
+        if self.idle_s == 0 {
+            i64::MAX
+        } else {
+            int(now).saturating_add(self.idle_s)
+        }
+    }
+
+    pub(super) async fn put_session(
+        &self,
+        hash: &TokenHash,
+        rec: &SessionRecord,
+        deadline: u64,
+    ) -> Result<(), StoreError> {
+        let idle = self.idle_deadline(crate::token::unix_now());
+        let (exp, deadline) = (int(rec.expires_at.min(deadline)), int(deadline));
+        let p: [&(dyn ToSql + Sync); 7] =
+            [&hash.0.as_slice(), &int(rec.user_id), &rec.username, &rec.role.as_str(), &exp, &deadline, &idle];
         self.execute(&self.sql.put_session, &p).await.map(|_| ())
     }
 
@@ -204,6 +247,20 @@ impl PgStore {
         } else {
             self.query_opt(&self.sql.get_session_sliding, &[&hash.0.as_slice(), &now, &self.idle_s]).await?
         };
+        row.as_ref().map(session_from).transpose()
+    }
+
+    pub(super) async fn rotate_session(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        now: u64,
+        new_expires_at: u64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let idle = self.idle_deadline(now);
+        let p: [&(dyn ToSql + Sync); 5] =
+            [&old.0.as_slice(), &new.0.as_slice(), &int(now), &int(new_expires_at), &idle];
+        let row = self.query_opt(&self.sql.rotate_session, &p).await?;
         row.as_ref().map(session_from).transpose()
     }
 
@@ -225,8 +282,10 @@ impl PgStore {
         family: FamilyId,
         user_id: u64,
         expires_at: u64,
+        deadline: u64,
     ) -> Result<(), StoreError> {
-        let p: [&(dyn ToSql + Sync); 4] = [&hash.0.as_slice(), &family.0.as_slice(), &int(user_id), &int(expires_at)];
+        let p: [&(dyn ToSql + Sync); 5] =
+            [&hash.0.as_slice(), &family.0.as_slice(), &int(user_id), &int(expires_at), &int(deadline)];
         self.execute(&self.sql.put_refresh, &p).await.map(|_| ())
     }
 
@@ -239,18 +298,14 @@ impl PgStore {
     ) -> Result<Rotation, StoreError> {
         let p: [&(dyn ToSql + Sync); 4] = [&old.0.as_slice(), &new.0.as_slice(), &int(now), &int(new_expires_at)];
         if let Some(row) = self.query_opt(&self.sql.rotate_refresh, &p).await? {
-            return Ok(Rotation::Rotated { user_id: uint(&row, 0)? });
+            return Ok(Rotation::Rotated { user_id: uint(&row, 0)?, expires_at: uint(&row, 1)? });
         }
-        let Some(row) = self.query_opt(&self.sql.inspect_refresh, &[&old.0.as_slice(), &int(now)]).await? else {
-            return Ok(Rotation::Invalid);
-        };
-        let spent: bool = row.try_get(2).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        if !spent {
-            return Ok(Rotation::Invalid);
+        // Not live: a spent token of a family still alive is a replay, and takes the family down
+        // (waiting for, and then including, a rotation of it in flight).
+        match self.query_opt(&self.sql.reuse_refresh, &[&old.0.as_slice(), &int(now)]).await? {
+            Some(row) => Ok(Rotation::Reused { user_id: uint(&row, 0)? }),
+            None => Ok(Rotation::Invalid),
         }
-        let family: Vec<u8> = row.try_get(0).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.execute(&self.sql.delete_family, &[&family]).await?;
-        Ok(Rotation::Reused { user_id: uint(&row, 1)? })
     }
 
     pub(super) async fn revoke_refresh_family(&self, hash: &TokenHash) -> Result<bool, StoreError> {
@@ -261,8 +316,8 @@ impl PgStore {
         self.execute(&self.sql.revoke_user_refresh, &[&int(user_id)]).await
     }
 
-    pub(super) async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
-        self.execute(&self.sql.deny_token, &[&jti, &int(expires_at)]).await.map(|_| ())
+    pub(super) async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<bool, StoreError> {
+        self.execute(&self.sql.deny_token, &[&jti, &int(expires_at)]).await.map(|inserted| inserted == 1)
     }
 
     pub(super) async fn deny_user(&self, user_id: u64, revoked_at: u64) -> Result<(), StoreError> {

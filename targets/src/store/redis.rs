@@ -1,9 +1,19 @@
 //! Redis store: a fred connection pool; TTLs set atomically with values, per-user indexes for revoke-all.
 //!
-//! Keys, under `{namespace}:`: `s:{hash}` session "uid role exp username"; `su:{uid}` set of a
-//! user's session hashes; `r:{hash}` refresh token "family uid a|u" (active or spent); `rf:{family}`
-//! set of a family's token hashes; `ru:{uid}` set of a user's families; `dj:{jti}` and `du:{uid}`
-//! denylist entries. Multi-key updates run as Lua scripts so each is atomic and one round trip.
+//! Keys, under `{namespace}:`:
+//! - `s:{hash}` session "uid role exp deadline prev username" (`prev`: the hash it was known by
+//!   before its last rotation, or `-`); `sm:{hash}` the hash a rotated-away session moved to, so a
+//!   logout presenting it still ends the session; `ss:{uid}` sorted set of a user's session hashes
+//!   scored by expiry.
+//! - `r:{hash}` refresh token (live or spent) → its family; `f:{family}` the family "uid live-hash
+//!   deadline", which only the live token matches; `fu:{uid}` sorted set of a user's families scored
+//!   by expiry.
+//! - `dj:{jti}` and `du:{uid}` denylist entries.
+//!
+//! Every write touching more than one key is one Lua script, so it is atomic against every other
+//! (Redis runs one script at a time) and one round trip. Indexes hold only what can still be live:
+//! entries are replaced on rotation, removed on logout and revoke, and expired ones are cut
+//! (ZREMRANGEBYSCORE) whenever the index is written, so scripts that walk them walk live logins only.
 
 use anyhow::Context;
 use std::time::Duration;
@@ -16,10 +26,12 @@ use crate::error::StoreError;
 use crate::token::opaque::TokenHash;
 use crate::users::Role;
 
+/// KEYS: s:{hash}, ss:{uid}. ARGV: value, key ttl, hash, expires_at, now, ttl.
 const PUT_SESSION: &str = r"
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
-if redis.call('TTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[6]) then redis.call('EXPIRE', KEYS[2], ARGV[6]) end
 return 1";
 
 const GET_SESSION_SLIDING: &str = r"
@@ -27,65 +39,140 @@ local v = redis.call('GET', KEYS[1])
 if v then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return v";
 
+/// KEYS: s:{old}, s:{new}. ARGV: prefix, old hash, new hash, now, new expires_at, idle seconds (0: none).
+const ROTATE_SESSION: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local uid, role, exp, dl, prev, name = string.match(v, '^(%S+) (%S+) (%S+) (%S+) (%S+) (.*)$')
+if not uid then return redis.error_reply('session record is corrupt') end
+local now = tonumber(ARGV[4])
+if tonumber(exp) <= now then return false end
+local nexp = math.min(tonumber(ARGV[5]), tonumber(dl))
+local ttl = nexp - now
+local kttl = ttl
+local idle = tonumber(ARGV[6])
+if idle > 0 and idle < kttl then kttl = idle end
+local nv = uid .. ' ' .. role .. ' ' .. string.format('%d', nexp) .. ' ' .. dl .. ' ' .. ARGV[2] .. ' ' .. name
+local p = ARGV[1]
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], nv, 'EX', kttl)
+redis.call('SET', p .. 'sm:' .. ARGV[2], ARGV[3], 'EX', ttl)
+if prev ~= '-' then redis.call('DEL', p .. 'sm:' .. prev) end
+local uk = p .. 'ss:' .. uid
+redis.call('ZREM', uk, ARGV[2])
+redis.call('ZADD', uk, nexp, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', uk, '-inf', now)
+if redis.call('TTL', uk) < ttl then redis.call('EXPIRE', uk, ttl) end
+return nv";
+
+/// KEYS: s:{hash}. ARGV: prefix, hash. A hash rotated away ends the session it moved to.
+const DELETE_SESSION: &str = r"
+local p = ARGV[1]
+local key, hex = KEYS[1], ARGV[2]
+local v = redis.call('GET', key)
+if not v then
+  local moved = redis.call('GET', p .. 'sm:' .. hex)
+  if not moved then return 0 end
+  redis.call('DEL', p .. 'sm:' .. hex)
+  key, hex = p .. 's:' .. moved, moved
+  v = redis.call('GET', key)
+  if not v then return 0 end
+end
+local uid, prev = string.match(v, '^(%S+) %S+ %S+ %S+ (%S+)')
+redis.call('DEL', key)
+if prev and prev ~= '-' then redis.call('DEL', p .. 'sm:' .. prev) end
+if uid then redis.call('ZREM', p .. 'ss:' .. uid, hex) end
+return 1";
+
+/// KEYS: ss:{uid}. ARGV: prefix.
 const REVOKE_USER_SESSIONS: &str = r"
 local n = 0
-for _, h in ipairs(redis.call('SMEMBERS', KEYS[1])) do n = n + redis.call('DEL', ARGV[1] .. h) end
+for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local k = ARGV[1] .. 's:' .. h
+  local v = redis.call('GET', k)
+  if v then
+    local prev = string.match(v, '^%S+ %S+ %S+ %S+ (%S+)')
+    if prev and prev ~= '-' then redis.call('DEL', ARGV[1] .. 'sm:' .. prev) end
+    n = n + redis.call('DEL', k)
+  end
+end
 redis.call('DEL', KEYS[1])
 return n";
 
+/// KEYS: ss:{uid}. ARGV: prefix, role.
 const SET_SESSION_ROLE: &str = r"
-for _, h in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local k = ARGV[1] .. h
+for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local k = ARGV[1] .. 's:' .. h
   local v = redis.call('GET', k)
   if v then
     local uid, _, rest = string.match(v, '^(%S+) (%S+) (.*)$')
     redis.call('SET', k, uid .. ' ' .. ARGV[2] .. ' ' .. rest, 'KEEPTTL')
   else
-    redis.call('SREM', KEYS[1], h)
+    redis.call('ZREM', KEYS[1], h)
   end
 end
 return 1";
 
+/// KEYS: r:{hash}, f:{family}, fu:{uid}. ARGV: family, ttl, family value, expires_at, now.
 const PUT_REFRESH: &str = r"
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
-if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
-redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[5])
 if redis.call('TTL', KEYS[3]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[3], ARGV[2]) end
 return 1";
 
+/// KEYS: r:{old}, r:{new}. ARGV: prefix, old hash, new hash, now, new expires_at.
+/// Returns {1, uid, expires_at} rotated, {2, uid, 0} reused (family revoked), {0, '0', 0} invalid.
 const ROTATE_REFRESH: &str = r"
-local v = redis.call('GET', KEYS[1])
-if not v then return {0, '0'} end
-local fam, uid, st = string.match(v, '^(%S+) (%S+) (%S+)$')
-local fk = ARGV[3] .. 'rf:' .. fam
-if st ~= 'a' then
-  for _, h in ipairs(redis.call('SMEMBERS', fk)) do redis.call('DEL', ARGV[3] .. 'r:' .. h) end
-  redis.call('DEL', fk)
-  return {2, uid}
+local fam = redis.call('GET', KEYS[1])
+if not fam then return {0, '0', 0} end
+local p = ARGV[1]
+local fk = p .. 'f:' .. fam
+local f = redis.call('GET', fk)
+if not f then return {0, '0', 0} end
+local uid, cur, dl = string.match(f, '^(%S+) (%S+) (%S+)$')
+if not uid then return redis.error_reply('refresh family record is corrupt') end
+if cur ~= ARGV[2] then
+  redis.call('DEL', fk, p .. 'r:' .. cur)
+  redis.call('ZREM', p .. 'fu:' .. uid, fam)
+  return {2, uid, 0}
 end
-redis.call('SET', KEYS[1], fam .. ' ' .. uid .. ' u', 'KEEPTTL')
-redis.call('SET', KEYS[2], fam .. ' ' .. uid .. ' a', 'EX', ARGV[1])
-redis.call('SADD', fk, ARGV[2])
-if redis.call('TTL', fk) < tonumber(ARGV[1]) then redis.call('EXPIRE', fk, ARGV[1]) end
-local uk = ARGV[3] .. 'ru:' .. uid
-if redis.call('TTL', uk) < tonumber(ARGV[1]) then redis.call('EXPIRE', uk, ARGV[1]) end
-return {1, uid}";
+local now = tonumber(ARGV[4])
+local exp = math.min(tonumber(ARGV[5]), tonumber(dl))
+if exp <= now then return {0, '0', 0} end
+local ttl = exp - now
+redis.call('SET', fk, uid .. ' ' .. ARGV[3] .. ' ' .. dl, 'EX', ttl)
+redis.call('SET', KEYS[2], fam, 'EX', ttl)
+redis.call('SET', KEYS[1], fam, 'EX', ttl)
+local uk = p .. 'fu:' .. uid
+redis.call('ZADD', uk, exp, fam)
+redis.call('ZREMRANGEBYSCORE', uk, '-inf', now)
+if redis.call('TTL', uk) < ttl then redis.call('EXPIRE', uk, ttl) end
+return {1, uid, exp}";
 
+/// KEYS: r:{hash}. ARGV: prefix.
 const REVOKE_FAMILY_OF: &str = r"
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local fk = ARGV[1] .. 'rf:' .. string.match(v, '^(%S+) ')
-for _, h in ipairs(redis.call('SMEMBERS', fk)) do redis.call('DEL', ARGV[1] .. 'r:' .. h) end
-redis.call('DEL', fk)
+local fam = redis.call('GET', KEYS[1])
+if not fam then return 0 end
+local fk = ARGV[1] .. 'f:' .. fam
+local f = redis.call('GET', fk)
+if not f then return 0 end
+local uid, cur = string.match(f, '^(%S+) (%S+)')
+redis.call('DEL', fk, ARGV[1] .. 'r:' .. cur)
+redis.call('ZREM', ARGV[1] .. 'fu:' .. uid, fam)
 return 1";
 
+/// KEYS: fu:{uid}. ARGV: prefix.
 const REVOKE_USER_REFRESH: &str = r"
 local n = 0
-for _, fam in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local fk = ARGV[1] .. 'rf:' .. fam
-  for _, h in ipairs(redis.call('SMEMBERS', fk)) do n = n + redis.call('DEL', ARGV[1] .. 'r:' .. h) end
-  redis.call('DEL', fk)
+for _, fam in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local fk = ARGV[1] .. 'f:' .. fam
+  local f = redis.call('GET', fk)
+  if f then
+    redis.call('DEL', ARGV[1] .. 'r:' .. string.match(f, '^%S+ (%S+)'))
+    n = n + redis.call('DEL', fk)
+  end
 end
 redis.call('DEL', KEYS[1])
 return n";
@@ -99,6 +186,8 @@ struct Script {
 struct Scripts {
     put_session: Script,
     get_session_sliding: Script,
+    rotate_session: Script,
+    delete_session: Script,
     revoke_user_sessions: Script,
     set_session_role: Script,
     put_refresh: Script,
@@ -128,8 +217,10 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 fn parse_session(v: &str) -> Result<SessionRecord, StoreError> {
-    let mut it = v.splitn(4, ' ');
-    let (Some(uid), Some(role), Some(exp), Some(name)) = (it.next(), it.next(), it.next(), it.next()) else {
+    let mut it = v.splitn(6, ' ');
+    let (Some(uid), Some(role), Some(exp), Some(_deadline), Some(_prev), Some(name)) =
+        (it.next(), it.next(), it.next(), it.next(), it.next(), it.next())
+    else {
         return Err(corrupt("session"));
     };
     Ok(SessionRecord {
@@ -169,6 +260,8 @@ impl RedisStore {
         let scripts = Scripts {
             put_session: load(PUT_SESSION).await?,
             get_session_sliding: load(GET_SESSION_SLIDING).await?,
+            rotate_session: load(ROTATE_SESSION).await?,
+            delete_session: load(DELETE_SESSION).await?,
             revoke_user_sessions: load(REVOKE_USER_SESSIONS).await?,
             set_session_role: load(SET_SESSION_ROLE).await?,
             put_refresh: load(PUT_REFRESH).await?,
@@ -225,15 +318,30 @@ impl RedisStore {
         self.pool.ping::<String>(None).await.map(|_| ()).map_err(redis_err)
     }
 
-    pub(super) async fn put_session(&self, hash: &TokenHash, rec: &SessionRecord) -> Result<(), StoreError> {
+    /// Key TTL of a session living `ttl` more seconds: the idle timeout when that is shorter.
+    fn session_key_ttl(&self, ttl: u64) -> u64 {
+        if self.idle_s == 0 {
+            ttl
+        } else {
+            ttl.min(self.idle_s)
+        }
+    }
+
+    pub(super) async fn put_session(
+        &self,
+        hash: &TokenHash,
+        rec: &SessionRecord,
+        deadline: u64,
+    ) -> Result<(), StoreError> {
         let hex = hash.to_hex();
-        let ttl = rec.expires_at.saturating_sub(crate::token::unix_now()).max(1);
-        let key_ttl = if self.idle_s == 0 { ttl } else { ttl.min(self.idle_s) };
-        let value = format!("{} {} {} {}", rec.user_id, rec.role.as_str(), rec.expires_at, rec.username);
-        let keys = vec![self.key("s", &hex), self.key("su", rec.user_id)];
-        self.run::<i64>(&self.scripts.put_session, keys, vec![value, key_ttl.to_string(), hex, ttl.to_string()])
-            .await
-            .map(|_| ())
+        let now = crate::token::unix_now();
+        let exp = rec.expires_at.min(deadline);
+        let ttl = exp.saturating_sub(now).max(1);
+        let value = format!("{} {} {exp} {deadline} - {}", rec.user_id, rec.role.as_str(), rec.username);
+        let keys = vec![self.key("s", &hex), self.key("ss", rec.user_id)];
+        let args =
+            vec![value, self.session_key_ttl(ttl).to_string(), hex, exp.to_string(), now.to_string(), ttl.to_string()];
+        self.run::<i64>(&self.scripts.put_session, keys, args).await.map(|_| ())
     }
 
     pub(super) async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {
@@ -252,18 +360,41 @@ impl RedisStore {
         }
     }
 
+    pub(super) async fn rotate_session(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        now: u64,
+        new_expires_at: u64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let (old_hex, new_hex) = (old.to_hex(), new.to_hex());
+        let keys = vec![self.key("s", &old_hex), self.key("s", &new_hex)];
+        let args = vec![
+            self.prefix.clone(),
+            old_hex,
+            new_hex,
+            now.to_string(),
+            new_expires_at.to_string(),
+            self.idle_s.to_string(),
+        ];
+        let moved: Option<String> = self.run(&self.scripts.rotate_session, keys, args).await?;
+        moved.as_deref().map(parse_session).transpose()
+    }
+
     pub(super) async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        self.pool.del::<i64, _>(self.hash_key("s", hash)).await.map(|_| ()).map_err(redis_err)
+        let hex = hash.to_hex();
+        let keys = vec![self.key("s", &hex)];
+        self.run::<i64>(&self.scripts.delete_session, keys, vec![self.prefix.clone(), hex]).await.map(|_| ())
     }
 
     pub(super) async fn revoke_user_sessions(&self, user_id: u64) -> Result<u64, StoreError> {
-        let keys = vec![self.key("su", user_id)];
-        self.run(&self.scripts.revoke_user_sessions, keys, vec![self.key("s", "")]).await
+        let keys = vec![self.key("ss", user_id)];
+        self.run(&self.scripts.revoke_user_sessions, keys, vec![self.prefix.clone()]).await
     }
 
     pub(super) async fn set_session_role(&self, user_id: u64, role: Role) -> Result<(), StoreError> {
-        let keys = vec![self.key("su", user_id)];
-        let args = vec![self.key("s", ""), role.as_str().to_owned()];
+        let keys = vec![self.key("ss", user_id)];
+        let args = vec![self.prefix.clone(), role.as_str().to_owned()];
         self.run::<i64>(&self.scripts.set_session_role, keys, args).await.map(|_| ())
     }
 
@@ -273,11 +404,15 @@ impl RedisStore {
         family: FamilyId,
         user_id: u64,
         expires_at: u64,
+        deadline: u64,
     ) -> Result<(), StoreError> {
         let (hex, fam) = (hash.to_hex(), family.to_hex());
-        let ttl = expires_at.saturating_sub(crate::token::unix_now()).max(1);
-        let keys = vec![self.key("r", &hex), self.key("rf", &fam), self.key("ru", user_id)];
-        let args = vec![format!("{fam} {user_id} a"), ttl.to_string(), hex, fam];
+        let now = crate::token::unix_now();
+        let exp = expires_at.min(deadline);
+        let ttl = exp.saturating_sub(now).max(1);
+        let keys = vec![self.key("r", &hex), self.key("f", &fam), self.key("fu", user_id)];
+        let value = format!("{user_id} {hex} {deadline}");
+        let args = vec![fam, ttl.to_string(), value, exp.to_string(), now.to_string()];
         self.run::<i64>(&self.scripts.put_refresh, keys, args).await.map(|_| ())
     }
 
@@ -288,14 +423,16 @@ impl RedisStore {
         now: u64,
         new_expires_at: u64,
     ) -> Result<Rotation, StoreError> {
-        let new_hex = new.to_hex();
-        let keys = vec![self.hash_key("r", old), self.key("r", &new_hex)];
-        let ttl = new_expires_at.saturating_sub(now).max(1);
-        let args = vec![ttl.to_string(), new_hex, self.prefix.clone()];
-        let (outcome, uid): (i64, String) = self.run(&self.scripts.rotate_refresh, keys, args).await?;
-        let user_id = || uid.parse::<u64>().map_err(|_| corrupt("refresh token"));
+        let (old_hex, new_hex) = (old.to_hex(), new.to_hex());
+        let keys = vec![self.key("r", &old_hex), self.key("r", &new_hex)];
+        let args = vec![self.prefix.clone(), old_hex, new_hex, now.to_string(), new_expires_at.to_string()];
+        let (outcome, uid, expires_at): (i64, String, i64) = self.run(&self.scripts.rotate_refresh, keys, args).await?;
+        let user_id = || uid.parse::<u64>().map_err(|_| corrupt("refresh family"));
         Ok(match outcome {
-            1 => Rotation::Rotated { user_id: user_id()? },
+            1 => Rotation::Rotated {
+                user_id: user_id()?,
+                expires_at: u64::try_from(expires_at).map_err(|_| corrupt("refresh family"))?,
+            },
             2 => Rotation::Reused { user_id: user_id()? },
             _ => Rotation::Invalid,
         })
@@ -307,13 +444,15 @@ impl RedisStore {
     }
 
     pub(super) async fn revoke_user_refresh(&self, user_id: u64) -> Result<u64, StoreError> {
-        let keys = vec![self.key("ru", user_id)];
+        let keys = vec![self.key("fu", user_id)];
         self.run(&self.scripts.revoke_user_refresh, keys, vec![self.prefix.clone()]).await
     }
 
-    pub(super) async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+    pub(super) async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<bool, StoreError> {
         let exp = Some(Expiration::EXAT(i64::try_from(expires_at).unwrap_or(i64::MAX)));
-        self.pool.set::<(), _, _>(self.key("dj", jti), 1, exp, None, false).await.map_err(redis_err)
+        let set: Option<String> =
+            self.pool.set(self.key("dj", jti), 1, exp, Some(SetOptions::NX), false).await.map_err(redis_err)?;
+        Ok(set.is_some())
     }
 
     pub(super) async fn deny_user(&self, user_id: u64, revoked_at: u64) -> Result<(), StoreError> {
@@ -336,12 +475,13 @@ mod tests {
 
     #[test]
     fn session_values_round_trip_and_reject_garbage() {
-        let rec = parse_session("7 admin 1800000000 user7").unwrap();
+        let rec = parse_session("7 admin 1800000000 1800000900 - user7").unwrap();
         assert_eq!(
             (rec.user_id, rec.role, rec.expires_at, rec.username.as_str()),
             (7, Role::Admin, 1_800_000_000, "user7")
         );
-        for bad in ["", "7", "7 root 1 u", "x user 1 u", "7 user -1 u"] {
+        assert_eq!(parse_session("7 user 1 2 00ff with space").unwrap().username, "with space");
+        for bad in ["", "7", "7 user 1 2 -", "7 root 1 2 - u", "x user 1 2 - u", "7 user -1 2 - u"] {
             assert!(parse_session(bad).is_err(), "{bad}");
         }
     }

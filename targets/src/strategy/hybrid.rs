@@ -11,7 +11,10 @@ use crate::users::{Directory, User};
 pub struct HybridStrategy {
     pub codec: JwtCodec,
     pub store: Store,
+    /// Lifetime of each refresh token (a rotation starts a new one).
     pub refresh_ttl_s: u64,
+    /// Absolute lifetime of a login's refresh-token family: no rotated token outlives login + this.
+    pub absolute_s: u64,
 }
 
 impl HybridStrategy {
@@ -24,16 +27,19 @@ impl HybridStrategy {
     /// Signs an access token and starts a new refresh-token family.
     pub async fn issue(&self, user: &User, now: u64) -> Result<Grant, Failure> {
         let refresh = opaque::generate();
-        self.store.put_refresh(&refresh.hash, FamilyId::generate(), user.id, now + self.refresh_ttl_s).await?;
-        self.grant(user, refresh.text, now)
+        let deadline = now + self.absolute_s;
+        let expires_at = (now + self.refresh_ttl_s).min(deadline);
+        self.store.put_refresh(&refresh.hash, FamilyId::generate(), user.id, expires_at, deadline).await?;
+        self.grant(user, refresh.text, expires_at - now, now)
     }
 
-    fn grant(&self, user: &User, refresh: String, now: u64) -> Result<Grant, Failure> {
+    fn grant(&self, user: &User, refresh: String, refresh_ttl_s: u64, now: u64) -> Result<Grant, Failure> {
         let t = self.codec.issue(user.id, &user.username, user.role(), now)?;
-        Ok(Grant { access: t.token, expires_in: t.expires_in, refresh: Some((refresh, self.refresh_ttl_s)) })
+        Ok(Grant { access: t.token, expires_in: t.expires_in, refresh: Some((refresh, refresh_ttl_s)) })
     }
 
-    /// Spends the refresh token and issues a new pair; replaying a spent one revokes its family.
+    /// Spends the refresh token and issues a new pair; replaying a spent one revokes its family. The
+    /// new refresh token never outlives the family's absolute deadline.
     pub async fn refresh(&self, users: &Directory, presented: &str, now: u64) -> Result<Grant, Failure> {
         if !opaque::looks_valid(presented) {
             return Err(Failure::Malformed);
@@ -44,9 +50,9 @@ impl HybridStrategy {
             .rotate_refresh(&opaque::hash_text(presented), &next.hash, now, now + self.refresh_ttl_s)
             .await?
         {
-            Rotation::Rotated { user_id } => {
+            Rotation::Rotated { user_id, expires_at } => {
                 let user = users.get(user_id).ok_or(Failure::Unknown)?;
-                self.grant(user, next.text, now)
+                self.grant(user, next.text, expires_at.saturating_sub(now), now)
             }
             Rotation::Reused { user_id } => {
                 tracing::warn!(user_id, "spent refresh token replayed: family revoked");

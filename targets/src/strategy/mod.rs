@@ -46,8 +46,27 @@ pub enum Strategy {
 pub struct Auth {
     pub strategy: Strategy,
     pub users: Arc<Directory>,
-    /// Bounds concurrent argon2 runs so a login storm queues instead of exhausting memory.
-    hashing: Semaphore,
+    /// Bounds concurrent argon2 runs, and the logins waiting for one, so a login storm neither
+    /// exhausts memory nor queues without end.
+    hashing: LoginThrottle,
+}
+
+/// Password-hashing slots plus a bounded number of places to wait for one.
+struct LoginThrottle {
+    /// One permit per argon2 run allowed at once; held by the blocking task until the hash is done.
+    slots: Arc<Semaphore>,
+    /// One permit per login admitted (running or waiting): slots + the waiting places.
+    admitted: Semaphore,
+}
+
+impl LoginThrottle {
+    fn new(slots: usize, max_waiting: usize) -> LoginThrottle {
+        let slots = slots.max(1);
+        LoginThrottle {
+            slots: Arc::new(Semaphore::new(slots)),
+            admitted: Semaphore::new(slots.saturating_add(max_waiting).min(Semaphore::MAX_PERMITS)),
+        }
+    }
 }
 
 /// Result of a revoke-all through the control API.
@@ -63,7 +82,8 @@ impl Auth {
     pub async fn build(cfg: &Config, metrics: Arc<Metrics>, hashing_slots: usize) -> anyhow::Result<Auth> {
         let users = Directory::seeded(cfg.seed_users, cfg.argon2_m_kib, cfg.argon2_t, cfg.argon2_p)?;
         let spec = &cfg.spec;
-        let max_token_ttl = spec.ttls.longest();
+        // A user-wide denylist entry must outlive every token it covers, leeway included.
+        let max_token_ttl = spec.ttls.longest() + cfg.leeway + std::time::Duration::from_secs(1);
         let settings = StoreSettings {
             namespace: cfg.namespace.clone(),
             pool_size: cfg.pool_size,
@@ -81,20 +101,26 @@ impl Auth {
             Ok(JwtCodec::new(spec.alg, material, ttl.secs(), cfg.leeway.as_secs(), typ, &cfg.issuer, &cfg.audience))
         };
         let strategy = match (spec.strategy, store) {
-            (StrategyKind::Jwt, denylist) => {
-                Strategy::Jwt(jwt::JwtStrategy { codec: codec(spec.ttls.token, TYP_JWT)?, denylist })
-            }
-            (StrategyKind::Session, Some(store)) => {
-                Strategy::Session(session::SessionStrategy { store, ttl_s: spec.ttls.session.secs() })
-            }
+            (StrategyKind::Jwt, denylist) => Strategy::Jwt(jwt::JwtStrategy {
+                codec: codec(spec.ttls.token, TYP_JWT)?,
+                denylist,
+                absolute_s: spec.ttls.absolute.secs(),
+            }),
+            (StrategyKind::Session, Some(store)) => Strategy::Session(session::SessionStrategy {
+                store,
+                ttl_s: spec.ttls.session.secs(),
+                absolute_s: spec.ttls.absolute.secs(),
+            }),
             (StrategyKind::Hybrid, Some(store)) => Strategy::Hybrid(hybrid::HybridStrategy {
                 codec: codec(spec.ttls.access, TYP_ACCESS)?,
                 store,
                 refresh_ttl_s: spec.ttls.refresh.secs(),
+                absolute_s: spec.ttls.absolute.secs(),
             }),
             (kind, None) => anyhow::bail!("strategy {kind:?} needs a store: pass --store"),
         };
-        Ok(Auth { strategy, users: Arc::new(users), hashing: Semaphore::new(hashing_slots.max(1)) })
+        let hashing = LoginThrottle::new(hashing_slots, cfg.max_pending_logins);
+        Ok(Auth { strategy, users: Arc::new(users), hashing })
     }
 
     /// The store in use, if any (session/refresh store or jwt denylist).
@@ -130,12 +156,22 @@ impl Auth {
         if username.len() > 256 || password.len() > 1024 {
             return Err(Failure::BadLogin);
         }
-        let permit = self.hashing.acquire().await.map_err(|_| Failure::Internal("login throttle closed"))?;
-        let users = Arc::clone(&self.users);
-        let id = tokio::task::spawn_blocking(move || users.check_password(&username, &password).map(|u| u.id))
+        // Full queue: refuse at once (503 + Retry-After) rather than let waiting logins pile up.
+        let _admitted = self.hashing.admitted.try_acquire().map_err(|_| Failure::Busy)?;
+        let slot = Arc::clone(&self.hashing.slots)
+            .acquire_owned()
             .await
-            .map_err(|_| Failure::Internal("password check panicked"))?;
-        drop(permit);
+            .map_err(|_| Failure::Internal("login throttle closed"))?;
+        let users = Arc::clone(&self.users);
+        // The slot moves into the blocking task: a client that disconnects (or a request timeout)
+        // drops this future, but the hash runs on, and so must keep its slot until it ends.
+        let id = tokio::task::spawn_blocking(move || {
+            let id = users.check_password(&username, &password).map(|u| u.id);
+            drop(slot);
+            id
+        })
+        .await
+        .map_err(|_| Failure::Internal("password check panicked"))?;
         let user = id.and_then(|id| self.users.get(id)).ok_or(Failure::BadLogin)?;
         let now = unix_now();
         match &self.strategy {
@@ -149,7 +185,7 @@ impl Auth {
     pub async fn refresh(&self, presented: &str) -> Result<Grant, Failure> {
         let now = unix_now();
         match &self.strategy {
-            Strategy::Jwt(s) => s.refresh(presented, now).await,
+            Strategy::Jwt(s) => s.refresh(&self.users, presented, now).await,
             Strategy::Session(s) => s.refresh(presented, now).await,
             Strategy::Hybrid(s) => s.refresh(&self.users, presented, now).await,
         }

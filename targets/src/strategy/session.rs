@@ -9,7 +9,10 @@ use crate::users::User;
 /// Server-side sessions.
 pub struct SessionStrategy {
     pub store: Store,
+    /// Lifetime a login or a refresh gives the session.
     pub ttl_s: u64,
+    /// Absolute lifetime of a login: refreshes never carry a session past login + this.
+    pub absolute_s: u64,
 }
 
 impl SessionStrategy {
@@ -20,42 +23,45 @@ impl SessionStrategy {
     }
 
     async fn lookup(&self, token: &str, now: u64) -> Result<SessionRecord, Failure> {
-        if token.len() > crate::token::jwt::MAX_TOKEN_LEN {
-            return Err(Failure::Oversized);
-        }
-        if !opaque::looks_valid(token) {
-            return Err(Failure::Malformed);
-        }
+        check_shape(token)?;
         self.store.get_session(&opaque::hash_text(token), now).await?.ok_or(Failure::Unknown)
     }
 
     /// Creates a session for the user.
     pub async fn issue(&self, user: &User, now: u64) -> Result<Grant, Failure> {
+        let deadline = now + self.absolute_s;
+        let role = user.role();
         let rec = SessionRecord {
             user_id: user.id,
             username: user.username.clone(),
-            role: user.role(),
-            expires_at: now + self.ttl_s,
+            role,
+            expires_at: (now + self.ttl_s).min(deadline),
         };
-        self.create(&rec).await
-    }
-
-    async fn create(&self, rec: &SessionRecord) -> Result<Grant, Failure> {
         let token = opaque::generate();
-        self.store.put_session(&token.hash, rec).await?;
-        Ok(Grant { access: token.text, expires_in: self.ttl_s, refresh: None })
+        self.store.put_session(&token.hash, &rec, deadline).await?;
+        // A role change landing between reading the role above and storing the session updated
+        // every session but this one: store what the directory says now.
+        if user.role() != role {
+            self.store.set_session_role(user.id, user.role()).await?;
+        }
+        Ok(Grant { access: token.text, expires_in: rec.expires_at - now, refresh: None })
     }
 
-    /// Session refresh is id rotation: a new token with a fresh lifetime replaces the presented one.
+    /// Session refresh is id rotation: in one atomic store operation the session moves to a new
+    /// token with a fresh lifetime (never past the login's absolute deadline) and the presented
+    /// token stops working.
     pub async fn refresh(&self, token: &str, now: u64) -> Result<Grant, Failure> {
-        let mut rec = self.lookup(token, now).await?;
-        rec.expires_at = now + self.ttl_s;
-        let grant = self.create(&rec).await?;
-        self.store.delete_session(&opaque::hash_text(token)).await?;
-        Ok(grant)
+        check_shape(token)?;
+        let next = opaque::generate();
+        let rec = self
+            .store
+            .rotate_session(&opaque::hash_text(token), &next.hash, now, now + self.ttl_s)
+            .await?
+            .ok_or(Failure::Unknown)?;
+        Ok(Grant { access: next.text, expires_in: rec.expires_at.saturating_sub(now), refresh: None })
     }
 
-    /// Deletes the presented session.
+    /// Deletes the presented session (or, if a refresh just rotated it, the session it moved to).
     pub async fn logout(&self, token: &str) -> Result<bool, Failure> {
         if !opaque::looks_valid(token) {
             return Err(Failure::Malformed);
@@ -63,4 +69,14 @@ impl SessionStrategy {
         self.store.delete_session(&opaque::hash_text(token)).await?;
         Ok(true)
     }
+}
+
+fn check_shape(token: &str) -> Result<(), Failure> {
+    if token.len() > crate::token::jwt::MAX_TOKEN_LEN {
+        return Err(Failure::Oversized);
+    }
+    if !opaque::looks_valid(token) {
+        return Err(Failure::Malformed);
+    }
+    Ok(())
 }
