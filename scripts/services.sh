@@ -2,28 +2,42 @@
 # Start or stop throwaway PostgreSQL and Redis for authbench on free loopback ports.
 #
 #   scripts/services.sh up     [--dir DIR]   start both, print their URLs, write DIR/env
-#   scripts/services.sh down   [--dir DIR]   stop both and delete DIR
-#   scripts/services.sh status [--dir DIR]   say what is running
+#   scripts/services.sh down    --dir DIR    stop both and delete DIR
+#   scripts/services.sh status  --dir DIR    say what is running
 #
 # Uses docker-compose.yml when a Docker engine answers, local binaries otherwise.
-# PostgreSQL refuses to run as root; as root it is started as the `postgres` user.
-# `source DIR/env` (default DIR: /tmp/authbench-services) exports AUTHBENCH_POSTGRES_URL and
-# AUTHBENCH_REDIS_URL, which authbench-target and the tests read.
+# Without --dir (or AUTHBENCH_SERVICES_DIR), up makes a fresh private directory with mktemp and
+# prints it. DIR must be yours and writable by nobody else: DIR/env is sourced.
+# PostgreSQL refuses to run as root; as root its cluster lives in a fresh directory of its own
+# under ${TMPDIR:-/tmp}, owned by the `postgres` user, so DIR may stay private to root.
+# `source DIR/env` exports AUTHBENCH_POSTGRES_URL and AUTHBENCH_REDIS_URL, which authbench-target
+# and the tests read, and AUTHBENCH_SERVICES_DIR, so that a later down or status finds DIR.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 cmd="${1:-}"
 shift || true
-dir="${AUTHBENCH_SERVICES_DIR:-/tmp/authbench-services}"
+dir="${AUTHBENCH_SERVICES_DIR:-}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --dir) dir="$2"; shift 2 ;;
+    --dir) [[ $# -ge 2 && -n "$2" ]] || { echo "services.sh: --dir needs a directory" >&2; exit 2; }; dir="$2"; shift 2 ;;
     *) echo "services.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
 die() { echo "services.sh: $*" >&2; exit 1; }
+
+# DIR/env is sourced and, as root, DIR holds what root runs: DIR must be a real directory of ours
+# that nobody else can write to.
+check_private() {
+  [[ -L "$dir" ]] && die "$dir is a symbolic link; pass a real directory with --dir"
+  [[ -d "$dir" ]] || die "$dir is not a directory"
+  [[ "$(stat -c %u -- "$dir")" == "$(id -u)" ]] || die "$dir belongs to another user; pass a directory of yours with --dir"
+  local perms
+  perms=$(stat -c %a -- "$dir")
+  (( (8#$perms & 8#022) == 0 )) || die "$dir is writable by group or others (mode $perms); use a private directory (chmod 700) or omit --dir"
+}
 
 free_port() {
   local p
@@ -56,13 +70,40 @@ as_pg() {
   if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A compose project name from DIR: lowercase letters, digits and dashes only.
+project() {
+  echo "authbench-$(basename "$dir" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9\n' '-')"
+}
+
+# Where the PostgreSQL cluster lives. As root it is started as `postgres`, which must reach it
+# without DIR being opened to everyone: a fresh directory of its own, given to postgres.
+pg_home() {
+  if [[ "$(id -u)" != 0 ]]; then
+    mkdir -m 700 "$dir/pg"
+    echo "$dir/pg"
+    return
+  fi
+  id postgres >/dev/null 2>&1 || die "no postgres user to run PostgreSQL as (root may not): install PostgreSQL (scripts/install-deps.sh)"
+  local home
+  home=$(mktemp -d "${TMPDIR:-/tmp}/authbench-pg.XXXXXX")
+  echo "$home" > "$dir/pg.dir"
+  chown postgres:postgres "$home"
+  if ! runuser -u postgres -- test -w "$home"; then
+    rmdir -- "$home"; rm -f -- "$dir/pg.dir"
+    die "the postgres user cannot reach $home: a directory above it is private to root. Set TMPDIR to a directory every user may traverse (e.g. TMPDIR=/tmp) and run up again"
+  fi
+  echo "$home"
+}
+
 docker_up() {
   command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 || return 1
   local compose
   if docker compose version >/dev/null 2>&1; then compose=(docker compose); elif command -v docker-compose >/dev/null 2>&1; then compose=(docker-compose); else return 1; fi
   local pg_port redis_port
   pg_port=$(free_port); redis_port=$(free_port)
-  AUTHBENCH_PG_PORT=$pg_port AUTHBENCH_REDIS_PORT=$redis_port "${compose[@]}" -f "$root/docker-compose.yml" -p "authbench-$(basename "$dir")" up -d --wait postgres redis >&2
+  # The file demands a control key for its target service, which is not started here.
+  AUTHBENCH_CONTROL_KEY="${AUTHBENCH_CONTROL_KEY:-unused-postgres-and-redis-only}" \
+    AUTHBENCH_PG_PORT=$pg_port AUTHBENCH_REDIS_PORT=$redis_port "${compose[@]}" -f "$root/docker-compose.yml" -p "$(project)" up -d --wait postgres redis >&2
   echo "docker" > "$dir/mode"
   echo "$pg_port" > "$dir/pg.port"; echo "$redis_port" > "$dir/redis.port"
   printf 'postgres://authbench:authbench@127.0.0.1:%s/authbench\n' "$pg_port" > "$dir/pg.url"
@@ -74,13 +115,13 @@ local_up() {
   command -v redis-server >/dev/null 2>&1 || die "redis-server not found: run scripts/install-deps.sh (apt-get install redis-server) or use --redis-url"
   echo "local" > "$dir/mode"
   pg_port=$(free_port)
-  mkdir -p "$dir/pg"
-  if [[ "$(id -u)" == 0 ]]; then chown -R postgres:postgres "$dir/pg"; chmod 755 "$dir"; fi
-  as_pg "$bin/initdb" -D "$dir/pg/data" -U authbench --auth=trust -E UTF8 --no-sync --no-instructions >"$dir/initdb.log" 2>&1 \
+  local pg
+  pg=$(pg_home)
+  as_pg "$bin/initdb" -D "$pg/data" -U authbench --auth=trust -E UTF8 --no-sync --no-instructions >"$dir/initdb.log" 2>&1 \
     || die "initdb failed; see $dir/initdb.log"
-  as_pg "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 30 \
-    -o "-p $pg_port -k $dir/pg -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null \
-    || die "PostgreSQL did not start; see $dir/pg/server.log"
+  as_pg "$bin/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w -t 30 \
+    -o "-p $pg_port -k $pg -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null \
+    || die "PostgreSQL did not start; see $pg/server.log"
   echo "$bin" > "$dir/pg.bin"; echo "$pg_port" > "$dir/pg.port"
   printf 'postgres://authbench@127.0.0.1:%s/postgres\n' "$pg_port" > "$dir/pg.url"
 
@@ -93,38 +134,56 @@ local_up() {
 
 case "$cmd" in
   up)
+    if [[ -z "$dir" ]]; then
+      dir=$(mktemp -d "${TMPDIR:-/tmp}/authbench-services.XXXXXX")
+    elif [[ ! -e "$dir" && ! -L "$dir" ]]; then
+      (umask 077; mkdir -p -- "$dir")
+    fi
+    check_private
+    echo "services.sh: directory $dir" >&2
     if [[ -f "$dir/env" ]]; then
-      echo "services already up (from $dir/env); run scripts/services.sh down first" >&2
+      echo "services already up (from $dir/env); run scripts/services.sh down --dir $dir first" >&2
       cat "$dir/env"; exit 0
     fi
-    mkdir -p "$dir"
     docker_up || local_up
     pg_url=$(cat "$dir/pg.url"); redis_url="redis://127.0.0.1:$(cat "$dir/redis.port")"
-    printf 'export AUTHBENCH_POSTGRES_URL=%s\nexport AUTHBENCH_REDIS_URL=%s\n' "$pg_url" "$redis_url" > "$dir/env"
+    printf 'export AUTHBENCH_POSTGRES_URL=%s\nexport AUTHBENCH_REDIS_URL=%s\nexport AUTHBENCH_SERVICES_DIR=%q\n' \
+      "$pg_url" "$redis_url" "$dir" > "$dir/env"
     echo "PostgreSQL: $pg_url ($(cat "$dir/mode"))" >&2
     echo "Redis:      $redis_url ($(cat "$dir/mode"))" >&2
     echo "to use them: source $dir/env" >&2
+    echo "to stop them: scripts/services.sh down --dir $dir" >&2
     cat "$dir/env"
     ;;
   down)
+    [[ -n "$dir" ]] || die "down needs --dir DIR (the directory up printed)"
     [[ -d "$dir" ]] || { echo "nothing running under $dir" >&2; exit 0; }
+    check_private
     if [[ "$(cat "$dir/mode" 2>/dev/null)" == docker ]]; then
-      (docker compose version >/dev/null 2>&1 && docker compose -f "$root/docker-compose.yml" -p "authbench-$(basename "$dir")" down -v) \
-        || docker-compose -f "$root/docker-compose.yml" -p "authbench-$(basename "$dir")" down -v || true
+      export AUTHBENCH_CONTROL_KEY="${AUTHBENCH_CONTROL_KEY:-unused-postgres-and-redis-only}"
+      (docker compose version >/dev/null 2>&1 && docker compose -f "$root/docker-compose.yml" -p "$(project)" down -v) \
+        || docker-compose -f "$root/docker-compose.yml" -p "$(project)" down -v || true
     else
-      if [[ -f "$dir/pg.bin" && -d "$dir/pg/data" ]]; then
-        as_pg "$(cat "$dir/pg.bin")/pg_ctl" -D "$dir/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+      pg="$dir/pg"
+      if [[ -f "$dir/pg.dir" ]]; then
+        pg=$(cat "$dir/pg.dir")
+        [[ "$pg" == */authbench-pg.* && -d "$pg" && ! -L "$pg" ]] || pg=""
+      fi
+      if [[ -n "$pg" && -f "$dir/pg.bin" && -d "$pg/data" ]]; then
+        as_pg "$(cat "$dir/pg.bin")/pg_ctl" -D "$pg/data" -m fast -w stop >/dev/null 2>&1 || true
       fi
       if [[ -f "$dir/redis.pid" ]]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
+      if [[ -n "$pg" && "$pg" != "$dir/pg" ]]; then rm -rf -- "$pg"; fi
     fi
-    rm -rf "$dir"
+    rm -rf -- "$dir"
     echo "stopped services under $dir" >&2
     ;;
   status)
+    [[ -n "$dir" ]] || die "status needs --dir DIR (the directory up printed)"
     if [[ -f "$dir/env" ]]; then cat "$dir/env"; else echo "no services under $dir" >&2; exit 1; fi
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

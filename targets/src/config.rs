@@ -48,9 +48,30 @@ pub struct Config {
     #[arg(long, default_value_t = 8)]
     pub pool_size: usize,
 
-    /// Key required in the x-control-key header by /control endpoints; without it they answer 403.
+    /// Key required in the x-control-key header by /control endpoints and /metrics; at least 16
+    /// bytes (e.g. `openssl rand -base64 24`). Without it they answer 403. Prefer the environment
+    /// variable: a command line is visible to every local user in `ps`.
     #[arg(long, env = "AUTHBENCH_CONTROL_KEY", hide_env_values = true)]
     pub control_key: Option<String>,
+
+    /// Most connections open at once; more are answered 503 and closed. Keep it below `ulimit -n`.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Longest a client may take to send a request's headers, and longest an idle keep-alive
+    /// connection stays open; then the connection is closed.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// Longest a request may take, body included, before it is answered 503; /control routes are
+    /// exempt (seeding a million records takes longer).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Logins allowed to wait for a password-hashing slot; beyond that a login is answered 503 with
+    /// Retry-After at once instead of queueing without bound.
+    #[arg(long, default_value_t = 256)]
+    pub max_pending_logins: usize,
 
     /// Tokio worker threads (default: one per core).
     #[arg(long)]
@@ -106,8 +127,66 @@ impl Config {
         if self.workers == Some(0) {
             return Err("--workers must be at least 1".into());
         }
+        if let Some(key) = &self.control_key {
+            if key.len() < MIN_CONTROL_KEY {
+                return Err(format!(
+                    "the control key (--control-key or AUTHBENCH_CONTROL_KEY) is {} bytes; it must be at least \
+                     {MIN_CONTROL_KEY} bytes, e.g. `openssl rand -base64 24`, or unset to turn /control and /metrics off",
+                    key.len()
+                ));
+            }
+        }
+        if self.max_connections == 0 {
+            return Err("--max-connections must be at least 1".into());
+        }
+        if self.header_timeout.is_zero() || self.request_timeout.is_zero() {
+            return Err("--header-timeout and --request-timeout must be longer than 0s".into());
+        }
         Ok(())
     }
+}
+
+/// Shortest control key accepted: 128 bits if random.
+pub const MIN_CONTROL_KEY: usize = 16;
+
+/// `text` with the password of every URL in it (`scheme://user:PASSWORD@host`) and every
+/// `password=VALUE` (query parameter or libpq key=value) replaced by `***`, for messages and logs.
+pub fn redact(text: &str) -> String {
+    let ends_value = |c: char| c.is_whitespace() || matches!(c, '&' | '"' | '\'' | ')' | ',' | ';');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let url = rest.find("://").map(|i| (i, "://"));
+        let kv = rest.to_ascii_lowercase().find("password=").map(|i| (i, "password="));
+        let Some((at, what)) = [url, kv].into_iter().flatten().min_by_key(|(i, _)| *i) else {
+            out.push_str(rest);
+            break;
+        };
+        let start = at + what.len();
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        if what == "password=" {
+            let end = rest.find(ends_value).unwrap_or(rest.len());
+            if end > 0 {
+                out.push_str("***");
+            }
+            rest = &rest[end..];
+            continue;
+        }
+        // The authority ends at the first '/', '?', '#' or separator; userinfo is before its last '@'.
+        let end = rest.find(|c: char| matches!(c, '/' | '?' | '#') || ends_value(c)).unwrap_or(rest.len());
+        let authority = &rest[..end];
+        match authority.rfind('@').and_then(|at| authority[..at].find(':').map(|colon| (colon, at))) {
+            Some((colon, at)) => {
+                out.push_str(&authority[..=colon]);
+                out.push_str("***");
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &rest[end..];
+    }
+    out
 }
 
 #[cfg(test)]
@@ -121,6 +200,39 @@ mod tests {
         for bad in ["", "1abc", "a;drop", "A", "a-b", "a b"] {
             assert!(parse_namespace(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn redact_hides_passwords_only() {
+        let cases = [
+            ("postgres://authbench:s3cret@127.0.0.1:5432/db", "postgres://authbench:***@127.0.0.1:5432/db"),
+            ("redis://:s3cret@127.0.0.1:6379", "redis://:***@127.0.0.1:6379"),
+            ("postgres://authbench@127.0.0.1:5432/postgres", "postgres://authbench@127.0.0.1:5432/postgres"),
+            ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+            ("postgres://u:p%40ss@h/db?sslmode=disable", "postgres://u:***@h/db?sslmode=disable"),
+            ("postgres://u@h/db?password=s3cret&x=1", "postgres://u@h/db?password=***&x=1"),
+            ("host=h user=u password=s3cret dbname=d", "host=h user=u password=*** dbname=d"),
+            (
+                "not reachable at postgres://a:b@h:1/x: error; and redis://:c@h:2 too",
+                "not reachable at postgres://a:***@h:1/x: error; and redis://:***@h:2 too",
+            ),
+            ("\"postgres://a:b@h\"", "\"postgres://a:***@h\""),
+            ("no url here", "no url here"),
+            ("", ""),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(redact(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn control_key_needs_16_bytes() {
+        let with = |k: &str| Config::parse_from(["t", "--strategy", "jwt", "--control-key", k]).validate();
+        assert!(with("").unwrap_err().contains("16 bytes"));
+        assert!(with("fifteen-bytes!!").is_err());
+        assert!(!with("fifteen-bytes!!").unwrap_err().contains("fifteen"), "the error must not echo the key");
+        assert!(with("sixteen-bytes!!!").is_ok());
+        assert!(Config::parse_from(["t", "--strategy", "jwt"]).validate().is_ok());
     }
 
     #[test]

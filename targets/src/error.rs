@@ -42,6 +42,14 @@ pub enum Failure {
     BadRequest(&'static str),
     #[error("internal error: {0}")]
     Internal(&'static str),
+    #[error("state-changing request from another site (cookie mode)")]
+    CrossSite,
+    #[error("body is not declared as application/json")]
+    UnsupportedMediaType,
+    #[error("too many logins waiting for a password-hashing slot")]
+    Busy,
+    #[error("request took longer than --request-timeout")]
+    Timeout,
 }
 
 /// Reason attached to a refused response so the metrics layer can count it by label.
@@ -70,6 +78,10 @@ impl Failure {
             Failure::StoreUnavailable => "store_unavailable",
             Failure::BadRequest(_) => "bad_request",
             Failure::Internal(_) => "internal",
+            Failure::CrossSite => "cross_site",
+            Failure::UnsupportedMediaType => "unsupported_media_type",
+            Failure::Busy => "busy",
+            Failure::Timeout => "timeout",
         }
     }
 
@@ -77,8 +89,9 @@ impl Failure {
     pub fn status(self) -> StatusCode {
         match self {
             Failure::HeaderTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Failure::Forbidden | Failure::ControlDenied => StatusCode::FORBIDDEN,
-            Failure::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Failure::Forbidden | Failure::ControlDenied | Failure::CrossSite => StatusCode::FORBIDDEN,
+            Failure::StoreUnavailable | Failure::Busy | Failure::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Failure::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
             Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
@@ -92,11 +105,13 @@ impl IntoResponse for Failure {
         // One body per status: the client learns nothing about which credential check failed.
         let body = match self {
             Failure::BadRequest(m) => serde_json::json!({ "error": m }).to_string(),
+            Failure::Busy | Failure::Timeout => r#"{"error":"busy, retry later"}"#.to_owned(),
             _ => match status {
                 StatusCode::UNAUTHORIZED => r#"{"error":"unauthorized"}"#,
                 StatusCode::FORBIDDEN => r#"{"error":"forbidden"}"#,
                 StatusCode::SERVICE_UNAVAILABLE => r#"{"error":"store unavailable, retry later"}"#,
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => r#"{"error":"credential header too large"}"#,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => r#"{"error":"body must be application/json"}"#,
                 _ => r#"{"error":"internal error"}"#,
             }
             .to_owned(),

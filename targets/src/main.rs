@@ -7,14 +7,25 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 
-use authbench_targets::config::Config;
+use authbench_targets::config::{redact, Config};
 use authbench_targets::http::{router, App};
 use authbench_targets::metrics::Metrics;
-use authbench_targets::net::CountingListener;
+use authbench_targets::net::{Counters, Limits};
 use authbench_targets::strategy::Auth;
 use authbench_targets::{info, token};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // Store errors quote the URL they were given; its password stays out of logs.
+            eprintln!("Error: {}", redact(&format!("{e:?}")));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cfg = Config::parse();
     cfg.validate().map_err(|msg| anyhow::anyhow!(msg))?;
     authbench_targets::logging::init();
@@ -36,6 +47,7 @@ async fn serve(cfg: Config, workers: usize) -> anyhow::Result<()> {
         metrics: Arc::clone(&metrics),
         transport: cfg.spec.transport,
         control_key: cfg.control_key.clone(),
+        request_timeout: cfg.request_timeout,
         info,
     });
 
@@ -60,13 +72,16 @@ async fn serve(cfg: Config, workers: usize) -> anyhow::Result<()> {
         }
     });
 
-    let listener = CountingListener::new(
-        listener,
-        metrics.bytes_received.clone(),
-        metrics.bytes_sent.clone(),
-        metrics.connections.clone(),
-    );
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown()).await.context("HTTP server failed")
+    let counters = Counters {
+        received: metrics.bytes_received.clone(),
+        sent: metrics.bytes_sent.clone(),
+        connections: metrics.connections.clone(),
+    };
+    let limits =
+        Limits { max_connections: cfg.max_connections, header_timeout: cfg.header_timeout, drain: cfg.request_timeout };
+    authbench_targets::net::serve(listener, router(app), counters, limits, shutdown())
+        .await
+        .context("HTTP server failed")
 }
 
 async fn shutdown() {

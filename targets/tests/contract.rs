@@ -91,6 +91,7 @@ async fn contract(t: Target) {
         Kind::Hybrid => t
             .client
             .post(t.at(route::LOGOUT))
+            .header("content-type", "application/json")
             .body(serde_json::json!({ "refresh_token": l.refresh_token() }).to_string())
             .send()
             .await

@@ -45,7 +45,16 @@ async fn race(store: StoreKind) {
         for _ in 0..8 {
             let (client, url, body) =
                 (t.client.clone(), t.at(route::REFRESH), serde_json::json!({ "refresh_token": token }).to_string());
-            attempts.spawn(async move { client.post(url).body(body).send().await.expect("refresh").status() });
+            attempts.spawn(async move {
+                client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("refresh")
+                    .status()
+            });
         }
         let statuses: Vec<StatusCode> = attempts.join_all().await;
         let wins = statuses.iter().filter(|s| **s == StatusCode::OK).count();

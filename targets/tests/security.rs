@@ -180,10 +180,23 @@ async fn oversized_and_odd_headers_never_500() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "two Authorization headers");
-        let r = t.client.post(t.at(route::LOGIN)).body("{not json").send().await.unwrap();
+        let r = t
+            .client
+            .post(t.at(route::LOGIN))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         // The server answers 413 and closes the connection, so this goes on its own client.
-        let r = reqwest::Client::new().post(t.at(route::LOGIN)).body(vec![b'x'; 100_000]).send().await.unwrap();
+        let r = reqwest::Client::new()
+            .post(t.at(route::LOGIN))
+            .header("content-type", "application/json")
+            .body(vec![b'x'; 100_000])
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_client_error(), "huge body: {}", r.status());
         let m = t.metrics().await;
         assert!(!m.contains("status=\"500\""), "{m}");

@@ -5,7 +5,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use authbench_targets::contract::{metric, route, ACCESS_COOKIE, REFRESH_COOKIE};
+use authbench_targets::contract::{self, metric, route, ACCESS_COOKIE, REFRESH_COOKIE};
 use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec, Transport};
 use authbench_targets::token::alg::Alg;
 use reqwest::StatusCode;
@@ -90,7 +90,12 @@ async fn socket_bytes_are_counted_exactly() {
     let t = spec(StrategyKind::Jwt).start().await;
     let token = t.login_ok(1).await.token();
     let addr = t.url.trim_start_matches("http://").to_owned();
-    let scrape = format!("GET {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n", route::METRICS);
+    let scrape = format!(
+        "GET {} HTTP/1.1\r\nHost: {addr}\r\n{}: {}\r\nConnection: close\r\n\r\n",
+        route::METRICS,
+        contract::CONTROL_KEY_HEADER,
+        support::CONTROL_KEY
+    );
     let me = format!(
         "GET {} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
         route::ME

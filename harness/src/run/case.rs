@@ -83,7 +83,7 @@ async fn measure_window(
     if !sleep_watching(timing.warmup, pb).await {
         return Ok(None);
     }
-    let before = Edge::read(&target.addr, target.pid, launch.stores, spec).await?;
+    let before = Edge::read(&target.addr, &target.control_key, target.pid, launch.stores, spec).await?;
     recorder.set_recording(true);
     let started = Instant::now();
     let wall_start = SystemTime::now();
@@ -91,7 +91,7 @@ async fn measure_window(
     let complete = sleep_watching(timing.duration, pb).await;
     recorder.set_recording(false);
     let window = started.elapsed();
-    let after = Edge::read(&target.addr, target.pid, launch.stores, spec).await?;
+    let after = Edge::read(&target.addr, &target.control_key, target.pid, launch.stores, spec).await?;
     Ok(complete.then_some(Measured { before, after, window, wall_start }))
 }
 

@@ -26,9 +26,15 @@ pub struct Edge {
 }
 
 impl Edge {
-    /// Reads the target's /metrics and the CPU of every process group involved.
-    pub async fn read(addr: &str, target_pid: i32, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
-        let metrics = scrape(addr).await?;
+    /// Reads the target's /metrics (with its control key) and the CPU of every process group involved.
+    pub async fn read(
+        addr: &str,
+        control_key: &str,
+        target_pid: i32,
+        stores: &Stores,
+        spec: &TargetSpec,
+    ) -> anyhow::Result<Edge> {
+        let metrics = scrape(addr, control_key).await?;
         let target_cpu_us =
             cpu::process_us(target_pid).with_context(|| format!("target process {target_pid} vanished"))?;
         let store_cpu_us = match spec.needed_store() {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use authbench_targets::config::redact;
 use authbench_targets::spec::StoreKind;
 use authbench_targets::throwaway::{Postgres, Redis};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -87,7 +88,7 @@ pub async fn provision(
                 stores.postgres = Some(endpoint);
                 stores._pg = server;
             }
-            Err(why) => stores.missing.push((StoreKind::Postgres, why)),
+            Err(why) => stores.missing.push((StoreKind::Postgres, redact(&why))),
         }
     }
     if need_redis {
@@ -96,7 +97,7 @@ pub async fn provision(
                 stores.redis = Some(endpoint);
                 stores._redis = server;
             }
-            Err(why) => stores.missing.push((StoreKind::Redis, why)),
+            Err(why) => stores.missing.push((StoreKind::Redis, redact(&why))),
         }
     }
     stores
@@ -106,7 +107,7 @@ async fn postgres(url: Option<String>) -> Result<(Endpoint, Option<Postgres>), S
     if let Some(url) = url {
         let version = postgres_version(&url)
             .await
-            .ok_or_else(|| format!("PostgreSQL not reachable at {url}: check --postgres-url"))?;
+            .ok_or_else(|| format!("PostgreSQL not reachable at {}: check --postgres-url", redact(&url)))?;
         let endpoint =
             Endpoint { url, origin: StoreOrigin::External, version: Some(version), cpu: CpuSource::External };
         return Ok((endpoint, None));
@@ -124,8 +125,9 @@ async fn postgres(url: Option<String>) -> Result<(Endpoint, Option<Postgres>), S
 
 async fn redis(url: Option<String>) -> Result<(Endpoint, Option<Redis>), String> {
     if let Some(url) = url {
-        let version =
-            redis_version(&url).await.ok_or_else(|| format!("Redis not reachable at {url}: check --redis-url"))?;
+        let version = redis_version(&url)
+            .await
+            .ok_or_else(|| format!("Redis not reachable at {}: check --redis-url", redact(&url)))?;
         let endpoint =
             Endpoint { url, origin: StoreOrigin::External, version: Some(version), cpu: CpuSource::External };
         return Ok((endpoint, None));
@@ -142,6 +144,24 @@ async fn redis(url: Option<String>) -> Result<(Endpoint, Option<Redis>), String>
 }
 
 impl Stores {
+    /// Stores at the given external URLs, without connecting: for unit tests of what uses them.
+    #[cfg(test)]
+    pub fn external_for_tests(postgres: Option<&str>, redis: Option<&str>) -> Stores {
+        let endpoint = |url: &str| Endpoint {
+            url: url.to_owned(),
+            origin: StoreOrigin::External,
+            version: None,
+            cpu: CpuSource::External,
+        };
+        Stores {
+            postgres: postgres.map(endpoint),
+            redis: redis.map(endpoint),
+            missing: Vec::new(),
+            _pg: None,
+            _redis: None,
+        }
+    }
+
     /// The endpoint a store kind needs (None for the in-process memory store), or why it is unavailable.
     pub fn endpoint(&self, store: StoreKind) -> Result<Option<&Endpoint>, String> {
         let found = match store {
@@ -164,6 +184,27 @@ impl Stores {
         StoreOrigins {
             postgres: self.postgres.as_ref().map(|e| e.origin),
             redis: self.redis.as_ref().map(|e| e.origin),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unreachable_stores_are_reported_without_their_passwords() {
+        let stores = provision(
+            true,
+            true,
+            Some("postgres://authbench:s3cret@127.0.0.1:1/postgres".into()),
+            Some("redis://:s3cret@127.0.0.1:1".into()),
+        )
+        .await;
+        assert_eq!(stores.missing.len(), 2);
+        for (store, why) in &stores.missing {
+            assert!(!why.contains("s3cret"), "{store}: {why}");
+            assert!(why.contains("127.0.0.1:1"), "{store}: the message should still say where: {why}");
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use authbench_targets::contract::{metric, route};
+use authbench_targets::contract::{metric, route, CONTROL_KEY_HEADER};
 
 /// One scrape: the counters and the exact size of the scrape's request and response.
 #[derive(Debug, Clone, Default)]
@@ -81,9 +81,17 @@ pub fn parse(text: &str) -> Snapshot {
     s
 }
 
+/// The exact bytes of one scrape request; /metrics answers only with the control key.
+pub fn request(addr: &str, control_key: &str) -> String {
+    format!(
+        "GET {} HTTP/1.1\r\nHost: {addr}\r\n{CONTROL_KEY_HEADER}: {control_key}\r\nConnection: close\r\n\r\n",
+        route::METRICS
+    )
+}
+
 /// Scrapes `addr` (host:port) once.
-pub async fn scrape(addr: &str) -> anyhow::Result<Snapshot> {
-    let request = format!("GET {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n", route::METRICS);
+pub async fn scrape(addr: &str, control_key: &str) -> anyhow::Result<Snapshot> {
+    let request = request(addr, control_key);
     let mut stream =
         TcpStream::connect(addr).await.with_context(|| format!("cannot reach target at {addr} for /metrics"))?;
     stream.write_all(request.as_bytes()).await?;
@@ -104,6 +112,13 @@ pub async fn scrape(addr: &str) -> anyhow::Result<Snapshot> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_request_carries_the_key_and_is_counted_whole() {
+        let r = request("127.0.0.1:1", "k".repeat(24).as_str());
+        assert!(r.contains(&format!("\r\nx-control-key: {}\r\n", "k".repeat(24))), "{r}");
+        assert!(r.starts_with("GET /metrics HTTP/1.1\r\n") && r.ends_with("\r\n\r\n"));
+    }
 
     #[test]
     fn parses_target_metrics() {

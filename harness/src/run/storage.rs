@@ -55,6 +55,7 @@ pub async fn measure(
     let r = http
         .post(format!("{}{}", target.url(), route::SEED))
         .header(CONTROL_KEY_HEADER, &target.control_key)
+        .header("content-type", "application/json")
         .body(format!(r#"{{"count":{records}}}"#))
         .send()
         .await?;

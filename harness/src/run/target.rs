@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use authbench_targets::config::redact;
 use authbench_targets::spec::TargetSpec;
 
 use super::provision::Stores;
@@ -41,6 +42,22 @@ pub struct Launch<'a> {
     pub namespace: String,
 }
 
+/// Logins a target queues for argon2 before answering 503: at least the seeded users, so a case's
+/// users all get in whatever their number.
+const MIN_PENDING_LOGINS: u64 = 4096;
+
+/// The control key and store URLs (which may hold passwords) go to the target through its
+/// environment, readable only by its user, never on its command line, which `ps` shows to all.
+fn secrets_in_env(cmd: &mut Command, control_key: &str, stores: &Stores) {
+    cmd.env("AUTHBENCH_CONTROL_KEY", control_key);
+    for (var, endpoint) in [("AUTHBENCH_POSTGRES_URL", &stores.postgres), ("AUTHBENCH_REDIS_URL", &stores.redis)] {
+        match endpoint {
+            Some(e) => cmd.env(var, &e.url),
+            None => cmd.env_remove(var),
+        };
+    }
+}
+
 impl TargetProcess {
     /// Starts a target and waits for its `listening on` line.
     pub async fn start(spec: &TargetSpec, launch: &Launch<'_>, log_name: &str) -> anyhow::Result<TargetProcess> {
@@ -53,21 +70,16 @@ impl TargetProcess {
         let mut cmd = Command::new(launch.binary);
         cmd.args(spec.args())
             .args(["--seed-users", &launch.seed_users.to_string(), "--namespace", &launch.namespace])
+            // Every virtual user logs in at the start of a case, by design; the flood guard is
+            // exercised by the targets' own tests, not by the benchmark.
+            .args(["--max-pending-logins", &launch.seed_users.max(MIN_PENDING_LOGINS).to_string()])
             .arg("--key-dir")
             .arg(launch.key_dir)
-            .env("AUTHBENCH_CONTROL_KEY", &control_key)
-            .env_remove("AUTHBENCH_POSTGRES_URL")
-            .env_remove("AUTHBENCH_REDIS_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .kill_on_drop(true);
-        if let Some(pg) = &launch.stores.postgres {
-            cmd.args(["--postgres-url", &pg.url]);
-        }
-        if let Some(r) = &launch.stores.redis {
-            cmd.args(["--redis-url", &r.url]);
-        }
+        secrets_in_env(&mut cmd, &control_key, launch.stores);
         let mut child = cmd.spawn().map_err(|e| {
             anyhow::anyhow!(
                 "cannot start {}: {e} (build it with cargo build --release -p authbench-targets, or pass --target-bin)",
@@ -82,7 +94,7 @@ impl TargetProcess {
             _ => {
                 let _ = child.kill().await;
                 let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                anyhow::bail!("target {} did not start: {}", spec.id(), log.trim());
+                anyhow::bail!("target {} did not start: {}", spec.id(), redact(log.trim()));
             }
         };
         let addr = line
@@ -102,5 +114,27 @@ impl TargetProcess {
     /// Stops the target and waits for it.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_urls_and_the_key_stay_off_the_command_line() {
+        let pg = "postgres://authbench:s3cret@127.0.0.1:5432/postgres";
+        let stores = Stores::external_for_tests(Some(pg), None);
+        let mut cmd = Command::new("authbench-target");
+        secrets_in_env(&mut cmd, "k".repeat(24).as_str(), &stores);
+        let std = cmd.as_std();
+        assert!(std.get_args().all(|a| !a.to_string_lossy().contains("s3cret")));
+        let envs: Vec<(String, Option<String>)> = std
+            .get_envs()
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.map(|v| v.to_string_lossy().into_owned())))
+            .collect();
+        assert!(envs.contains(&("AUTHBENCH_POSTGRES_URL".into(), Some(pg.into()))), "{envs:?}");
+        assert!(envs.contains(&("AUTHBENCH_REDIS_URL".into(), None)), "an inherited Redis URL must be removed");
+        assert!(envs.contains(&("AUTHBENCH_CONTROL_KEY".into(), Some("k".repeat(24)))));
     }
 }

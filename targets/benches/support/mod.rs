@@ -36,19 +36,16 @@ pub fn release_on_interrupt(bench: &'static str) {
     }
 }
 
-struct KeyDir(PathBuf);
-
-impl Drop for KeyDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A key directory private to this process, deleted at exit; keys are generated once per process.
+/// A key directory private to this process (created 0700 by tempfile, never one that already
+/// existed), deleted at exit; keys are generated once per process.
 pub fn key_dir(bench: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("authbench-bench-{bench}-keys-{}", std::process::id()));
-    keep_until_exit(KeyDir(dir.clone()));
-    dir
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("authbench-bench-{bench}-keys-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("{bench} bench: cannot create a private key directory: {e}"));
+    let path = dir.path().to_owned();
+    keep_until_exit(dir);
+    path
 }
 
 /// Shorter than criterion's 3 s + 5 s so the whole suite fits in a few minutes; flags still override.

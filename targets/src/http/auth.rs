@@ -11,7 +11,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::credentials::{access_credential, clear_cookie, cookie, set_cookie, ACCESS_COOKIE, REFRESH_COOKIE};
-use super::{json_body, App};
+use super::{json_body, require_json, same_origin, App};
 use crate::error::Failure;
 use crate::spec::Transport;
 use crate::strategy::{Grant, Strategy};
@@ -93,15 +93,26 @@ impl App {
                 if body.is_empty() {
                     return Err(Failure::Missing);
                 }
+                require_json(headers)?;
                 let r: RefreshRequest = json_body(body, "body must be JSON {\"refresh_token\"}")?;
                 Ok(std::borrow::Cow::Owned(r.refresh_token))
             }
         }
     }
+
+    /// Cookie mode: a browser on another site must not log in, refresh or log out on the user's behalf.
+    fn csrf_check(&self, headers: &HeaderMap) -> Result<(), Failure> {
+        match self.transport {
+            Transport::Cookie => same_origin(headers),
+            Transport::Bearer => Ok(()),
+        }
+    }
 }
 
 /// POST /auth/login.
-pub async fn login(State(app): State<Arc<App>>, body: Bytes) -> Result<Response, Failure> {
+pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    app.csrf_check(&headers)?;
+    require_json(&headers)?;
     let req: LoginRequest = json_body(&body, "body must be JSON {\"username\",\"password\"}")?;
     let grant = app.auth.login(req.username, req.password).await?;
     Ok(app.grant_response(&grant))
@@ -109,6 +120,7 @@ pub async fn login(State(app): State<Arc<App>>, body: Bytes) -> Result<Response,
 
 /// POST /auth/refresh.
 pub async fn refresh(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    app.csrf_check(&headers)?;
     let presented = app.presented(&headers, &body)?;
     let grant = app.auth.refresh(&presented).await?;
     Ok(app.grant_response(&grant))
@@ -116,6 +128,7 @@ pub async fn refresh(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
 
 /// POST /auth/logout.
 pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    app.csrf_check(&headers)?;
     let presented = app.presented(&headers, &body)?;
     let server_side = app.auth.logout(&presented).await?;
     let note = if server_side {

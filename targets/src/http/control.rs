@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 
-use super::{json_body, App};
+use super::{json_body, require_json, App};
 use crate::error::Failure;
 use crate::strategy::RevokeOutcome;
 use crate::users::Role;
@@ -42,6 +42,7 @@ pub async fn role(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, Failure> {
     app.control_allowed(&headers)?;
+    require_json(&headers)?;
     let req: RoleRequest = json_body(&body, "body must be JSON {\"role\": \"admin\"|\"user\"}")?;
     let role = Role::parse(&req.role).ok_or(Failure::BadRequest("role must be \"admin\" or \"user\""))?;
     let id = user_id(&id)?;
@@ -64,6 +65,7 @@ pub async fn seed(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, Failure> {
     app.control_allowed(&headers)?;
+    require_json(&headers)?;
     let req: SeedRequest = json_body(&body, "body must be JSON {\"count\": N}")?;
     if req.count == 0 || req.count > MAX_SEED {
         return Err(Failure::BadRequest("count must be between 1 and 1000000"));
@@ -73,6 +75,7 @@ pub async fn seed(
 }
 
 /// GET /control/info: strategy, store, algorithm, TTLs and what the strategy can and cannot do.
-pub async fn info(State(app): State<Arc<App>>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json")], app.info.clone())
+pub async fn info(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<impl IntoResponse, Failure> {
+    app.control_allowed(&headers)?;
+    Ok(([(CONTENT_TYPE, "application/json")], app.info.clone()))
 }

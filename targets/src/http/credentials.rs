@@ -41,8 +41,11 @@ fn bearer(headers: &HeaderMap) -> Result<&str, Failure> {
     Ok(token)
 }
 
-/// The value of a named cookie across all Cookie headers.
+/// The value of a named cookie across all Cookie headers. A name present twice is refused
+/// (Malformed, 401) rather than guessed at: a second value is what cookie tossing from a sibling
+/// subdomain or an insecure origin looks like, and servers disagree on which one wins.
 pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, Failure> {
+    let mut found: Option<Option<&'h str>> = None;
     for value in headers.get_all(COOKIE) {
         if value.len() > MAX_CREDENTIAL_HEADER {
             return Err(Failure::HeaderTooLarge);
@@ -50,11 +53,14 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, Failure
         let Ok(text) = value.to_str() else { continue };
         for c in Cookie::split_parse(text).flatten() {
             if c.name_raw() == Some(name) {
-                return c.value_raw().filter(|v| !v.is_empty()).ok_or(Failure::Missing);
+                if found.is_some() {
+                    return Err(Failure::Malformed);
+                }
+                found = Some(c.value_raw());
             }
         }
     }
-    Err(Failure::Missing)
+    found.flatten().filter(|v| !v.is_empty()).ok_or(Failure::Missing)
 }
 
 /// A Set-Cookie value with the secure attributes every credential cookie carries.
@@ -103,6 +109,18 @@ mod tests {
         assert_eq!(access_credential(&h, Transport::Cookie), Ok("tok"));
         assert_eq!(access_credential(&headers(COOKIE, "a=1"), Transport::Cookie), Err(Failure::Missing));
         assert_eq!(cookie(&headers(COOKIE, "__Secure-authbench-refresh=r"), REFRESH_COOKIE), Ok("r"));
+    }
+
+    #[test]
+    fn duplicate_cookies_are_refused() {
+        let two = |v: &str| access_credential(&headers(COOKIE, v), Transport::Cookie).map(str::to_owned);
+        assert_eq!(two("__Host-authbench=a; __Host-authbench=a"), Err(Failure::Malformed));
+        assert_eq!(two("__Host-authbench=a; x=1; __Host-authbench=b"), Err(Failure::Malformed));
+        assert_eq!(two("__Host-authbench=; __Host-authbench=b"), Err(Failure::Malformed));
+        let mut h = headers(COOKIE, "__Host-authbench=a");
+        h.append(COOKIE, HeaderValue::from_static("__Host-authbench=b"));
+        assert_eq!(access_credential(&h, Transport::Cookie), Err(Failure::Malformed));
+        assert_eq!(two("__Host-authbench=a; __Host-authbench-x=b"), Ok("a".to_owned()));
     }
 
     #[test]

@@ -7,11 +7,13 @@ pub mod credentials;
 pub mod ops;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COOKIE};
+use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -29,14 +31,17 @@ pub struct App {
     pub auth: Auth,
     pub metrics: Arc<Metrics>,
     pub transport: Transport,
+    /// Key for /control and /metrics; None turns them off (403). At least 16 bytes when set.
     pub control_key: Option<String>,
+    /// Longest a public request may take, body included, before it is answered 503.
+    pub request_timeout: Duration,
     /// /control/info body, rendered once at start.
     pub info: String,
 }
 
 /// Builds the router with request accounting around every route.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let public = Router::new()
         .route(route::LOGIN, post(auth::login))
         .route(route::REFRESH, post(auth::refresh))
         .route(route::LOGOUT, post(auth::logout))
@@ -45,10 +50,15 @@ pub fn router(app: Arc<App>) -> Router {
         .route(route::JWKS, get(ops::jwks))
         .route(route::HEALTHZ, get(ops::healthz))
         .route(route::METRICS, get(ops::metrics))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&app), deadline));
+    // Control calls carry the key and may run long (seeding a million records): no deadline.
+    let control = Router::new()
         .route(route::REVOKE, post(control::revoke))
         .route(route::ROLE, post(control::role))
         .route(route::INFO, get(control::info))
-        .route(route::SEED, post(control::seed))
+        .route(route::SEED, post(control::seed));
+    public
+        .merge(control)
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, r#"{"error":"not found"}"#) })
         .layer(middleware::from_fn_with_state(Arc::clone(&app), account))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -86,16 +96,59 @@ async fn account(State(app): State<Arc<App>>, req: Request, next: Next) -> Respo
     resp
 }
 
+/// Answers 503 when a request (reading its body included) outlasts --request-timeout.
+async fn deadline(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(app.request_timeout, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => Failure::Timeout.into_response(),
+    }
+}
+
 /// Body-or-rejection helper: malformed JSON is a 400 with a message, never a 422 or a panic.
 pub fn json_body<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, Failure> {
     serde_json::from_slice(bytes).map_err(|_| Failure::BadRequest(what))
+}
+
+/// A JSON body must say so: anything else, a missing Content-Type included, is 415. A cross-site
+/// form can only send text/plain, urlencoded or multipart bodies, so this closes login CSRF too.
+pub fn require_json(headers: &HeaderMap) -> Result<(), Failure> {
+    let mut values = headers.get_all(CONTENT_TYPE).iter();
+    let value = values.next().ok_or(Failure::UnsupportedMediaType)?;
+    let essence = value.to_str().ok().and_then(|v| v.split(';').next()).map(str::trim);
+    match essence {
+        Some(e) if e.eq_ignore_ascii_case("application/json") && values.next().is_none() => Ok(()),
+        _ => Err(Failure::UnsupportedMediaType),
+    }
+}
+
+/// Cookie mode's CSRF rule for state-changing requests (login, refresh, logout), as in Go's
+/// `http.CrossOriginProtection`: a browser's `Sec-Fetch-Site` must be `same-origin` or `none`;
+/// without it, an `Origin` must name this host (the Host header); a request with neither header
+/// comes from a non-browser client (curl, the harness) and is allowed. Otherwise 403.
+pub fn same_origin(headers: &HeaderMap) -> Result<(), Failure> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return match site.as_bytes() {
+            b"same-origin" | b"none" => Ok(()),
+            _ => Err(Failure::CrossSite),
+        };
+    }
+    let Some(origin) = headers.get(ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().map_err(|_| Failure::CrossSite)?;
+    let authority = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    match (authority, headers.get(HOST)) {
+        (Some(a), Some(host)) if !a.is_empty() && a.as_bytes().eq_ignore_ascii_case(host.as_bytes()) => Ok(()),
+        _ => Err(Failure::CrossSite),
+    }
 }
 
 impl App {
     /// Checks the control key in constant time.
     pub fn control_allowed(&self, headers: &axum::http::HeaderMap) -> Result<(), Failure> {
         use subtle::ConstantTimeEq;
-        let Some(expected) = &self.control_key else {
+        // Config::validate refuses short keys; an empty one must never match a missing header.
+        let Some(expected) = self.control_key.as_ref().filter(|k| !k.is_empty()) else {
             return Err(Failure::ControlDenied);
         };
         let given = headers.get(CONTROL_KEY_HEADER).map(|v| v.as_bytes()).unwrap_or_default();

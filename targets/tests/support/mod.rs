@@ -36,7 +36,7 @@ pub fn store_url_flag(store: StoreKind) -> String {
     format!("--{store}-url")
 }
 
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
@@ -211,6 +211,7 @@ impl Target {
         let r = self
             .client
             .post(self.at(route::LOGIN))
+            .header("content-type", "application/json")
             .body(serde_json::json!({ "username": user, "password": password }).to_string())
             .send()
             .await
@@ -243,7 +244,7 @@ impl Target {
     pub async fn control(&self, path: &str, body: Option<Value>) -> Response {
         let mut req = self.client.post(self.at(path)).header(CONTROL_KEY_HEADER, CONTROL_KEY);
         if let Some(b) = body {
-            req = req.body(b.to_string());
+            req = req.header("content-type", "application/json").body(b.to_string());
         }
         req.send().await.expect("control request")
     }
@@ -261,6 +262,7 @@ impl Target {
     pub async fn refresh_body(&self, refresh: &str) -> Response {
         self.client
             .post(self.at(route::REFRESH))
+            .header("content-type", "application/json")
             .body(serde_json::json!({ "refresh_token": refresh }).to_string())
             .send()
             .await
@@ -268,7 +270,8 @@ impl Target {
     }
 
     pub async fn metrics(&self) -> String {
-        self.client.get(self.at(route::METRICS)).send().await.expect("metrics").text().await.expect("metrics body")
+        let req = self.client.get(self.at(route::METRICS)).header(CONTROL_KEY_HEADER, CONTROL_KEY);
+        req.send().await.expect("metrics").text().await.expect("metrics body")
     }
 
     /// Sum of every sample of a metric family whose line starts with `prefix`.
@@ -277,7 +280,8 @@ impl Target {
     }
 
     pub async fn info(&self) -> Info {
-        self.client.get(self.at(route::INFO)).send().await.expect("info").json().await.expect("info json")
+        let req = self.client.get(self.at(route::INFO)).header(CONTROL_KEY_HEADER, CONTROL_KEY);
+        req.send().await.expect("info").json().await.expect("info json")
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -290,4 +294,181 @@ pub fn sum_metric(text: &str, prefix: &str) -> f64 {
         .filter(|l| l.starts_with(prefix))
         .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
         .sum()
+}
+
+/// Lifetimes without a typed setter above, for tests of expiry, leeway and the absolute cap.
+impl Spec {
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.target.ttls.token.0 = ttl;
+        self
+    }
+
+    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.target.ttls.refresh.0 = ttl;
+        self
+    }
+
+    pub fn absolute_ttl(mut self, ttl: Duration) -> Self {
+        self.target.ttls.absolute.0 = ttl;
+        self
+    }
+}
+
+impl Target {
+    /// POSTs to `path` with the token as the bearer credential (jwt refresh and logout).
+    pub async fn post_bearer(&self, path: &str, token: &str) -> Response {
+        self.client.post(self.at(path)).bearer_auth(token).send().await.expect("POST")
+    }
+
+    /// The access token of a successful jwt refresh.
+    pub async fn refresh_bearer_ok(&self, token: &str) -> String {
+        let r = self.post_bearer(route::REFRESH, token).await;
+        assert_eq!(r.status(), StatusCode::OK, "refresh");
+        let body: Value = r.json().await.expect("refresh body");
+        body["access_token"].as_str().unwrap_or_else(|| panic!("no access_token in {body}")).to_owned()
+    }
+}
+
+/// The payload of a JWT, unverified: for asserting what a target put into the tokens it issued.
+pub fn jwt_payload(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap_or_else(|| panic!("not a JWT: {token:.40}"));
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON payload")
+}
+
+/// The header of a JWT, unverified.
+pub fn jwt_header(token: &str) -> Value {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("base64url header");
+    serde_json::from_slice(&bytes).expect("JSON header")
+}
+
+/// A target started with exactly `args` (plus a temporary key directory and a unique namespace) and
+/// `envs`, without AUTHBENCH_CONTROL_KEY from the test's environment; or, when it refused to start,
+/// what it printed on stderr.
+pub async fn try_start(args: &[&str], envs: &[(&str, &str)]) -> Result<Target, String> {
+    use std::sync::{Arc, Mutex};
+    let keys = tempfile::Builder::new().prefix("authbench_keys").tempdir().expect("temporary key directory");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authbench-target"));
+    cmd.args(args)
+        .arg("--key-dir")
+        .arg(keys.path())
+        .args(["--namespace".to_owned(), unique("h")])
+        .env_remove("AUTHBENCH_CONTROL_KEY")
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()))
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("spawning authbench-target");
+    let captured = Arc::new(Mutex::new(String::new()));
+    let mut err_lines = BufReader::new(child.stderr.take().expect("stderr piped")).lines();
+    let sink = Arc::clone(&captured);
+    let drain = tokio::spawn(async move {
+        while let Ok(Some(line)) = err_lines.next_line().await {
+            eprintln!("target: {line}");
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("target neither listened nor exited within 30 s")
+        .expect("reading target stdout");
+    let Some(first) = first else {
+        let _ = child.wait().await;
+        let _ = drain.await;
+        let text = captured.lock().unwrap().clone();
+        return Err(text);
+    };
+    let url =
+        first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {first:?}")).to_owned();
+    let argv = std::iter::once("authbench-target").chain(args.iter().copied());
+    let spec = <authbench_targets::config::Config as clap::Parser>::try_parse_from(argv)
+        .map(|c| c.spec)
+        .unwrap_or_else(|_| TargetSpec::jwt(Alg::Hs256));
+    let client = Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
+    Ok(Target { child, spec, url, key_dir: keys.path().to_owned(), client, _own_keys: Some(keys) })
+}
+
+/// Cheap argon2 settings for targets started with [`try_start`].
+pub const FAST_ARGON2: [&str; 4] = ["--argon2-m-kib", "256", "--argon2-t", "1"];
+
+impl Target {
+    /// GET with the control key in its header.
+    pub async fn get_with_key(&self, path: &str, key: Option<&str>) -> Response {
+        let mut req = self.client.get(self.at(path));
+        if let Some(k) = key {
+            req = req.header(CONTROL_KEY_HEADER, k);
+        }
+        req.send().await.expect("GET")
+    }
+
+    /// host:port the target listens on.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+}
+
+/// A strategy built in this process (no HTTP, no child process) by [`in_process`].
+pub struct InProcess {
+    pub auth: authbench_targets::strategy::Auth,
+    /// Its namespace: the PostgreSQL schema and the prefix of its Redis keys.
+    pub namespace: String,
+    _keys: tempfile::TempDir,
+}
+
+/// A strategy built in this process on a fresh namespace of `store`, for tests that drive the store
+/// through `Auth` directly: races, lifetimes, index sizes. `extra` are further target flags
+/// (`--absolute-ttl 3s`, ...).
+pub async fn in_process(strategy: StrategyKind, store: StoreKind, extra: &[&str]) -> InProcess {
+    use clap::Parser as _;
+    let keys = tempfile::Builder::new().prefix("authbench_keys").tempdir().expect("temporary key directory");
+    let mut args: Vec<String> = ["authbench-target", "--strategy", strategy.as_str(), "--store", store.as_str()]
+        .into_iter()
+        .chain(["--seed-users", "8", "--argon2-m-kib", "256", "--argon2-t", "1"])
+        .map(String::from)
+        .collect();
+    let namespace = unique("r");
+    args.extend(["--key-dir".into(), keys.path().display().to_string(), "--namespace".into(), namespace.clone()]);
+    if store != StoreKind::Memory {
+        args.extend([store_url_flag(store), store_url(store)]);
+    }
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let cfg = authbench_targets::config::Config::try_parse_from(&args).expect("test target configuration");
+    let metrics = std::sync::Arc::new(authbench_targets::metrics::Metrics::new());
+    let auth = authbench_targets::strategy::Auth::build(&cfg, metrics, 4).await.expect("building the strategy");
+    InProcess { auth, namespace, _keys: keys }
+}
+
+/// Members of every Redis set and sorted set under `namespace`: the indexes a store keeps beside
+/// its records.
+pub async fn redis_index_members(namespace: &str) -> u64 {
+    use fred::prelude::*;
+    use fred::types::CustomCommand;
+    let client = Builder::from_config(Config::from_url(&store_url(StoreKind::Redis)).unwrap()).build().unwrap();
+    client.init().await.expect("connecting to Redis");
+    let pattern = format!("{namespace}:*");
+    let (_, keys): (String, Vec<String>) = client
+        .custom(CustomCommand::new_static("SCAN", None, false), vec!["0", "MATCH", &pattern, "COUNT", "100000"])
+        .await
+        .unwrap();
+    let mut members = 0;
+    for k in keys {
+        let kind: String =
+            client.custom(CustomCommand::new_static("TYPE", None, false), vec![k.as_str()]).await.unwrap();
+        let count = match kind.as_str() {
+            "set" => "SCARD",
+            "zset" => "ZCARD",
+            _ => continue,
+        };
+        let n: u64 = client.custom(CustomCommand::new_static(count, None, false), vec![k.as_str()]).await.unwrap();
+        members += n;
+    }
+    let _ = client.quit().await;
+    members
 }
