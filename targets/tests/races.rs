@@ -423,3 +423,40 @@ async fn a_jwt_is_refreshed_once_when_refreshes_race_over_a_denylist() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_role_changes_leave_sessions_with_the_directorys_role() {
+    for &store in StoreKind::ALL {
+        let target = Arc::new(support::in_process(StrategyKind::Session, store, &[]).await);
+        let (token, _) = login(&target.auth, 1).await;
+        for round in 0..50 {
+            let changes: Vec<_> = [Role::Admin, Role::User, Role::Admin, Role::User]
+                .into_iter()
+                .map(|role| {
+                    let target = Arc::clone(&target);
+                    tokio::spawn(async move { target.auth.set_role(1, role).await.expect("role change") })
+                })
+                .collect();
+            for c in changes {
+                c.await.expect("role change task");
+            }
+            let directory = target.auth.users.get(1).expect("user 1").role();
+            let session = target.auth.authenticate(&token).await.expect("session still valid").role;
+            assert_eq!(
+                session, directory,
+                "{store}, round {round}: the session kept a role the directory no longer has"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_earlier_revoke_all_landing_late_does_not_move_the_cut_off_back() {
+    for &store in StoreKind::ALL {
+        let target = support::in_process(StrategyKind::Session, store, &[]).await;
+        let denylist = target.auth.store().expect("a store");
+        denylist.deny_user(1, 2_000).await.expect("revoke-all");
+        denylist.deny_user(1, 1_000).await.expect("an older revoke-all, late");
+        assert!(denylist.is_denied("no-such-jti", 1, 1_500).await.expect("denylist check"), "{store}");
+    }
+}

@@ -360,7 +360,8 @@ impl MemoryStore {
     }
 
     pub(super) async fn deny_user(&self, user_id: u64, revoked_at: u64) -> Result<(), StoreError> {
-        self.denied_users.insert(user_id, revoked_at);
+        // Out-of-order revoke-alls never move the cut-off back.
+        self.denied_users.entry(user_id).and_modify(|at| *at = (*at).max(revoked_at)).or_insert(revoked_at);
         Ok(())
     }
 

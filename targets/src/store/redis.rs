@@ -177,6 +177,17 @@ end
 redis.call('DEL', KEYS[1])
 return n";
 
+// KEYS[1] user denial; ARGV revoked_at, ttl_s. Keeps the latest cut-off: revoke-alls that land out
+// of order never move it back.
+const DENY_USER: &str = r"
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 1";
+
 /// A Lua script and the SHA1 the server knows it by.
 struct Script {
     lua: &'static str,
@@ -194,6 +205,7 @@ struct Scripts {
     rotate_refresh: Script,
     revoke_family_of: Script,
     revoke_user_refresh: Script,
+    deny_user: Script,
 }
 
 /// Sessions, refresh tokens and denylist in Redis.
@@ -268,6 +280,7 @@ impl RedisStore {
             rotate_refresh: load(ROTATE_REFRESH).await?,
             revoke_family_of: load(REVOKE_FAMILY_OF).await?,
             revoke_user_refresh: load(REVOKE_USER_REFRESH).await?,
+            deny_user: load(DENY_USER).await?,
         };
         Ok(RedisStore {
             pool,
@@ -456,9 +469,8 @@ impl RedisStore {
     }
 
     pub(super) async fn deny_user(&self, user_id: u64, revoked_at: u64) -> Result<(), StoreError> {
-        let ttl = Some(Expiration::EX(i64::try_from(self.max_token_ttl_s.max(1)).unwrap_or(i64::MAX)));
-        let key = self.key("du", user_id);
-        self.pool.set::<(), _, _>(key, revoked_at.to_string(), ttl, None, false).await.map_err(redis_err)
+        let args = vec![revoked_at.to_string(), self.max_token_ttl_s.max(1).to_string()];
+        self.run::<i64>(&self.scripts.deny_user, vec![self.key("du", user_id)], args).await.map(|_| ())
     }
 
     pub(super) async fn is_denied(&self, jti: &str, user_id: u64, iat: u64) -> Result<bool, StoreError> {

@@ -110,6 +110,7 @@ impl Auth {
                 store,
                 ttl_s: spec.ttls.session.secs(),
                 absolute_s: spec.ttls.absolute.secs(),
+                role_writes: tokio::sync::Mutex::new(()),
             }),
             (StrategyKind::Hybrid, Some(store)) => Strategy::Hybrid(hybrid::HybridStrategy {
                 codec: codec(spec.ttls.access, TYP_ACCESS)?,
@@ -249,12 +250,14 @@ impl Auth {
 
     /// Changes a user's role; sessions see it at once, issued JWTs never do.
     pub async fn set_role(&self, user_id: u64, role: Role) -> Result<(), Failure> {
-        if !self.users.set_role(user_id, role) {
-            return Err(Failure::BadRequest("no such user"));
+        let known = match &self.strategy {
+            Strategy::Session(s) => s.set_role(&self.users, user_id, role).await?,
+            Strategy::Jwt(_) | Strategy::Hybrid(_) => self.users.set_role(user_id, role),
+        };
+        if known {
+            Ok(())
+        } else {
+            Err(Failure::BadRequest("no such user"))
         }
-        if let Strategy::Session(s) = &self.strategy {
-            s.store.set_session_role(user_id, role).await?;
-        }
-        Ok(())
     }
 }

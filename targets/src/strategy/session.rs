@@ -4,7 +4,7 @@ use super::{Grant, Principal};
 use crate::error::Failure;
 use crate::store::{SessionRecord, Store};
 use crate::token::opaque;
-use crate::users::User;
+use crate::users::{Directory, Role, User};
 
 /// Server-side sessions.
 pub struct SessionStrategy {
@@ -13,9 +13,23 @@ pub struct SessionStrategy {
     pub ttl_s: u64,
     /// Absolute lifetime of a login: refreshes never carry a session past login + this.
     pub absolute_s: u64,
+    /// Held across "directory write + store write" of a role, so two role changes (or a change and a
+    /// login's correction) reach the store in the order they reached the directory.
+    pub role_writes: tokio::sync::Mutex<()>,
 }
 
 impl SessionStrategy {
+    /// Changes a user's role in the directory and in every live session, in one order with any
+    /// other role write.
+    pub async fn set_role(&self, users: &Directory, user_id: u64, role: Role) -> Result<bool, Failure> {
+        let _order = self.role_writes.lock().await;
+        if !users.set_role(user_id, role) {
+            return Ok(false);
+        }
+        self.store.set_session_role(user_id, role).await?;
+        Ok(true)
+    }
+
     /// The one store lookup per request; role and expiry come from the store, so changes apply at once.
     pub async fn authenticate(&self, token: &str, now: u64) -> Result<Principal, Failure> {
         let rec = self.lookup(token, now).await?;
@@ -42,6 +56,7 @@ impl SessionStrategy {
         // A role change landing between reading the role above and storing the session updated
         // every session but this one: store what the directory says now.
         if user.role() != role {
+            let _order = self.role_writes.lock().await;
             self.store.set_session_role(user.id, user.role()).await?;
         }
         Ok(Grant { access: token.text, expires_in: rec.expires_at - now, refresh: None })
