@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::Path;
 
 use authbench_scenarios::{LoadModel, ScenarioKind};
-use authbench_targets::spec::{Span, StoreKind, StrategyKind, TargetSpec};
+use authbench_targets::spec::{Span, StoreKind, TargetSpec};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,16 @@ fn default_storage_records() -> u64 {
 pub enum ModelKind {
     Closed,
     Open,
+}
+
+impl ModelKind {
+    /// Lower-case name, as in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Closed => "closed",
+            ModelKind::Open => "open",
+        }
+    }
 }
 
 /// One load: scenario, model (with its rate) and users.
@@ -270,10 +280,7 @@ impl LoadSpec {
 
     /// Why this load cannot run against a target, if it cannot.
     pub fn incompatible_with(&self, t: &TargetSpec) -> Option<&'static str> {
-        let has_refresh_token = match t.strategy {
-            StrategyKind::Hybrid => true,
-            StrategyKind::Jwt | StrategyKind::Session => false,
-        };
+        let has_refresh_token = t.strategy.has_refresh_token();
         let needs_refresh_token = match self.scenario {
             ScenarioKind::Refresh => true,
             ScenarioKind::Browse | ScenarioKind::Login | ScenarioKind::Mixed => false,
@@ -287,6 +294,7 @@ impl LoadSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use authbench_targets::spec::StrategyKind;
 
     #[test]
     fn builtin_profiles_parse() {

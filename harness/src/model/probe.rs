@@ -17,6 +17,14 @@ pub struct WindowResult {
     pub accepted_after_change: u64,
 }
 
+impl WindowResult {
+    /// The window to compare by: the measurement, or the bound the TTLs imply where the probe
+    /// stopped waiting (said as such wherever it is shown).
+    pub fn measured_or_bound_s(&self) -> f64 {
+        self.measured_s.unwrap_or(self.bound_s as f64)
+    }
+}
+
 /// Bytes per stored record and how they were measured.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Storage {

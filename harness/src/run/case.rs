@@ -80,18 +80,19 @@ async fn measure_window(
     recorder: &Recorder,
     pb: &ProgressBar,
 ) -> anyhow::Result<Option<Measured>> {
+    pb.set_message(format!("{}: warm-up", spec.id()));
     if !sleep_watching(timing.warmup, pb).await {
         return Ok(None);
     }
-    let before = Edge::read(&target.addr, &target.control_key, target.pid, launch.stores, spec).await?;
+    pb.set_message(format!("{}: measuring", spec.id()));
+    let before = Edge::open(target, launch.stores, spec).await?;
     recorder.set_recording(true);
     let started = Instant::now();
     let wall_start = SystemTime::now();
-    pb.set_message(format!("{}: measuring", spec.id()));
     let complete = sleep_watching(timing.duration, pb).await;
     recorder.set_recording(false);
     let window = started.elapsed();
-    let after = Edge::read(&target.addr, &target.control_key, target.pid, launch.stores, spec).await?;
+    let after = Edge::close(target, launch.stores, spec).await?;
     Ok(complete.then_some(Measured { before, after, window, wall_start }))
 }
 
@@ -121,7 +122,7 @@ pub async fn run_case(
     });
     let handle = start_attack(&target, &plan, &files)?;
     pb.set_message(format!("{id}: users logging in"));
-    let log = launch.log_dir.join(format!("{}.log", files.stem)).display().to_string();
+    let log = target.log_path.display().to_string();
     let ready = users_ready(handle, &recorder, load.users, &log).await;
     let Some(handle) = ready.inspect_err(|_| pb.finish_and_clear())? else {
         pb.finish_and_clear();

@@ -7,15 +7,19 @@ fn us_per_tick() -> u64 {
     1_000_000 / procfs::ticks_per_second().max(1)
 }
 
-/// User + system CPU of one process, in µs.
-pub fn process_us(pid: i32) -> Option<u64> {
-    let s = Process::new(pid).ok()?.stat().ok()?;
+fn stat_us(p: &Process) -> Option<u64> {
+    let s = p.stat().ok()?;
     Some((s.utime + s.stime) * us_per_tick())
 }
 
+/// User + system CPU of one process, in µs.
+pub fn process_us(pid: i32) -> Option<u64> {
+    stat_us(&Process::new(pid).ok()?)
+}
+
 /// CPU of this process: the load generator (goose users and the harness around them).
-pub fn self_us() -> u64 {
-    Process::myself().ok().and_then(|p| p.stat().ok()).map_or(0, |s| (s.utime + s.stime) * us_per_tick())
+pub fn self_us() -> Option<u64> {
+    stat_us(&Process::myself().ok()?)
 }
 
 /// CPU of a process tree: the root, its live children, and the children it already reaped
@@ -47,14 +51,14 @@ mod tests {
 
     #[test]
     fn own_cpu_grows_with_work() {
-        let before = self_us();
+        let before = self_us().unwrap();
         let mut x = 0u64;
         let start = std::time::Instant::now();
         while start.elapsed() < std::time::Duration::from_millis(100) {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
         }
         assert!(x != 1);
-        assert!(self_us() > before);
+        assert!(self_us().unwrap() > before);
         let me = i32::try_from(std::process::id()).unwrap();
         // Read the process first: other test threads keep adding CPU, so a later read is never smaller.
         let own = process_us(me).unwrap();

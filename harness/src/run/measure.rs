@@ -11,6 +11,7 @@ use authbench_targets::spec::{StoreKind, TargetSpec};
 
 use super::provision::Stores;
 use super::scrape::{scrape, Snapshot};
+use super::target::TargetProcess;
 use super::{cpu, export, Timing};
 use crate::model::histogram;
 use crate::model::matrix::LoadSpec;
@@ -25,23 +26,35 @@ pub struct Edge {
     pub loadgen_cpu_us: u64,
 }
 
+/// CPU of the target and of its store's processes.
+fn server_cpu(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<(u64, Option<u64>)> {
+    let target_us = cpu::process_us(target.pid).with_context(|| format!("target process {} vanished", target.pid))?;
+    let store_us = match spec.needed_store() {
+        None | Some(StoreKind::Memory) => Some(0),
+        Some(kind) => stores.endpoint(kind).ok().flatten().and_then(|e| e.cpu_us()),
+    };
+    Ok((target_us, store_us))
+}
+
+fn loadgen_cpu() -> anyhow::Result<u64> {
+    cpu::self_us().context("reading this process's CPU time from /proc failed")
+}
+
 impl Edge {
-    /// Reads the target's /metrics (with its control key) and the CPU of every process group involved.
-    pub async fn read(
-        addr: &str,
-        control_key: &str,
-        target_pid: i32,
-        stores: &Stores,
-        spec: &TargetSpec,
-    ) -> anyhow::Result<Edge> {
-        let metrics = scrape(addr, control_key).await?;
-        let target_cpu_us =
-            cpu::process_us(target_pid).with_context(|| format!("target process {target_pid} vanished"))?;
-        let store_cpu_us = match spec.needed_store() {
-            None | Some(StoreKind::Memory) => Some(0),
-            Some(kind) => stores.endpoint(kind).ok().flatten().and_then(|e| e.cpu_us()),
-        };
-        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us: cpu::self_us() })
+    /// The opening edge: the scrape first, the load generator's CPU last, so neither the scrape
+    /// nor the harness's own readings land inside the window's CPU figures.
+    pub async fn open(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
+        let metrics = scrape(&target.addr, &target.control_key).await?;
+        let (target_cpu_us, store_cpu_us) = server_cpu(target, stores, spec)?;
+        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us: loadgen_cpu()? })
+    }
+
+    /// The closing edge, in the reverse order of [`Edge::open`].
+    pub async fn close(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
+        let loadgen_cpu_us = loadgen_cpu()?;
+        let (target_cpu_us, store_cpu_us) = server_cpu(target, stores, spec)?;
+        let metrics = scrape(&target.addr, &target.control_key).await?;
+        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us })
     }
 }
 
@@ -130,7 +143,9 @@ pub fn build_case(
     let (b, a) = (&m.before.metrics, &m.after.metrics);
     let requests = w.histogram.len();
     anyhow::ensure!(requests > 0, "no request completed in the measured window (see the target log)");
-    let served = (a.served() - b.served()).max(1.0);
+    let served = a.served() - b.served();
+    // The denominator of every per-request figure: a target that counted nothing makes them unknowable.
+    anyhow::ensure!(served > 0.0, "the target's own counters recorded no request in the window (see the target log)");
     let per = |x: f64| x / served;
     let store_ops = a.store_ops_total() - b.store_ops_total();
     let cpu = cpu_per_request(&m.before, &m.after, per);

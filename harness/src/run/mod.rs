@@ -19,7 +19,7 @@ mod scrape;
 mod storage;
 pub mod target;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
@@ -224,9 +224,4 @@ async fn run_probe(spec: &TargetSpec, launch: &Launch<'_>, m: &Matrix, timing: &
     pb.finish_and_clear();
     target.stop().await;
     r
-}
-
-/// Where a results directory's files are, relative to it.
-pub fn relative(out: &Path, p: &Path) -> PathBuf {
-    p.strip_prefix(out).unwrap_or(p).to_owned()
 }

@@ -30,17 +30,14 @@ impl Client {
         anyhow::ensure!(r.status() == 200, "probe login of {} answered {}", contract::username(id), r.status());
         match self.transport {
             Transport::Cookie => {
-                let prefix = format!("{ACCESS_COOKIE}=");
-                let cookie = r
+                let value = r
                     .headers()
                     .get_all("set-cookie")
                     .iter()
                     .filter_map(|v| v.to_str().ok())
-                    .find(|c| c.starts_with(&prefix))
-                    .and_then(|c| c.split(';').next())
-                    .ok_or_else(|| anyhow::anyhow!("no access cookie in the probe login"))?
-                    .to_owned();
-                Ok(("cookie", cookie))
+                    .find_map(|c| contract::set_cookie_value(c, ACCESS_COOKIE))
+                    .ok_or_else(|| anyhow::anyhow!("no access cookie in the probe login"))?;
+                Ok(("cookie", format!("{ACCESS_COOKIE}={value}")))
             }
             Transport::Bearer => {
                 let body: serde_json::Value = r.json().await?;

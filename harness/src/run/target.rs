@@ -28,6 +28,8 @@ pub struct TargetProcess {
     pub addr: String,
     pub pid: i32,
     pub control_key: String,
+    /// Where its stderr goes.
+    pub log_path: PathBuf,
 }
 
 /// Inputs common to every target of a run.
@@ -103,7 +105,7 @@ impl TargetProcess {
             .to_owned();
         let pid =
             child.id().and_then(|p| i32::try_from(p).ok()).ok_or_else(|| anyhow::anyhow!("target exited at once"))?;
-        Ok(TargetProcess { child, addr, pid, control_key })
+        Ok(TargetProcess { child, addr, pid, control_key, log_path })
     }
 
     /// Base URL for HTTP clients.

@@ -108,11 +108,11 @@ fn candidate(r: &Results, c: &Case) -> Option<Candidate> {
     Some(Candidate {
         target: c.target.id.clone(),
         spec: c.target.spec,
-        revocation_s: p.revocation.measured_s.unwrap_or(p.revocation.bound_s as f64),
+        revocation_s: p.revocation.measured_or_bound_s(),
         target_cpu_us: c.cpu_us_per_request.target,
         cpu_us: c.cpu_us_per_request.target_and_store(),
         p99_us: c.latency_us.p99 as f64,
-        bytes: c.bytes_per_request.received + c.bytes_per_request.sent,
+        bytes: c.bytes_per_request.total(),
         store_path: StorePath::of(&c.target.spec),
         score: None,
     })

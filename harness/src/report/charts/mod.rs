@@ -165,13 +165,6 @@ fn closed_browse_charts(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<Vec<Chart
     ])
 }
 
-fn model_name(m: ModelKind) -> &'static str {
-    match m {
-        ModelKind::Closed => "closed",
-        ModelKind::Open => "open",
-    }
-}
-
 /// Browse latency percentile curves, one chart per load model.
 fn latency_charts(r: &Results, ctx: &Ctx) -> anyhow::Result<Vec<ChartRef>> {
     let mut out = Vec::new();
@@ -185,9 +178,9 @@ fn latency_charts(r: &Results, ctx: &Ctx) -> anyhow::Result<Vec<ChartRef>> {
         if series.is_empty() {
             continue;
         }
-        let caption = format!("Latency by percentile, browse ({} model)", model_name(model));
+        let caption = format!("Latency by percentile, browse ({} model)", model.as_str());
         let chart = Curves { title: format!("{caption} — {}", ctx.run), series };
-        out.push(write(&chart, ctx.dir, &format!("latency_{}", model_name(model)), &caption)?);
+        out.push(write(&chart, ctx.dir, &format!("latency_{}", model.as_str()), &caption)?);
     }
     Ok(out)
 }
@@ -200,7 +193,7 @@ fn security_chart(r: &Results, closed: &[&Case], ctx: &Ctx) -> anyhow::Result<Op
         .filter_map(|p| {
             let c = closed.iter().find(|c| c.target.id == p.target.id)?;
             let capped = p.revocation.measured_s.is_none();
-            let y = p.revocation.measured_s.unwrap_or(p.revocation.bound_s as f64).max(WINDOW_FLOOR_S);
+            let y = p.revocation.measured_or_bound_s().max(WINDOW_FLOOR_S);
             Some(Point { name: p.target.id.clone(), color: case_color(c), x: c.req_per_core_s?, y, capped })
         })
         .collect();

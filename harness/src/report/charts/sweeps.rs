@@ -32,7 +32,7 @@ fn ttl_points(r: &Results) -> BTreeMap<StoreKind, Vec<TtlPoint>> {
     let mut by_store: BTreeMap<StoreKind, Vec<TtlPoint>> = BTreeMap::new();
     for c in r.cases.iter().filter(|c| is_ttl_sweep_case(c)) {
         let Some(store) = c.target.spec.store else { continue };
-        let window_s = r.probe(&c.target.id).map(|p| p.revocation.measured_s.unwrap_or(p.revocation.bound_s as f64));
+        let window_s = r.probe(&c.target.id).map(|p| p.revocation.measured_or_bound_s());
         let ttl_s = c.target.spec.ttls.access.0.as_secs_f64();
         by_store.entry(store).or_default().push(TtlPoint { ttl_s, store_ops: c.store_ops_per_request, window_s });
     }

@@ -65,11 +65,14 @@ pub fn caveats(r: &Results) -> Section {
     out.push(
         "CPU comes from /proc in 10 ms ticks: short windows at low rates carry a few percent of quantisation.".into(),
     );
-    out.push(
-        "Security windows are measured by polling every 20 ms up to a cap; a window reported as the cap only says the \
-         probe stopped waiting."
-            .into(),
-    );
+    let intervals: std::collections::BTreeSet<u64> = r.probes.iter().map(|p| p.poll_interval_ms).collect();
+    if !intervals.is_empty() {
+        let every = intervals.iter().map(|ms| format!("{ms} ms")).collect::<Vec<_>>().join(" or ");
+        out.push(format!(
+            "Security windows are measured by polling every {every} up to a cap; a window reported as the cap only \
+             says the probe stopped waiting."
+        ));
+    }
     if r.status != RunStatus::Complete {
         out.push(format!("The run is {}: only finished cases are shown.", r.status.as_str()));
     }
