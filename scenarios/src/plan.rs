@@ -24,10 +24,6 @@ pub enum ScenarioKind {
 }
 
 impl ScenarioKind {
-    /// Every scenario, in the order tables list them.
-    pub const ALL: [ScenarioKind; 4] =
-        [ScenarioKind::Browse, ScenarioKind::Login, ScenarioKind::Refresh, ScenarioKind::Mixed];
-
     /// Name used in results and file names.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -83,10 +79,7 @@ impl Plan {
 
     /// Whether clients hold a refresh token that renews a short-lived access token.
     pub fn refreshes_access(&self) -> bool {
-        match self.strategy {
-            StrategyKind::Hybrid => true,
-            StrategyKind::Jwt | StrategyKind::Session => false,
-        }
+        self.strategy.has_refresh_token()
     }
 
     /// Which seeded account goose user `index` logs in as: index 0 is the admin, the rest spread over users.

@@ -74,11 +74,7 @@ async fn send(
 }
 
 fn cookie_value(set_cookies: &[String], name: &str) -> Option<String> {
-    set_cookies.iter().find_map(|c| {
-        let pair = c.split(';').next()?;
-        let (n, v) = pair.split_once('=')?;
-        (n.trim() == name && !v.is_empty()).then(|| v.to_owned())
-    })
+    set_cookies.iter().find_map(|c| contract::set_cookie_value(c, name)).map(str::to_owned)
 }
 
 /// Credentials a login or refresh handed out.

@@ -154,10 +154,12 @@ pub const MIN_CONTROL_KEY: usize = 16;
 pub fn redact(text: &str) -> String {
     let ends_value = |c: char| c.is_whitespace() || matches!(c, '&' | '"' | '\'' | ')' | ',' | ';');
     let mut out = String::with_capacity(text.len());
+    // Lower-cased once: ASCII case folding keeps byte offsets, so `rest` maps onto its tail.
+    let lower = text.to_ascii_lowercase();
     let mut rest = text;
     while !rest.is_empty() {
         let url = rest.find("://").map(|i| (i, "://"));
-        let kv = rest.to_ascii_lowercase().find("password=").map(|i| (i, "password="));
+        let kv = lower[text.len() - rest.len()..].find("password=").map(|i| (i, "password="));
         let Some((at, what)) = [url, kv].into_iter().flatten().min_by_key(|(i, _)| *i) else {
             out.push_str(rest);
             break;

@@ -25,6 +25,11 @@ pub mod route {
     /// Every route, for labelling requests by the route they matched.
     pub const ALL: [&str; 12] = [LOGIN, REFRESH, LOGOUT, ME, ADMIN, JWKS, HEALTHZ, METRICS, REVOKE, ROLE, INFO, SEED];
 
+    /// Whether a matched route is part of the control API.
+    pub fn is_control(matched: &str) -> bool {
+        matched.starts_with("/control/")
+    }
+
     /// The revoke route for one user.
     pub fn revoke(user: u64) -> String {
         REVOKE.replace("{id}", &user.to_string())
@@ -41,6 +46,12 @@ pub const ACCESS_COOKIE: &str = "__Host-authbench";
 
 /// Hybrid refresh cookie; scoped to /auth so it is not sent with every API call, hence `__Secure-`.
 pub const REFRESH_COOKIE: &str = "__Secure-authbench-refresh";
+
+/// The value a `Set-Cookie` header gives cookie `name`, if it sets that cookie to something.
+pub fn set_cookie_value<'a>(set_cookie: &'a str, name: &str) -> Option<&'a str> {
+    let (n, v) = set_cookie.split(';').next()?.split_once('=')?;
+    (n.trim() == name && !v.is_empty()).then_some(v)
+}
 
 /// Header that carries the control key on /control routes.
 pub const CONTROL_KEY_HEADER: &str = "x-control-key";
@@ -150,5 +161,9 @@ mod tests {
         assert_eq!(route::revoke(7), "/control/users/7/revoke");
         assert_eq!(route::role(0), "/control/users/0/role");
         assert_eq!(login_body(3), r#"{"username":"user3","password":"pass-3"}"#);
+        let header = "__Host-authbench=tok; Path=/; Secure; HttpOnly";
+        assert_eq!(set_cookie_value(header, ACCESS_COOKIE), Some("tok"));
+        assert_eq!(set_cookie_value(header, REFRESH_COOKIE), None);
+        assert_eq!(set_cookie_value("__Host-authbench=; Max-Age=0", ACCESS_COOKIE), None);
     }
 }

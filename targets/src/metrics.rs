@@ -130,6 +130,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_name_the_contract_gives_clients_is_rendered() {
+        use crate::contract::metric;
+        let m = Metrics::new();
+        m.request("/api/me", 200);
+        m.failure("expired");
+        m.store_op("session_get", Duration::from_micros(30));
+        let text = m.render();
+        for name in [
+            metric::HTTP_REQUESTS,
+            metric::AUTH_FAILURES,
+            metric::STORE_OPERATIONS,
+            metric::STORE_SECONDS_SUM,
+            metric::BYTES_RECEIVED,
+            metric::BYTES_SENT,
+            metric::CONNECTIONS,
+            metric::AUTH_BYTES_RECEIVED,
+            metric::AUTH_BYTES_SENT,
+        ] {
+            assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing from:\n{text}");
+        }
+    }
+
+    #[test]
     fn renders_counts_with_labels() {
         let m = Metrics::new();
         m.request("/api/me", 200);

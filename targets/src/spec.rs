@@ -67,6 +67,16 @@ macro_rules! names {
 }
 
 names!(StrategyKind { Jwt => "jwt", Session => "session", Hybrid => "hybrid" });
+
+impl StrategyKind {
+    /// Whether clients hold a refresh token that renews a short-lived access token.
+    pub fn has_refresh_token(self) -> bool {
+        match self {
+            StrategyKind::Hybrid => true,
+            StrategyKind::Jwt | StrategyKind::Session => false,
+        }
+    }
+}
 names!(StoreKind { Postgres => "postgres", Redis => "redis", Memory => "memory" });
 names!(Transport { Cookie => "cookie", Bearer => "bearer" });
 
@@ -238,12 +248,7 @@ impl TargetSpec {
 
     /// A target of a stored strategy (session or hybrid) on `store`.
     pub fn stored(strategy: StrategyKind, store: StoreKind, alg: Alg) -> TargetSpec {
-        TargetSpec { store: Some(store), ..TargetSpec::jwt(alg) }.with_strategy(strategy)
-    }
-
-    fn with_strategy(mut self, strategy: StrategyKind) -> TargetSpec {
-        self.strategy = strategy;
-        self
+        TargetSpec { strategy, store: Some(store), ..TargetSpec::jwt(alg) }
     }
 
     /// Rejects combinations that cannot work, saying what to change.
@@ -277,15 +282,6 @@ impl TargetSpec {
         match self.strategy {
             StrategyKind::Jwt | StrategyKind::Hybrid => Some(self.alg),
             StrategyKind::Session => None,
-        }
-    }
-
-    /// Lifetime of the credential the client presents on every request.
-    pub fn access_lifetime(&self) -> Span {
-        match self.strategy {
-            StrategyKind::Jwt => self.ttls.token,
-            StrategyKind::Session => self.ttls.session,
-            StrategyKind::Hybrid => self.ttls.access,
         }
     }
 

@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
 use axum::Json;
 
 use super::credentials::access_credential;
@@ -13,14 +12,14 @@ use crate::strategy::Principal;
 use crate::users::Role;
 
 /// GET /api/me: who the credential belongs to.
-pub async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Principal>, Failure> {
-    let credential = access_credential(&headers, app.transport)?;
+pub async fn me(State(app): State<Arc<App>>, req: Request) -> Result<Json<Principal>, Failure> {
+    let credential = access_credential(req.headers(), app.transport)?;
     Ok(Json(app.auth.authenticate(credential).await?))
 }
 
 /// GET /api/admin: admins only, so stale role data shows up as a wrong 200.
-pub async fn admin(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Principal>, Failure> {
-    let credential = access_credential(&headers, app.transport)?;
+pub async fn admin(State(app): State<Arc<App>>, req: Request) -> Result<Json<Principal>, Failure> {
+    let credential = access_credential(req.headers(), app.transport)?;
     let p = app.auth.authenticate(credential).await?;
     if p.role != Role::Admin {
         return Err(Failure::Forbidden);

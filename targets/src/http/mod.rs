@@ -41,7 +41,7 @@ pub struct App {
 
 /// Builds the router with request accounting around every route.
 pub fn router(app: Arc<App>) -> Router {
-    let public = Router::new()
+    Router::new()
         .route(route::LOGIN, post(auth::login))
         .route(route::REFRESH, post(auth::refresh))
         .route(route::LOGOUT, post(auth::logout))
@@ -50,15 +50,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route(route::JWKS, get(ops::jwks))
         .route(route::HEALTHZ, get(ops::healthz))
         .route(route::METRICS, get(ops::metrics))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&app), deadline));
-    // Control calls carry the key and may run long (seeding a million records): no deadline.
-    let control = Router::new()
         .route(route::REVOKE, post(control::revoke))
         .route(route::ROLE, post(control::role))
         .route(route::INFO, get(control::info))
-        .route(route::SEED, post(control::seed));
-    public
-        .merge(control)
+        .route(route::SEED, post(control::seed))
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, r#"{"error":"not found"}"#) })
         .layer(middleware::from_fn_with_state(Arc::clone(&app), account))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -75,7 +70,9 @@ pub fn header_line_bytes<'a>(name: &str, values: impl Iterator<Item = &'a axum::
     values.map(|v| (name.len() + 4 + v.len()) as u64).sum()
 }
 
-/// Counts requests by route and status, refusal reasons, and auth-material bytes.
+/// Counts requests by route and status, refusal reasons, and auth-material bytes, and answers 503
+/// when a request (reading its body included) outlasts --request-timeout. Control calls carry the
+/// key and may run long (seeding a million records): they have no deadline.
 async fn account(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let route = route_label(req.extensions().get::<MatchedPath>());
     let h = req.headers();
@@ -84,7 +81,13 @@ async fn account(State(app): State<Arc<App>>, req: Request, next: Next) -> Respo
     if auth_in > 0 {
         app.metrics.auth_bytes_received.inc_by(auth_in);
     }
-    let resp = next.run(req).await;
+    let resp = if route::is_control(route) {
+        next.run(req).await
+    } else {
+        tokio::time::timeout(app.request_timeout, next.run(req))
+            .await
+            .unwrap_or_else(|_| Failure::Timeout.into_response())
+    };
     let set_cookie = header_line_bytes("set-cookie", resp.headers().get_all(SET_COOKIE).iter());
     if set_cookie > 0 {
         app.metrics.auth_bytes_sent.inc_by(set_cookie);
@@ -94,14 +97,6 @@ async fn account(State(app): State<Arc<App>>, req: Request, next: Next) -> Respo
     }
     app.metrics.request(route, resp.status().as_u16());
     resp
-}
-
-/// Answers 503 when a request (reading its body included) outlasts --request-timeout.
-async fn deadline(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(app.request_timeout, next.run(req)).await {
-        Ok(resp) => resp,
-        Err(_) => Failure::Timeout.into_response(),
-    }
 }
 
 /// Body-or-rejection helper: malformed JSON is a 400 with a message, never a 422 or a panic.
