@@ -8,6 +8,7 @@ use authbench_targets::spec::{Span, StrategyKind, Transport};
 use authbench_targets::token::alg::Alg;
 use clap::{Args, Parser, Subcommand};
 
+use crate::model::ladder::Slo;
 use crate::model::matrix::{Profile, StoreFilter};
 use crate::report::adr::{Priorities, PriorityError};
 
@@ -141,6 +142,12 @@ pub struct RunArgs {
     /// Warm-up per case, e.g. 5s.
     #[arg(long)]
     pub warmup: Option<Span>,
+    /// Run each case this many times, interleaved across configurations (A B C A B C).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub repetitions: Option<u64>,
+    /// Objective for capacity on the rate ladder, e.g. 'p99<=10ms' (errors must be 0 too).
+    #[arg(long)]
+    pub slo: Option<Slo>,
     /// Results directory (default results/<time>-<profile>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -208,6 +215,9 @@ mod tests {
         assert!(Cli::try_parse_from(["authbench", "run", "--duration", "soon"]).is_err());
         assert!(Cli::try_parse_from(["authbench", "run", "--rate", "-3"]).is_err());
         assert!(Cli::try_parse_from(["authbench", "run", "--users", "0"]).is_err());
+        assert!(Cli::try_parse_from(["authbench", "run", "--repetitions", "0"]).is_err());
+        let err = Cli::try_parse_from(["authbench", "run", "--slo", "p99<10ms"]).err().unwrap().to_string();
+        assert!(err.contains("p99<=10ms"), "{err}");
     }
 
     #[test]

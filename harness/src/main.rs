@@ -89,6 +89,8 @@ fn matrix(args: &RunArgs) -> anyhow::Result<(String, Matrix, Overrides)> {
         rate: args.rate,
         duration: args.duration,
         warmup: args.warmup,
+        repetitions: args.repetitions.map(|r| u32::try_from(r).unwrap_or(u32::MAX)),
+        slo: args.slo,
         postgres_url_given: args.postgres_url.is_some(),
         redis_url_given: args.redis_url.is_some(),
     };

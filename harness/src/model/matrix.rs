@@ -5,6 +5,8 @@ use std::fmt;
 use std::path::Path;
 
 use authbench_scenarios::{LoadModel, ScenarioKind};
+
+use super::ladder::LadderSpec;
 use authbench_targets::spec::{Span, StoreKind, TargetSpec};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
@@ -96,10 +98,23 @@ pub struct Matrix {
     /// Sessions or refresh families created to measure bytes per stored record.
     #[serde(default = "default_storage_records")]
     pub storage_records: u64,
+    /// How many times each case runs, interleaved across configurations (A B C A B C).
+    #[serde(default = "one")]
+    pub repetitions: u32,
+    /// Rate ladders to saturation and capacity at an SLO; None: no ladder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<LadderSpec>,
+    /// Measure the load generator's own ceiling on a bare endpoint, beside wrk's.
+    #[serde(default)]
+    pub loadgen_ceiling: bool,
     #[serde(rename = "target")]
     pub targets: Vec<TargetSpec>,
     #[serde(rename = "load")]
     pub loads: Vec<LoadSpec>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn default_storage_records() -> u64 {
@@ -216,6 +231,19 @@ impl Matrix {
         if self.seed_users < 2 {
             return Err("seed_users must be at least 2 (user0 is the admin)".into());
         }
+        if self.repetitions == 0 {
+            return Err("repetitions must be at least 1".into());
+        }
+        if let Some(l) = &self.ladder {
+            l.validate()?;
+            let ids: Vec<String> = self.targets.iter().map(TargetSpec::id).collect();
+            if let Some(unknown) = l.targets.iter().find(|t| !ids.contains(t)) {
+                return Err(format!(
+                    "ladder target {unknown:?} is not a [[target]] of this matrix (ids: {})",
+                    ids.join(", ")
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -249,6 +277,20 @@ impl Matrix {
         }
         self.duration = o.duration.unwrap_or(self.duration);
         self.warmup = o.warmup.unwrap_or(self.warmup);
+        self.repetitions = o.repetitions.unwrap_or(self.repetitions);
+        if o.slo.is_some() && self.ladder.is_none() {
+            return Err("--slo needs a [ladder] in the matrix (the standard profile has one)".into());
+        }
+        if let Some(l) = &mut self.ladder {
+            l.slo = o.slo.or(l.slo);
+            let kept: Vec<String> = self.targets.iter().map(TargetSpec::id).collect();
+            if !l.targets.is_empty() {
+                l.targets.retain(|t| kept.contains(t));
+                if l.targets.is_empty() {
+                    self.ladder = None;
+                }
+            }
+        }
         Ok(self)
     }
 }
@@ -328,7 +370,7 @@ mod tests {
 
     #[test]
     fn loads_round_trip_through_their_written_form() {
-        let m = Profile::Standard.matrix().unwrap();
+        let m = Profile::Full.matrix().unwrap();
         let back: Matrix = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
         let open = m.loads.iter().find(|l| l.model_kind() == ModelKind::Open).unwrap();

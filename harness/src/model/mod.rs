@@ -4,7 +4,9 @@
 
 pub mod environment;
 pub mod histogram;
+pub mod ladder;
 pub mod matrix;
 pub mod probe;
 pub mod results;
+pub mod stats;
 mod upgrade;

@@ -9,8 +9,10 @@ use authbench_targets::spec::{StoreKind, TargetSpec};
 use serde::{Deserialize, Serialize};
 
 use super::environment::Environment;
+use super::ladder::{Ladder, Slo};
 use super::matrix::{LoadSpec, Matrix};
 use super::probe::ProbeResult;
+use super::stats::Estimate;
 
 /// Schema identifier; bump when a field changes meaning.
 pub const SCHEMA: &str = "authbench.results/2";
@@ -64,6 +66,8 @@ pub struct Overrides {
     pub rate: Option<f64>,
     pub duration: Option<authbench_targets::spec::Span>,
     pub warmup: Option<authbench_targets::spec::Span>,
+    pub repetitions: Option<u32>,
+    pub slo: Option<Slo>,
     pub postgres_url_given: bool,
     pub redis_url_given: bool,
 }
@@ -91,6 +95,14 @@ pub struct Results {
     /// How each figure was measured, in words, for the report's method section.
     pub method: BTreeMap<String, String>,
     pub cases: Vec<Case>,
+    /// Each (configuration, load) over its repetitions: the headline figures with intervals.
+    #[serde(default)]
+    pub summaries: Vec<Summary>,
+    #[serde(default)]
+    pub ladders: Vec<Ladder>,
+    /// The load generator's own ceiling on a bare endpoint, beside wrk's; None when not measured.
+    #[serde(default)]
+    pub loadgen_ceiling: Option<LoadgenCeiling>,
     pub probes: Vec<ProbeResult>,
     pub skipped: Vec<Skipped>,
 }
@@ -177,12 +189,83 @@ pub struct HistogramData {
     pub hlog: PathBuf,
 }
 
+/// Why a case ran: as a cell of the matrix, or as a step of a configuration's rate ladder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CaseRole {
+    #[default]
+    Matrix,
+    /// A listed ladder step.
+    Ladder,
+    /// A step the SLO bisection added between two ladder steps.
+    Refine,
+}
+
+/// Each process group's CPU over the window as a share of one core (1.0 = a whole core), and
+/// the machine's steal time as a share of all its CPU time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Shares {
+    pub target: f64,
+    /// None when the store's processes are not visible.
+    pub store: Option<f64>,
+    pub loadgen: f64,
+    /// None when /proc/stat could not be read.
+    pub steal: Option<f64>,
+}
+
+/// A load generator at or above this share of a core, with the target under it, limited the case.
+pub const LOADGEN_BOUND_SHARE: f64 = 0.9;
+/// Steal time above this share of the machine's CPU makes a window's figures suspect.
+pub const STEAL_WARNING_SHARE: f64 = 0.02;
+
+impl Shares {
+    /// Whether the load generator, not the target, was the limit: the load generator at or near a
+    /// full core while the target was not.
+    pub fn loadgen_bound(&self) -> bool {
+        self.loadgen >= LOADGEN_BOUND_SHARE && self.target < LOADGEN_BOUND_SHARE
+    }
+
+    /// Whether steal time was high enough to warn about.
+    pub fn steal_warning(&self) -> bool {
+        self.steal.is_some_and(|s| s > STEAL_WARNING_SHARE)
+    }
+}
+
+/// One second of a case, from the start of its warm-up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Second {
+    /// Seconds since the warm-up started (the start of this second).
+    pub t_s: u32,
+    /// Requests completed in this second.
+    pub requests: u64,
+    /// Non-2xx answers and transport errors in this second.
+    pub errors: u64,
+    /// None in a second without requests.
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    /// Store operations the target counted in this second; None when not sampled.
+    pub store_ops: Option<f64>,
+}
+
+/// A case second by second, warm-up included, so a stall shows where it happened.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Timeline {
+    /// Where the measured window opened, seconds from the warm-up's start.
+    pub window_start_s: f64,
+    pub seconds: Vec<Second>,
+}
+
 /// One measured case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Case {
     pub id: String,
     pub target: TargetRecord,
     pub load: LoadSpec,
+    /// Which repetition of its (configuration, load) this is, from 1.
+    #[serde(default = "first_repetition")]
+    pub repetition: u32,
+    #[serde(default)]
+    pub role: CaseRole,
     /// Configured warm-up and window, seconds.
     pub warmup_s: f64,
     pub duration_s: f64,
@@ -209,6 +292,73 @@ pub struct Case {
     pub req_per_core_s: Option<f64>,
     pub peak_rss_bytes: Option<u64>,
     pub goose_report: PathBuf,
+    /// None in files written before shares were recorded.
+    #[serde(default)]
+    pub shares: Option<Shares>,
+    #[serde(default)]
+    pub timeline: Option<Timeline>,
+}
+
+fn first_repetition() -> u32 {
+    1
+}
+
+/// A (configuration, load) over its repetitions: every headline figure as median and interval.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub target: TargetRecord,
+    pub load: LoadSpec,
+    pub case_ids: Vec<String>,
+    pub throughput_rps: Estimate,
+    pub p50_us: Estimate,
+    pub p99_us: Estimate,
+    pub target_cpu_us: Estimate,
+    pub bytes_per_request: Estimate,
+    /// Repetitions in which the load generator was the limit.
+    pub loadgen_bound: usize,
+}
+
+impl Summary {
+    /// The summaries of matrix cases, grouped by (configuration, load) in run order.
+    pub fn of_cases(cases: &[Case]) -> Vec<Summary> {
+        let mut groups: Vec<(&Case, Vec<&Case>)> = Vec::new();
+        for c in cases.iter().filter(|c| c.role == CaseRole::Matrix) {
+            match groups.iter_mut().find(|(k, _)| k.target.id == c.target.id && k.load == c.load) {
+                Some((_, v)) => v.push(c),
+                None => groups.push((c, vec![c])),
+            }
+        }
+        groups.into_iter().filter_map(|(k, v)| Summary::of_group(k, &v)).collect()
+    }
+
+    fn of_group(key: &Case, v: &[&Case]) -> Option<Summary> {
+        let est = |f: &dyn Fn(&Case) -> f64| Estimate::of(&v.iter().map(|c| f(c)).collect::<Vec<_>>());
+        Some(Summary {
+            target: key.target.clone(),
+            load: key.load,
+            case_ids: v.iter().map(|c| c.id.clone()).collect(),
+            throughput_rps: est(&|c| c.throughput_rps)?,
+            p50_us: est(&|c| c.latency_us.p50 as f64)?,
+            p99_us: est(&|c| c.latency_us.p99 as f64)?,
+            target_cpu_us: est(&|c| c.cpu_us_per_request.target)?,
+            bytes_per_request: est(&|c| c.bytes_per_request.total())?,
+            loadgen_bound: v.iter().filter(|c| c.shares.as_ref().is_some_and(Shares::loadgen_bound)).count(),
+        })
+    }
+}
+
+/// The load generator's ceiling on an endpoint that does no auth work, beside wrk's on the same
+/// endpoint and connections: whether "saturation" elsewhere was the target's or the generator's.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadgenCeiling {
+    pub endpoint: String,
+    pub connections: usize,
+    pub duration_s: f64,
+    pub authbench_rps: f64,
+    pub authbench_loadgen_share: f64,
+    /// None when wrk is not installed or failed; `wrk_note` says why.
+    pub wrk_rps: Option<f64>,
+    pub wrk_note: Option<String>,
 }
 
 impl Case {
@@ -217,9 +367,11 @@ impl Case {
         self.errors.values().sum()
     }
 
-    /// True for the closed-model browse case, the one configurations are compared by.
+    /// True for the closed-model browse case of the matrix, the one configurations are compared by.
     pub fn is_closed_browse(&self) -> bool {
-        self.load.scenario == ScenarioKind::Browse && self.load.model == LoadModel::Closed
+        self.role == CaseRole::Matrix
+            && self.load.scenario == ScenarioKind::Browse
+            && self.load.model == LoadModel::Closed
     }
 
     /// The store the target used, if any.
@@ -236,11 +388,35 @@ pub struct Skipped {
 }
 
 impl Results {
-    /// The first closed-model browse case of each target configuration, in run order: the case
-    /// that charts, claims, plans and ADRs compare configurations by.
+    /// The closed-model browse case of each target configuration, in run order: the case that
+    /// charts, claims, plans and ADRs compare configurations by. With repetitions, the one whose
+    /// throughput is the median (the lower middle for an even count), so the figures shown beside
+    /// its summary's interval come from one real window.
     pub fn closed_browse(&self) -> Vec<&Case> {
-        let mut seen = std::collections::BTreeSet::new();
-        self.cases.iter().filter(|c| c.is_closed_browse() && seen.insert(c.target.id.as_str())).collect()
+        let mut groups: Vec<Vec<&Case>> = Vec::new();
+        for c in self.cases.iter().filter(|c| c.is_closed_browse()) {
+            match groups.iter_mut().find(|g| g[0].target.id == c.target.id) {
+                Some(g) => g.push(c),
+                None => groups.push(vec![c]),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|mut g| {
+                g.sort_by(|a, b| a.throughput_rps.total_cmp(&b.throughput_rps));
+                g[(g.len() - 1) / 2]
+            })
+            .collect()
+    }
+
+    /// The summary of a configuration under a load.
+    pub fn summary(&self, target_id: &str, load: &LoadSpec) -> Option<&Summary> {
+        self.summaries.iter().find(|s| s.target.id == target_id && &s.load == load)
+    }
+
+    /// The ladder of a configuration.
+    pub fn ladder(&self, target_id: &str) -> Option<&Ladder> {
+        self.ladders.iter().find(|l| l.target.id == target_id)
     }
 
     /// The probe of a target configuration.

@@ -18,7 +18,7 @@ use super::progress::{bar, sleep_watching};
 use super::target::{Launch, TargetProcess};
 use super::{cpu, interrupt, Timing};
 use crate::model::matrix::LoadSpec;
-use crate::model::results::Case;
+use crate::model::results::{Case, CaseRole};
 
 type Attack = JoinHandle<Result<GooseMetrics, goose::GooseError>>;
 
@@ -26,6 +26,14 @@ type Attack = JoinHandle<Result<GooseMetrics, goose::GooseError>>;
 pub struct Position {
     pub n: usize,
     pub total: usize,
+}
+
+/// What identifies a case in results.json: its id, which repetition and why it ran.
+#[derive(Clone, Copy)]
+pub struct CaseKey<'a> {
+    pub id: &'a str,
+    pub repetition: u32,
+    pub role: CaseRole,
 }
 
 /// Makes a case id safe as a file name.
@@ -98,17 +106,18 @@ async fn measure_window(
 
 /// Runs one case; None when Ctrl-C interrupted it before its window completed.
 pub async fn run_case(
-    id: &str,
+    key: CaseKey<'_>,
     spec: &TargetSpec,
     load: &LoadSpec,
     launch: &Launch<'_>,
     timing: &Timing,
     at: Position,
 ) -> anyhow::Result<Option<Case>> {
+    let id = key.id;
     let pb = bar(timing.warmup + timing.duration, id, at.n, at.total);
     let stem = file_stem(id);
     let files =
-        CaseFiles { out: launch.out, id, goose_report: launch.out.join("goose").join(format!("{stem}.json")), stem };
+        CaseFiles { out: launch.out, key, goose_report: launch.out.join("goose").join(format!("{stem}.json")), stem };
     let target = TargetProcess::start(spec, launch, &files.stem).await?;
     let recorder = Recorder::new();
     let plan = Arc::new(Plan {

@@ -69,7 +69,7 @@ pub struct Measured {
 /// Where a case's files go and how it is named.
 pub struct CaseFiles<'a> {
     pub out: &'a Path,
-    pub id: &'a str,
+    pub key: super::case::CaseKey<'a>,
     /// The id made safe for a file name.
     pub stem: String,
     pub goose_report: PathBuf,
@@ -150,9 +150,11 @@ pub fn build_case(
     let store_ops = a.store_ops_total() - b.store_ops_total();
     let cpu = cpu_per_request(&m.before, &m.after, per);
     Ok(Case {
-        id: files.id.to_owned(),
+        id: files.key.id.to_owned(),
         target: spec.into(),
         load: *load,
+        repetition: files.key.repetition,
+        role: files.key.role,
         warmup_s: timing.warmup.as_secs_f64(),
         duration_s: timing.duration.as_secs_f64(),
         window_s: m.window.as_secs_f64(),
@@ -170,5 +172,7 @@ pub fn build_case(
         cpu_us_per_request: cpu,
         peak_rss_bytes,
         goose_report: files.relative(&files.goose_report),
+        shares: None,
+        timeline: None,
     })
 }

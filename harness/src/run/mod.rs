@@ -10,6 +10,7 @@ mod cpu;
 mod export;
 mod fingerprint;
 pub mod interrupt;
+mod ladder;
 mod measure;
 mod method;
 pub mod probe;
@@ -26,12 +27,12 @@ use anyhow::Context;
 use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
 use indicatif::ProgressBar;
 
-use self::case::{file_stem, run_case, Position};
+use self::case::{file_stem, run_case, CaseKey, Position};
 use self::provision::{provision, Stores};
 use self::target::{Launch, TargetProcess};
-use crate::model::matrix::Matrix;
+use crate::model::matrix::{LoadSpec, Matrix};
 use crate::model::probe::ProbeResult;
-use crate::model::results::{self, Overrides, Results, RunConfig, RunStatus, Skipped};
+use crate::model::results::{self, Case, CaseRole, Overrides, Results, RunConfig, RunStatus, Skipped, Summary};
 
 /// Everything `authbench run` was asked for.
 pub struct RunOptions {
@@ -90,6 +91,9 @@ fn new_results(opts: &RunOptions, stores: &Stores) -> Results {
         config: RunConfig { matrix: opts.matrix.clone(), cli: opts.overrides.clone(), stores: stores.origins() },
         method: method::notes(),
         cases: Vec::new(),
+        summaries: Vec::new(),
+        ladders: Vec::new(),
+        loadgen_ceiling: None,
         probes: Vec::new(),
         skipped: Vec::new(),
     }
@@ -112,12 +116,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
     let mut results = new_results(&opts, &stores);
     results::write(&results, &opts.out)?;
     let log_dir = opts.out.join("logs");
-    let mut done = 0;
-    for (ti, spec) in m.targets.iter().enumerate() {
-        if interrupt::is_set() {
-            break;
-        }
-        let launch = Launch {
+    let launches: Vec<Launch<'_>> = (0..m.targets.len())
+        .map(|ti| Launch {
             binary: &opts.target_bin,
             out: &opts.out,
             stores: &stores,
@@ -125,9 +125,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
             log_dir: &log_dir,
             seed_users: m.seed_users,
             namespace: format!("ab{}_{ti}", std::process::id()),
-        };
-        run_target(spec, &launch, m, &timing, &mut results, &mut done).await?;
-    }
+        })
+        .collect();
+    let mut runner = Runner { m, timing: &timing, results: &mut results, done: 0, total: planned_cases(m) };
+    runner.run_all(&launches).await?;
     results.status = if interrupt::is_set() { RunStatus::Interrupted } else { RunStatus::Complete };
     results.finished_at = Some(now_rfc3339());
     results::write(&results, &opts.out)?;
@@ -135,62 +136,143 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
     Ok(opts.out)
 }
 
-/// Every load against one target configuration, then its probe; a missing store skips them all.
-async fn run_target(
-    spec: &TargetSpec,
-    launch: &Launch<'_>,
-    m: &Matrix,
-    timing: &Timing,
-    results: &mut Results,
-    done: &mut usize,
-) -> anyhow::Result<()> {
-    let tid = spec.id();
-    let total = m.targets.len() * m.loads.len();
-    if let Some(Err(why)) = spec.needed_store().map(|s| launch.stores.endpoint(s)) {
-        for load in &m.loads {
-            results.skipped.push(Skipped { id: format!("{tid}/{}", load.id()), reason: why.clone() });
+/// Cases the progress bars count towards: the matrix times its repetitions, plus the listed
+/// ladder steps and their refinements.
+fn planned_cases(m: &Matrix) -> usize {
+    let matrix = m.targets.len() * m.loads.len() * m.repetitions as usize;
+    let ladder = m.ladder.as_ref().map_or(0, |l| {
+        let climbing = m.targets.iter().filter(|t| l.includes(&t.id())).count();
+        let listed = match &l.rungs {
+            crate::model::ladder::Rungs::Fractions(v) | crate::model::ladder::Rungs::Rates(v) => v.len(),
+        };
+        climbing * (listed + l.refine as usize)
+    });
+    matrix + ladder
+}
+
+/// The run in progress: the matrix, where the counts stand and the results being written.
+struct Runner<'r> {
+    m: &'r Matrix,
+    timing: &'r Timing,
+    results: &'r mut Results,
+    done: usize,
+    total: usize,
+}
+
+impl Runner<'_> {
+    /// The matrix repetition by repetition (A B C A B C, so drift spreads over every
+    /// configuration), then the ladders, then the probes; Ctrl-C stops between cases.
+    async fn run_all(&mut self, launches: &[Launch<'_>]) -> anyhow::Result<()> {
+        let m = self.m;
+        let ready: Vec<(&TargetSpec, &Launch<'_>)> =
+            m.targets.iter().zip(launches).filter(|(spec, launch)| self.store_available(spec, launch)).collect();
+        for repetition in 1..=m.repetitions {
+            for (spec, launch) in &ready {
+                self.matrix_cases(spec, launch, repetition).await?;
+            }
         }
-        results.skipped.push(Skipped { id: format!("{tid}/probe"), reason: why });
-        *done += m.loads.len();
-        return Ok(results::write(results, launch.out)?);
+        if let Some(ladder) = &m.ladder {
+            for (spec, launch) in ready.iter().filter(|(s, _)| ladder.includes(&s.id())) {
+                if interrupt::is_set() {
+                    return Ok(());
+                }
+                let climbed = ladder::climb(spec, launch, ladder, self).await?;
+                self.results.ladders.extend(climbed);
+                results::write(self.results, launch.out)?;
+            }
+        }
+        for (spec, launch) in &ready {
+            if interrupt::is_set() {
+                return Ok(());
+            }
+            self.probe(spec, launch).await?;
+        }
+        Ok(())
     }
-    for load in &m.loads {
-        *done += 1;
-        let id = format!("{tid}/{}", load.id());
-        if interrupt::is_set() {
-            return Ok(());
+
+    /// False (and every case of the configuration listed as skipped) when its store is missing.
+    fn store_available(&mut self, spec: &TargetSpec, launch: &Launch<'_>) -> bool {
+        let Some(Err(why)) = spec.needed_store().map(|s| launch.stores.endpoint(s)) else {
+            return true;
+        };
+        let tid = spec.id();
+        for load in &self.m.loads {
+            self.results.skipped.push(Skipped { id: format!("{tid}/{}", load.id()), reason: why.clone() });
         }
-        if let Some(why) = load.incompatible_with(spec) {
-            results.skipped.push(Skipped { id, reason: why.into() });
-            continue;
+        self.results.skipped.push(Skipped { id: format!("{tid}/probe"), reason: why });
+        self.total = self.total.saturating_sub(self.m.loads.len() * self.m.repetitions as usize);
+        false
+    }
+
+    /// Every load of the matrix against one configuration, once.
+    async fn matrix_cases(&mut self, spec: &TargetSpec, launch: &Launch<'_>, repetition: u32) -> anyhow::Result<()> {
+        for load in &self.m.loads {
+            if interrupt::is_set() {
+                return Ok(());
+            }
+            let mut id = format!("{}/{}", spec.id(), load.id());
+            if self.m.repetitions > 1 {
+                id.push_str(&format!("/r{repetition}"));
+            }
+            if let Some(why) = load.incompatible_with(spec) {
+                self.done += 1;
+                if repetition == 1 {
+                    self.results.skipped.push(Skipped { id, reason: why.into() });
+                }
+                continue;
+            }
+            self.case(CaseKey { id: &id, repetition, role: CaseRole::Matrix }, spec, load, launch).await?;
         }
-        match run_case(&id, spec, load, launch, timing, Position { n: *done, total }).await {
+        Ok(())
+    }
+
+    /// Runs one case and records it, or why it did not finish; the case when it did.
+    async fn case(
+        &mut self,
+        key: CaseKey<'_>,
+        spec: &TargetSpec,
+        load: &LoadSpec,
+        launch: &Launch<'_>,
+    ) -> anyhow::Result<Option<Case>> {
+        self.done += 1;
+        let at = Position { n: self.done, total: self.total.max(self.done) };
+        let id = key.id.to_owned();
+        let outcome = match run_case(key, spec, load, launch, self.timing, at).await {
             Ok(Some(case)) => {
                 eprintln!("{}", progress::summary(&case));
-                results.cases.push(case);
+                self.results.cases.push(case.clone());
+                self.results.summaries = Summary::of_cases(&self.results.cases);
+                Some(case)
             }
-            Ok(None) => results.skipped.push(Skipped { id, reason: "interrupted before its window completed".into() }),
+            Ok(None) => {
+                self.results.skipped.push(Skipped { id, reason: "interrupted before its window completed".into() });
+                None
+            }
             Err(e) => {
                 eprintln!("authbench: case {id} failed: {e:#}");
-                results.skipped.push(Skipped { id, reason: format!("failed: {e:#}") });
+                self.results.skipped.push(Skipped { id, reason: format!("failed: {e:#}") });
+                None
+            }
+        };
+        results::write(self.results, launch.out)?;
+        Ok(outcome)
+    }
+
+    async fn probe(&mut self, spec: &TargetSpec, launch: &Launch<'_>) -> anyhow::Result<()> {
+        match run_probe(spec, launch, self.m, self.timing).await {
+            Ok(p) => {
+                eprintln!("{}", progress::probe_summary(&p));
+                self.results.probes.push(p);
+            }
+            Err(e) => {
+                eprintln!("authbench: probe of {} failed: {e:#}", spec.id());
+                self.results
+                    .skipped
+                    .push(Skipped { id: format!("{}/probe", spec.id()), reason: format!("failed: {e:#}") });
             }
         }
-        results::write(results, launch.out)?;
+        Ok(results::write(self.results, launch.out)?)
     }
-    if interrupt::is_set() {
-        return Ok(());
-    }
-    match run_probe(spec, launch, m, timing).await {
-        Ok(p) => {
-            eprintln!("{}", progress::probe_summary(&p));
-            results.probes.push(p);
-        }
-        Err(e) => {
-            eprintln!("authbench: probe of {tid} failed: {e:#}");
-            results.skipped.push(Skipped { id: format!("{tid}/probe"), reason: format!("failed: {e:#}") });
-        }
-    }
-    Ok(results::write(results, launch.out)?)
 }
 
 /// Bytes per stored record, for the strategies that store something per login.
