@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what authbench needs and a fresh Debian machine may lack: redis-server, PostgreSQL
-# server binaries and docker-compose (used offline to validate docker-compose.yml).
+# server binaries, docker-compose (used offline to validate docker-compose.yml) and wrk (the
+# reference load generator the load generator ceiling is compared with).
 # Installs only what is missing; needs root (or passwordless sudo) for apt-get.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 
 if [[ ${#missing[@]} -eq 0 ]]; then

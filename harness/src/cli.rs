@@ -66,7 +66,7 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Diff two runs; exits with 3 when a figure got worse by more than the threshold (for CI).
+    /// Diff two runs; exits with 3 on a regression: worse beyond the threshold, intervals disjoint (for CI).
     Compare {
         /// Baseline results directory.
         before: PathBuf,

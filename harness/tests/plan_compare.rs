@@ -4,13 +4,14 @@
 mod fixture;
 
 use authbench_harness::cli::Cli;
+use authbench_harness::model::ladder::Slo;
 use authbench_harness::report::adr::{self, Criterion, Priorities};
-use authbench_harness::report::compare::{self, Figure};
-use authbench_harness::report::plan::{self, SessionStorage};
+use authbench_harness::report::compare::{self, Figure, Separation};
+use authbench_harness::report::plan::{self, AppCpu, Bound, SessionStorage};
 use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
 use authbench_targets::token::alg::Alg;
 use clap::Parser;
-use fixture::fixture;
+use fixture::{fixture, repeated, resummarize, with_ladder};
 
 fn priorities(text: &str) -> Priorities {
     text.parse().unwrap()
@@ -43,8 +44,71 @@ fn plan_arithmetic_matches_hand_computation() {
     let j = lines.iter().find(|l| l.target == "jwt-HS256").unwrap();
     assert_eq!(j.store_ops_s, 0.0);
     assert_eq!(j.session_storage, SessionStorage::Nothing, "jwt stores no sessions");
+    // Without a ladder in the run, the saturated figure is used and not called a bound.
+    assert_eq!(s.app_cpu, AppCpu::Saturated { us: 26.0, bound: Bound::Unknown, ladder_range: None });
     let text = plan::render(&r, &input);
     assert!(text.contains("app cores = rps × target CPU µs/request"), "formulas shown");
+    assert!(
+        text.contains("- session-redis: target CPU 26.0 µs/req at saturation (closed loop), no ladder measured"),
+        "{text}"
+    );
+    assert!(!text.contains("lower bound:") && !text.contains("| ≥"), "{text}");
+}
+
+fn laddered() -> authbench_harness::model::results::Results {
+    let mut r = fixture(vec![
+        TargetSpec::jwt(Alg::Hs256),
+        TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
+    ]);
+    with_ladder(&mut r, "session-redis", Some("p99<=10ms".parse::<Slo>().unwrap()));
+    r
+}
+
+#[test]
+fn plan_reads_target_cpu_off_the_curve_at_the_planned_utilization() {
+    let r = laddered();
+    let input = plan::PlanInput { rps: 10_000.0, active_sessions: 1, utilization: 0.6, egress_usd_per_gb: 0.1 };
+    let lines = plan::compute(&r, &input);
+    let s = lines.iter().find(|l| l.target == "session-redis").unwrap();
+    // Fixture curve 26 µs × (1 + 0.8 (1 − u)), read between its 50 % and 75 % steps: 26 × 1.32 at 60 %.
+    let AppCpu::Curve(p) = s.app_cpu else { panic!("{:?}", s.app_cpu) };
+    assert_eq!(p.between, (0.5, 0.75));
+    assert!((p.target_us - 34.32).abs() < 1e-9, "{p:?}");
+    // 10,000 req/s × 34.32 µs ÷ (1e6 × 0.6) = 0.572 cores.
+    assert!((s.app_cores - 0.572).abs() < 1e-9, "{}", s.app_cores);
+    // jwt climbed no ladder: its saturated 23 µs, a lower bound since every step of the ladder cost more.
+    let j = lines.iter().find(|l| l.target == "jwt-HS256").unwrap();
+    assert_eq!(j.app_cpu, AppCpu::Saturated { us: 23.0, bound: Bound::LowerBound { ladders: 1 }, ladder_range: None });
+    let text = plan::render(&r, &input);
+    for line in [
+        "- session-redis: target CPU 34.3 µs/req read at 60 % of saturation, between measured 50 % and 75 %",
+        "- jwt-HS256: target CPU 23.0 µs/req at saturation (closed loop), saturated lower bound: CPU per request at \
+         lower utilization was higher in every ladder measured (1)",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    let row = text.lines().find(|l| l.starts_with("| jwt-HS256 |")).unwrap();
+    assert!(row.starts_with("| jwt-HS256 | ≥ 0.38 | 23.0 |"), "{row}");
+    let row = text.lines().find(|l| l.starts_with("| session-redis |")).unwrap();
+    assert!(row.starts_with("| session-redis | 0.57 | 34.3 |"), "{row}");
+}
+
+#[test]
+fn the_saturated_figure_is_called_a_bound_only_when_every_ladder_says_so() {
+    let mut r = laddered();
+    // One step below saturation cheaper than saturation: the saturated figure bounds nothing.
+    r.ladders[0].steps[0].cpu_us_per_request.target = 10.0;
+    let input = plan::PlanInput { rps: 10_000.0, active_sessions: 1, utilization: 0.6, egress_usd_per_gb: 0.1 };
+    let j = plan::compute(&r, &input).into_iter().find(|l| l.target == "jwt-HS256").unwrap();
+    assert!(matches!(j.app_cpu, AppCpu::Saturated { bound: Bound::NotABound, .. }), "{:?}", j.app_cpu);
+    let text = plan::render(&r, &input);
+    assert!(!text.contains("lower bound:") && !text.contains("| ≥"), "{text}");
+    // Outside the ladder's measured range the configuration falls back and says what was measured.
+    let input = plan::PlanInput { utilization: 0.95, ..input };
+    let s = plan::compute(&laddered(), &input).into_iter().find(|l| l.target == "session-redis").unwrap();
+    let AppCpu::Saturated { us, ladder_range, .. } = s.app_cpu else { panic!("{:?}", s.app_cpu) };
+    assert_eq!((us, ladder_range), (26.0, Some((0.1, 0.9))));
+    assert!(s.app_cpu.to_string().ends_with("; its ladder measured 10 % to 90 % only"), "{}", s.app_cpu);
 }
 
 #[test]
@@ -54,18 +118,81 @@ fn compare_flips_at_the_threshold() {
     after.run_id = "after".into();
     // 8 % slower: under a 10 % threshold nothing is reported, over a 5 % one it is a regression.
     after.cases[0].cpu_us_per_request.target *= 1.08;
+    resummarize(&mut after);
     assert!(!compare::render(&before, &after, 0.10).1);
     let (text, worse) = compare::render(&before, &after, 0.05);
     assert!(worse, "{text}");
-    assert!(text.contains("cpu_target_us_per_request"));
+    // One repetition a side: no interval, the threshold alone decides, and the row says so.
+    let row = text.lines().find(|l| l.contains("| cpu_target_us_per_request |")).unwrap_or_else(|| panic!("{text}"));
+    assert!(row.ends_with("| no interval | worse |"), "{row}");
     // Faster is reported but is not a regression.
     let mut faster = before.clone();
     faster.cases[0].cpu_us_per_request.target *= 0.5;
+    resummarize(&mut faster);
     let (_, worse) = compare::render(&before, &faster, 0.05);
     assert!(!worse);
     assert!(compare::changes(&before, &faster, 0.05)
         .iter()
-        .any(|c| c.figure == Figure::CpuTargetUsPerRequest && !c.worse));
+        .any(|c| c.figure == Figure::CpuTargetUsPerRequest && !c.worse && !c.regression()));
+}
+
+/// Session-redis three times, its throughput spread by `spread` either side of the middle one.
+fn three(run_id: &str, throughput: f64, spread: f64) -> authbench_harness::model::results::Results {
+    let t = TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256);
+    let mut r = repeated(vec![t], &[1.0 - spread, 1.0, 1.0 + spread]);
+    r.run_id = run_id.into();
+    for c in &mut r.cases {
+        c.throughput_rps *= throughput;
+    }
+    resummarize(&mut r);
+    r
+}
+
+#[test]
+fn a_change_past_the_threshold_is_a_regression_only_when_the_intervals_are_disjoint() {
+    // 20 % less throughput, far past a 5 % threshold in every case below.
+    let base = three("base", 1.0, 0.01);
+    let tight = three("tight", 0.8, 0.01);
+    let noisy = three("noisy", 0.8, 0.15);
+    let throughput = |a, b| {
+        compare::changes(a, b, 0.05)
+            .into_iter()
+            .find(|c| c.figure == Figure::ThroughputRps && c.case.contains("closed"))
+    };
+    let c = throughput(&base, &tight).unwrap();
+    assert_eq!((c.separation, c.worse, c.regression()), (Separation::Disjoint, true, true), "{c:?}");
+    assert!(compare::render(&base, &tight, 0.05).1);
+    // Noisy repetitions: the intervals overlap, so the same median change is not called a regression.
+    let c = throughput(&base, &noisy).unwrap();
+    let (b, a) = (c.before.interval.unwrap(), c.after.interval.unwrap());
+    assert!(!b.disjoint(&a), "{b:?} {a:?}");
+    assert_eq!((c.separation, c.worse, c.regression()), (Separation::Overlapping, true, false));
+    let (text, worse) = compare::render(&base, &noisy, 0.05);
+    assert!(!worse, "{text}");
+    let row = text.lines().find(|l| l.contains("closed-16u | throughput_rps |")).unwrap_or_else(|| panic!("{text}"));
+    assert!(row.ends_with("| overlap | within noise |") && row.contains("(n = 3)"), "{row}");
+    // Under the threshold nothing is listed, however disjoint the intervals.
+    assert!(compare::changes(&base, &tight, 0.25).is_empty());
+}
+
+#[test]
+fn one_repetition_on_either_side_falls_back_to_the_threshold() {
+    let base = three("base", 1.0, 0.15);
+    let mut single = fixture(vec![TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256)]);
+    single.run_id = "single".into();
+    for c in &mut single.cases {
+        c.throughput_rps *= 0.8;
+    }
+    resummarize(&mut single);
+    // The ids differ ("/r2" against none): runs pair by configuration and load, not by case id.
+    for (a, b) in [(&base, &single), (&single, &base)] {
+        let c = compare::changes(a, b, 0.05);
+        let t = c.iter().find(|c| c.figure == Figure::ThroughputRps && c.case.contains("closed")).unwrap();
+        assert_eq!(t.separation, Separation::NoInterval, "{t:?}");
+    }
+    let (text, worse) = compare::render(&base, &single, 0.05);
+    assert!(worse, "20 % worse with no interval to say otherwise:\n{text}");
+    assert!(text.contains("| no interval | worse |"), "{text}");
 }
 
 #[test]
@@ -96,6 +223,7 @@ fn compare_exit_code_flips_at_the_threshold() {
     let mut new = base.clone();
     new.run_id = "new".into();
     new.cases[0].latency_us.p99 = (new.cases[0].latency_us.p99 as f64 * 1.08) as u64;
+    resummarize(&mut new);
     let dir = std::env::temp_dir().join(format!("authbench-compare-{}", std::process::id()));
     for (name, r) in [("base", &base), ("new", &new)] {
         std::fs::create_dir_all(dir.join(name)).unwrap();
@@ -137,23 +265,18 @@ fn plan_says_not_measured_instead_of_zero() {
 }
 
 #[test]
-fn a_figure_measured_on_one_side_only_is_not_measured_not_compared() {
-    let before = fixture(vec![TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256)]);
-    let mut after = before.clone();
+fn a_configuration_in_one_run_only_is_listed_not_compared() {
+    let before = fixture(vec![
+        TargetSpec::jwt(Alg::Hs256),
+        TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
+    ]);
+    let mut after = fixture(vec![TargetSpec::jwt(Alg::Hs256)]);
     after.run_id = "after".into();
-    after.cases[0].req_per_core_s = None;
-    assert!(compare::changes(&before, &after, 0.05).is_empty(), "nothing is compared against a missing figure");
-    let missing = compare::not_measured(&before, &after);
-    assert_eq!(missing.len(), 1);
-    assert_eq!((missing[0].figure, missing[0].after), (Figure::ReqPerCoreS, None));
+    assert!(compare::changes(&before, &after, 0.05).is_empty(), "nothing is compared against a missing summary");
     let (text, worse) = compare::render(&before, &after, 0.05);
-    assert!(!worse, "a figure that was not measured is no regression:\n{text}");
-    let row = text.lines().find(|l| l.contains("| req_per_core_s |")).unwrap_or_else(|| panic!("{text}"));
-    assert!(row.ends_with("| not measured |"), "{row}");
-    // The other way round too.
-    let (text, _) = compare::render(&after, &before, 0.05);
-    let row = text.lines().find(|l| l.contains("| req_per_core_s |")).unwrap_or_else(|| panic!("{text}"));
-    assert!(row.contains("| not measured | "), "{row}");
+    assert!(!worse, "a configuration that was not measured is no regression:\n{text}");
+    let only = text.lines().find(|l| l.starts_with("Only in fixture")).unwrap_or_else(|| panic!("{text}"));
+    assert!(only.contains("session-redis/browse-closed-16u") && !only.contains("jwt-HS256"), "{only}");
     assert!(Figure::ALL.iter().all(|f| !f.name().is_empty() && !f.unit().is_empty()));
 }
 

@@ -211,7 +211,7 @@ fn markdown_and_html_carry_the_same_sections_and_the_probe_method() {
     let md_headings: Vec<&str> = md.lines().filter_map(|l| l.strip_prefix("## ")).collect();
     let html_headings: Vec<&str> = html.split("<h2>").skip(1).filter_map(|h| h.split("</h2>").next()).collect();
     assert_eq!(md_headings, html_headings);
-    assert_eq!(md_headings.len(), 7, "{md_headings:?}");
+    assert_eq!(md_headings.len(), 10, "{md_headings:?}");
     let method = format!("Method: {}", r.probes[0].method);
     assert!(md.contains(&method), "REPORT.md lacks the probe method");
     assert!(html.contains(&format!("<p>{method}</p>")), "report.html lacks the probe method");
@@ -262,7 +262,7 @@ fn an_unmeasured_req_per_core_is_a_dash_not_a_bar_of_zero() {
     let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
     let row = md.lines().find(|l| l.starts_with("| session-redis | browse | closed")).expect("summary row");
     let cells: Vec<&str> = row.split(" | ").collect();
-    assert_eq!((cells[9], cells[10]), ("—", "—"), "store CPU and req/core·s: {row}");
+    assert_eq!((cells[10], cells[11]), ("—", "—"), "store CPU and req/core·s: {row}");
     // The bar chart says so instead of drawing a bar of length 0.
     let texts = svg_texts(&tmp.path().join("charts/req_per_core.svg"));
     assert_eq!(texts.iter().filter(|t| *t == "not measured").count(), 1, "{texts:?}");
@@ -300,4 +300,68 @@ fn an_unknown_schema_is_refused_naming_it() {
     std::fs::write(tmp.path().join("results.json"), r#"{"schema": "authbench.results/9"}"#).unwrap();
     let err = results::read(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("authbench.results/9") && err.contains("authbench.results/2"), "{err}");
+}
+
+/// The section of REPORT.md under `heading`, up to the next one.
+fn section<'a>(md: &'a str, heading: &str) -> &'a str {
+    let start = md.find(&format!("## {heading}\n")).unwrap_or_else(|| panic!("REPORT.md lacks ## {heading}"));
+    let end = md[start + 3..].find("\n## ").map_or(md.len(), |e| start + 3 + e);
+    &md[start..end]
+}
+
+#[test]
+fn repetitions_and_ladders_are_summarised_once_and_laddered_configurations_get_capacity() {
+    let mut r = fixture::repeated(
+        vec![TargetSpec::jwt(Alg::Hs256), TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256)],
+        &[0.97, 1.0, 1.02],
+    );
+    fixture::with_ladder(&mut r, "session-redis", Some("p99<=10ms".parse().unwrap()));
+    let tmp = render("ladder", &r, Path::new("/nonexistent/criterion"));
+    let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
+    // One row per (configuration, load): neither the repetitions nor the ladder steps add rows.
+    let summary = section(&md, "Summary");
+    let rows: Vec<&str> = summary.lines().filter(|l| l.starts_with("| jwt-") || l.starts_with("| session-")).collect();
+    assert_eq!(rows.len(), r.summaries.len(), "{summary}");
+    assert!(rows.iter().all(|l| l.contains(" | 3 | ") && l.contains(" [")), "n and intervals: {summary}");
+    assert!(!summary.contains("ladder") || summary.contains("Rate-ladder steps are not in this table"), "{summary}");
+    let closed = r.summaries.iter().find(|s| s.target.id == "session-redis" && s.load.rate_rps().is_none()).unwrap();
+    let row = rows.iter().find(|l| l.starts_with("| session-redis | browse | closed")).unwrap();
+    assert!(row.contains(&format!("| {} |", closed.throughput_rps.show(0))), "{row}");
+    let method = section(&md, "Environment and method");
+    assert!(method.contains("Student's t") && method.contains("with 3 it reaches"), "{method}");
+    // Capacity: the bracket in words, every step, and the curve read at shares of capacity.
+    let capacity = section(&md, "Capacity at the SLO");
+    assert!(capacity.contains("capacity found between 16500 and 18000 req/s"), "{capacity}");
+    let steps = capacity.lines().filter(|l| l.ends_with("| yes |") || l.ends_with("| no |"));
+    assert_eq!(steps.count(), fixture::LADDER.len(), "every step, the refined one included: {capacity}");
+    assert!(capacity.contains("| 10 % | 1650 | 8 % | — | outside the measured range |"), "{capacity}");
+    assert!(capacity.contains("| 50 % | 8250 | 41 % | 38.2 | between measured 25 % and 50 % |"), "{capacity}");
+    assert!(!capacity.contains("jwt-HS256"), "jwt climbed no ladder: {capacity}");
+    // The two ladder charts, each with its question in the caption.
+    for (stem, expect) in [
+        ("ladder_latency", "session-redis: capacity 16500 req/s (met the SLO; 18000 req/s did not)"),
+        ("cpu_curve", "session-redis"),
+    ] {
+        let texts = svg_texts(&tmp.path().join(format!("charts/{stem}.svg")));
+        assert!(texts.iter().any(|t| t == expect), "{stem}: {texts:?}");
+        let png = image::open(tmp.path().join(format!("charts/{stem}.png"))).unwrap();
+        assert!(png.width() > 500 && png.height() > 200);
+        let line = md.lines().find(|l| l.ends_with(&format!("](charts/{stem}.svg)"))).unwrap();
+        assert!(line.contains('?'), "a caption that asks its question: {line}");
+    }
+    assert!(svg_texts(&tmp.path().join("charts/ladder_latency.svg")).iter().any(|t| t == "SLO p99<=10ms"));
+    // Latency curves: one line per configuration, whatever the repetitions and ladder steps.
+    let legend = svg_texts(&tmp.path().join("charts/latency_open.svg"));
+    assert_eq!(legend.iter().filter(|t| *t == "session-redis").count(), 1, "{legend:?}");
+}
+
+#[test]
+fn without_a_ladder_the_capacity_section_says_how_to_get_one_and_no_ladder_chart_is_drawn() {
+    let r = fixture(vec![TargetSpec::jwt(Alg::Hs256)]);
+    let tmp = render("noladder", &r, Path::new("/nonexistent/criterion"));
+    let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
+    assert!(section(&md, "Capacity at the SLO").contains("climbed no rate ladder"), "{md}");
+    assert!(
+        !tmp.path().join("charts/ladder_latency.svg").exists() && !tmp.path().join("charts/cpu_curve.svg").exists()
+    );
 }

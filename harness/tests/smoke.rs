@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use authbench_harness::model::ladder::{Capacity, Step};
+use authbench_harness::model::results::{CaseRole, Results};
 use serde_json::Value;
 
 /// A results directory deleted when the test ends.
@@ -30,6 +32,26 @@ fn probe<'a>(r: &'a Value, target: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("probe {target} missing"))
 }
 
+/// Seconds consecutive from 0 through the one the window closed in, holding every window request.
+fn check_timeline(id: &str, c: &Value, requests: u64) {
+    let t = &c["timeline"];
+    let seconds = t["seconds"].as_array().unwrap_or_else(|| panic!("{id}: no timeline"));
+    let end = t["window_start_s"].as_f64().unwrap() + c["window_s"].as_f64().unwrap();
+    assert!(t["window_start_s"].as_f64().unwrap() >= c["warmup_s"].as_f64().unwrap(), "{id}: {t}");
+    assert_eq!(seconds.len(), end.ceil() as usize, "{id}: {t}");
+    assert!(seconds.iter().enumerate().all(|(i, s)| s["t_s"].as_u64() == Some(i as u64)), "{id}: {t}");
+    let total: u64 = seconds.iter().map(|s| s["requests"].as_u64().unwrap()).sum();
+    assert!(total >= requests, "{id}: the timeline holds {total} requests, the window {requests}");
+    for s in seconds {
+        assert!(s["errors"].as_u64() <= s["requests"].as_u64(), "{id}: {s}");
+        assert_eq!(s["p50_us"].is_u64(), s["requests"].as_u64() > Some(0), "{id}: {s}");
+        assert!(s["p50_us"].as_u64() <= s["p99_us"].as_u64(), "{id}: {s}");
+        if id.starts_with("jwt") {
+            assert!(s["store_ops"].as_f64().is_none_or(|o| o == 0.0), "{id}: {s}");
+        }
+    }
+}
+
 #[test]
 fn smoke_run_writes_complete_trustworthy_results() {
     let tmp = out_dir("smoke");
@@ -50,7 +72,11 @@ fn smoke_run_writes_complete_trustworthy_results() {
     assert!(r["environment"]["postgres_version"].is_string() && r["environment"]["redis_version"].is_string());
 
     let ids = ["jwt-HS256", "session-postgres", "session-redis", "hybrid-redis-HS256", "session-memory"];
-    assert_eq!(r["cases"].as_array().unwrap().len(), ids.len());
+    let matrix_cases = typed.cases.iter().filter(|c| c.role == CaseRole::Matrix).count();
+    assert_eq!(matrix_cases, ids.len());
+    assert_eq!(typed.summaries.len(), ids.len(), "one summary per configuration and load");
+    assert!(typed.summaries.iter().all(|s| s.throughput_rps.n == 1 && s.throughput_rps.interval.is_none()));
+    ladder_is_consistent(&typed);
     for id in ids {
         let c = case(&r, &format!("{id}/browse-closed-8u"));
         let requests = c["requests"].as_u64().unwrap();
@@ -76,6 +102,11 @@ fn smoke_run_writes_complete_trustworthy_results() {
             assert!(out.join(c["histogram"][f].as_str().unwrap()).exists(), "{id}: {f} file");
         }
         assert!(out.join(c["goose_report"].as_str().unwrap()).exists(), "{id}: goose report");
+        check_timeline(id, c, requests);
+    }
+    for c in r["cases"].as_array().unwrap() {
+        let target = c["shares"]["target"].as_f64();
+        assert!(target.is_some_and(|t| t > 0.0), "{}: the window's target CPU share: {}", c["id"], c["shares"]);
     }
     let ops = |id: &str| case(&r, &format!("{id}/browse-closed-8u"))["store_ops_per_request"].as_f64().unwrap();
     assert_eq!(ops("jwt-HS256"), 0.0);
@@ -113,6 +144,40 @@ fn smoke_run_writes_complete_trustworthy_results() {
     // Without a denylist a revoked user keeps refreshing until the login's absolute lifetime ends.
     assert_eq!(j["revocation"]["bound_s"], authbench_targets::spec::Ttls::ABSOLUTE.secs() + 1);
     assert!(!out.join("keys").exists(), "signing keys must not land in the results directory");
+}
+
+/// The smoke ladder: offered rates ascend, every step is a recorded case, and the capacity is a
+/// step that met the SLO whose next measured step did not (or a bound the steps justify).
+fn ladder_is_consistent(r: &Results) {
+    assert_eq!(r.ladders.len(), 1, "the smoke profile climbs one ladder");
+    let l = &r.ladders[0];
+    assert_eq!(l.target.id, "jwt-HS256");
+    let saturation = l.saturation_rps.expect("saturation from the closed browse case");
+    let listed: Vec<&Step> = l.steps.iter().filter(|s| !s.refined).collect();
+    assert_eq!(listed.len(), 2, "{:?}", l.steps);
+    for (step, fraction) in listed.iter().zip([0.3, 1.2]) {
+        assert!((step.offered_rps - (fraction * saturation).round()).abs() < 1.0, "{step:?}");
+    }
+    assert!(l.steps.windows(2).all(|w| w[0].offered_rps < w[1].offered_rps), "ladder monotone in offered rate");
+    assert!(l.steps.iter().filter(|s| s.refined).count() <= 1);
+    for step in &l.steps {
+        let case = r.cases.iter().find(|c| c.id == step.case_id).expect("every step is a recorded case");
+        assert_ne!(case.role, CaseRole::Matrix);
+        assert_eq!(step.met_slo, Some(l.slo.unwrap().met_by(case)));
+    }
+    let at = |rps: f64| l.steps.iter().find(|s| s.offered_rps == rps).expect("capacity names a measured step");
+    match l.capacity {
+        Capacity::Found { rps, next_rps } => {
+            assert_eq!(at(rps).met_slo, Some(true));
+            assert_eq!(at(next_rps).met_slo, Some(false));
+            assert!(l.steps.iter().filter(|s| s.offered_rps < rps).all(|s| s.met_slo == Some(true)));
+        }
+        Capacity::AtLeast { rps } => {
+            assert!(l.steps.iter().all(|s| s.met_slo == Some(true)) && at(rps).met_slo.is_some())
+        }
+        Capacity::Below { rps } => assert_eq!(at(rps).met_slo, Some(false)),
+        Capacity::NoSlo => panic!("the smoke ladder has an SLO"),
+    }
 }
 
 fn processes_mentioning(needle: &str) -> usize {
@@ -188,8 +253,18 @@ fn unreachable_store_skips_its_cases_and_runs_the_rest() {
     assert!(status.success(), "a missing store is not a failed run");
     let r = read(out);
     assert_eq!(r["status"], "complete");
-    let ran: Vec<&str> = r["cases"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ran: Vec<&str> = r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["role"]["kind"] == "matrix")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ran, ["jwt-HS256/browse-closed-8u"]);
+    assert!(
+        r["cases"].as_array().unwrap().iter().all(|c| c["id"].as_str().unwrap().starts_with("jwt-HS256/")),
+        "only the configuration without a store ran, its ladder included"
+    );
     let skipped = r["skipped"].as_array().unwrap();
     for id in ["session-redis/browse-closed-8u", "hybrid-redis-HS256/browse-closed-8u", "session-redis/probe"] {
         let s =

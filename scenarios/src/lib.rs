@@ -4,6 +4,7 @@
 //! per-user HdrHistogram at microsecond resolution, merged once per user when it stops, so the
 //! hot path takes no lock.
 
+pub mod bare;
 pub mod pacing;
 pub mod plan;
 pub mod recorder;

@@ -10,11 +10,18 @@ pub enum BuildProfile {
     Release,
 }
 
+/// CPU flags that change the speed of the crypto under test (SHA-256 for HS256 and session
+/// hashes, big-number arithmetic for RSA and ECDSA, AES, wide vectors).
+pub const CRYPTO_FLAGS: [&str; 6] = ["avx2", "avx512f", "sha_ni", "aes", "bmi2", "adx"];
+
 /// The machine, toolchain, source and store versions of a run; None where it could not be read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Environment {
     pub cpu_model: Option<String>,
+    /// Which of [`CRYPTO_FLAGS`] the processor has: two machines with the same model name can
+    /// differ in them (a hypervisor may hide some). None when /proc/cpuinfo lists no flags.
+    pub cpu_flags: Option<Vec<String>>,
     pub cores: Option<usize>,
     pub memory_bytes: Option<u64>,
     pub kernel: Option<String>,
@@ -40,6 +47,7 @@ impl Environment {
         });
         vec![
             ("cpu_model", show(&self.cpu_model)),
+            ("cpu_flags", self.cpu_flags.as_ref().map_or_else(|| "unknown".to_owned(), |f| flag_list(f))),
             ("cores", show(&self.cores)),
             ("memory_bytes", show(&self.memory_bytes)),
             ("kernel", show(&self.kernel)),
@@ -55,5 +63,14 @@ impl Environment {
     /// Same processor and core count: the condition for comparing two runs' figures.
     pub fn same_machine_kind(&self, other: &Environment) -> bool {
         self.cpu_model == other.cpu_model && self.cores == other.cores
+    }
+}
+
+/// The flags present, or a sentence saying none of the relevant ones is.
+fn flag_list(flags: &[String]) -> String {
+    if flags.is_empty() {
+        format!("none of {}", CRYPTO_FLAGS.join(" "))
+    } else {
+        flags.join(" ")
     }
 }

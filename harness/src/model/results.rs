@@ -247,7 +247,8 @@ pub struct Second {
     pub store_ops: Option<f64>,
 }
 
-/// A case second by second, warm-up included, so a stall shows where it happened.
+/// A case second by second, warm-up included, so a stall shows where it happened. Seconds run
+/// consecutively from 0 to the one the window closed in, which is therefore partial.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Timeline {
     /// Where the measured window opened, seconds from the warm-up's start.
@@ -352,9 +353,12 @@ impl Summary {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LoadgenCeiling {
     pub endpoint: String,
+    /// Goose users, and wrk's -c: the matrix's first closed load's users.
     pub connections: usize,
+    /// Goose's measured window, seconds; wrk ran for the matrix's duration rounded up to whole seconds.
     pub duration_s: f64,
     pub authbench_rps: f64,
+    /// The harness process's CPU over goose's window, in cores (as [`Shares::loadgen`]).
     pub authbench_loadgen_share: f64,
     /// None when wrk is not installed or failed; `wrk_note` says why.
     pub wrk_rps: Option<f64>,
@@ -400,13 +404,13 @@ impl Results {
                 None => groups.push(vec![c]),
             }
         }
-        groups
-            .into_iter()
-            .map(|mut g| {
-                g.sort_by(|a, b| a.throughput_rps.total_cmp(&b.throughput_rps));
-                g[(g.len() - 1) / 2]
-            })
-            .collect()
+        groups.into_iter().filter_map(median_throughput).collect()
+    }
+
+    /// The repetition of a summary whose single-window figures (p99.9, store CPU, …) the report
+    /// shows beside its intervals: the one with the median throughput, as in [`Results::closed_browse`].
+    pub fn representative(&self, s: &Summary) -> Option<&Case> {
+        median_throughput(s.case_ids.iter().filter_map(|id| self.cases.iter().find(|c| &c.id == id)).collect())
     }
 
     /// The summary of a configuration under a load.
@@ -423,6 +427,12 @@ impl Results {
     pub fn probe(&self, target_id: &str) -> Option<&ProbeResult> {
         self.probes.iter().find(|p| p.target.id == target_id)
     }
+}
+
+/// The case with the median throughput (the lower middle for an even count); None for no cases.
+fn median_throughput(mut g: Vec<&Case>) -> Option<&Case> {
+    g.sort_by(|a, b| a.throughput_rps.total_cmp(&b.throughput_rps));
+    g.get(g.len().checked_sub(1)? / 2).copied()
 }
 
 /// Why a results file cannot be written or read.
@@ -460,5 +470,10 @@ pub fn read(dir: &Path) -> Result<Results, ResultsError> {
         super::upgrade::V1 => super::upgrade::v1_to_v2(&mut doc),
         _ => return Err(ResultsError::Schema { path, found }),
     }
-    serde_json::from_value(doc).map_err(parse_err)
+    let mut r: Results = serde_json::from_value(doc).map_err(parse_err)?;
+    // Files written before summaries existed (schema 1 among them): summarise their cases.
+    if r.summaries.is_empty() {
+        r.summaries = Summary::of_cases(&r.cases);
+    }
+    Ok(r)
 }

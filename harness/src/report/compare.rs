@@ -1,34 +1,32 @@
-//! `authbench compare A B`: what changed between two runs, case by case, with an exit code for CI.
+//! `authbench compare A B`: what changed between two runs, per configuration and load, with an exit
+//! code for CI.
 //!
-//! A figure one run measured and the other did not is listed as "not measured" on that side; it is
-//! never compared as 0 and never counts as a regression.
+//! Each (configuration, load) is compared by its summary: the median of its repetitions and, with
+//! two or more, a 95 % interval. A change is a regression only when it is for the worse, beyond the
+//! threshold, and the two intervals share no value. When either side ran once there is no interval:
+//! the threshold alone decides and the row says "no interval".
 
 use std::fmt::{self, Write as _};
 
-use crate::model::results::{Case, Results};
+use crate::model::results::{Results, Summary};
+use crate::model::stats::Estimate;
 
 /// A figure compared between runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Figure {
     ThroughputRps,
-    ReqPerCoreS,
     LatencyP50Us,
-    LatencyP90Us,
     LatencyP99Us,
-    LatencyP999Us,
     CpuTargetUsPerRequest,
     BytesPerRequest,
 }
 
 impl Figure {
-    /// Every figure, in the order changes are listed.
-    pub const ALL: [Figure; 8] = [
+    /// Every figure a summary carries, in the order changes are listed.
+    pub const ALL: [Figure; 5] = [
         Figure::ThroughputRps,
-        Figure::ReqPerCoreS,
         Figure::LatencyP50Us,
-        Figure::LatencyP90Us,
         Figure::LatencyP99Us,
-        Figure::LatencyP999Us,
         Figure::CpuTargetUsPerRequest,
         Figure::BytesPerRequest,
     ];
@@ -37,11 +35,8 @@ impl Figure {
     pub fn name(self) -> &'static str {
         match self {
             Figure::ThroughputRps => "throughput_rps",
-            Figure::ReqPerCoreS => "req_per_core_s",
             Figure::LatencyP50Us => "latency_p50_us",
-            Figure::LatencyP90Us => "latency_p90_us",
             Figure::LatencyP99Us => "latency_p99_us",
-            Figure::LatencyP999Us => "latency_p999_us",
             Figure::CpuTargetUsPerRequest => "cpu_target_us_per_request",
             Figure::BytesPerRequest => "bytes_per_request",
         }
@@ -51,12 +46,7 @@ impl Figure {
     pub fn unit(self) -> &'static str {
         match self {
             Figure::ThroughputRps => "req/s",
-            Figure::ReqPerCoreS => "req/s per core",
-            Figure::LatencyP50Us
-            | Figure::LatencyP90Us
-            | Figure::LatencyP99Us
-            | Figure::LatencyP999Us
-            | Figure::CpuTargetUsPerRequest => "µs",
+            Figure::LatencyP50Us | Figure::LatencyP99Us | Figure::CpuTargetUsPerRequest => "µs",
             Figure::BytesPerRequest => "B",
         }
     }
@@ -64,41 +54,34 @@ impl Figure {
     /// True when a higher value is an improvement.
     pub fn higher_is_better(self) -> bool {
         match self {
-            Figure::ThroughputRps | Figure::ReqPerCoreS => true,
-            Figure::LatencyP50Us
-            | Figure::LatencyP90Us
-            | Figure::LatencyP99Us
-            | Figure::LatencyP999Us
-            | Figure::CpuTargetUsPerRequest
-            | Figure::BytesPerRequest => false,
+            Figure::ThroughputRps => true,
+            Figure::LatencyP50Us | Figure::LatencyP99Us | Figure::CpuTargetUsPerRequest | Figure::BytesPerRequest => {
+                false
+            }
         }
     }
 
-    /// A value with its unit, at the precision the figure is measured to.
-    pub fn format(self, v: f64) -> String {
-        let unit = self.unit();
+    /// Decimals the figure is measured to.
+    fn digits(self) -> usize {
         match self {
-            Figure::ThroughputRps | Figure::CpuTargetUsPerRequest => format!("{v:.1} {unit}"),
-            Figure::ReqPerCoreS
-            | Figure::LatencyP50Us
-            | Figure::LatencyP90Us
-            | Figure::LatencyP99Us
-            | Figure::LatencyP999Us
-            | Figure::BytesPerRequest => format!("{v:.0} {unit}"),
+            Figure::ThroughputRps | Figure::CpuTargetUsPerRequest => 1,
+            Figure::LatencyP50Us | Figure::LatencyP99Us | Figure::BytesPerRequest => 0,
         }
     }
 
-    /// The figure in a case; None when the run did not measure it.
-    pub fn value(self, c: &Case) -> Option<f64> {
+    /// An estimate with its unit: "26.0 [25.1–27.0] µs (n = 3)".
+    pub fn format(self, e: &Estimate) -> String {
+        format!("{} {} (n = {})", e.show(self.digits()), self.unit(), e.n)
+    }
+
+    /// The figure in a summary.
+    pub fn estimate(self, s: &Summary) -> &Estimate {
         match self {
-            Figure::ThroughputRps => Some(c.throughput_rps),
-            Figure::ReqPerCoreS => c.req_per_core_s,
-            Figure::LatencyP50Us => Some(c.latency_us.p50 as f64),
-            Figure::LatencyP90Us => Some(c.latency_us.p90 as f64),
-            Figure::LatencyP99Us => Some(c.latency_us.p99 as f64),
-            Figure::LatencyP999Us => Some(c.latency_us.p999 as f64),
-            Figure::CpuTargetUsPerRequest => Some(c.cpu_us_per_request.target),
-            Figure::BytesPerRequest => Some(c.bytes_per_request.total()),
+            Figure::ThroughputRps => &s.throughput_rps,
+            Figure::LatencyP50Us => &s.p50_us,
+            Figure::LatencyP99Us => &s.p99_us,
+            Figure::CpuTargetUsPerRequest => &s.target_cpu_us,
+            Figure::BytesPerRequest => &s.bytes_per_request,
         }
     }
 }
@@ -109,51 +92,96 @@ impl fmt::Display for Figure {
     }
 }
 
-/// One figure that moved past the threshold.
+/// Whether the two runs' intervals tell a change from noise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Separation {
+    /// The intervals share no value: the change is more than the runs' noise.
+    Disjoint,
+    /// The intervals overlap: the change is within the noise, whatever the threshold says.
+    Overlapping,
+    /// One side ran once and has no interval: the threshold alone decides.
+    NoInterval,
+}
+
+impl Separation {
+    fn of(before: &Estimate, after: &Estimate) -> Separation {
+        match (before.interval, after.interval) {
+            (Some(a), Some(b)) if a.disjoint(&b) => Separation::Disjoint,
+            (Some(_), Some(_)) => Separation::Overlapping,
+            _ => Separation::NoInterval,
+        }
+    }
+
+    /// The comparison table's words.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Separation::Disjoint => "disjoint",
+            Separation::Overlapping => "overlap",
+            Separation::NoInterval => "no interval",
+        }
+    }
+}
+
+/// One figure whose median moved past the threshold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
+    /// Configuration and load, as "target-id/load-id".
     pub case: String,
     pub figure: Figure,
-    pub before: f64,
-    pub after: f64,
-    /// Relative change, after / before - 1.
+    pub before: Estimate,
+    pub after: Estimate,
+    /// Relative change of the medians, after / before - 1.
     pub change: f64,
     /// True when the change is for the worse (slower, costlier, bigger).
     pub worse: bool,
+    pub separation: Separation,
 }
 
-/// A figure of a case both runs share that only one of them measured: it cannot be compared.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NotMeasured {
-    pub case: String,
-    pub figure: Figure,
-    pub before: Option<f64>,
-    pub after: Option<f64>,
+impl Change {
+    /// Worse past the threshold, and not within the runs' noise.
+    pub fn regression(&self) -> bool {
+        self.worse && self.separation != Separation::Overlapping
+    }
+
+    fn verdict(&self) -> &'static str {
+        match (self.separation, self.worse) {
+            (Separation::Overlapping, _) => "within noise",
+            (_, true) => "worse",
+            (_, false) => "better",
+        }
+    }
 }
 
-/// The cases both runs share, paired by id.
-fn shared<'a>(a: &'a Results, b: &'a Results) -> impl Iterator<Item = (&'a Case, &'a Case)> {
-    a.cases.iter().filter_map(|ca| b.cases.iter().find(|c| c.id == ca.id).map(|cb| (ca, cb)))
+/// "target-id/load-id": a summary's configuration and load.
+fn key(s: &Summary) -> String {
+    format!("{}/{}", s.target.id, s.load.id())
 }
 
-/// Every figure of every case both runs share whose relative change exceeds `threshold`.
+/// The summary of `b` for the same configuration and load as `s`.
+fn counterpart<'a>(s: &Summary, b: &'a Results) -> Option<&'a Summary> {
+    b.summary(&s.target.id, &s.load)
+}
+
+/// Every figure of every (configuration, load) both runs share whose median moved by more than
+/// `threshold`.
 pub fn changes(a: &Results, b: &Results, threshold: f64) -> Vec<Change> {
     let mut out = Vec::new();
-    for (ca, cb) in shared(a, b) {
+    for (sa, sb) in a.summaries.iter().filter_map(|s| Some((s, counterpart(s, b)?))) {
         for figure in Figure::ALL {
-            let (Some(x), Some(y)) = (figure.value(ca), figure.value(cb)) else { continue };
-            if x <= 0.0 {
+            let (x, y) = (figure.estimate(sa), figure.estimate(sb));
+            if x.median <= 0.0 {
                 continue;
             }
-            let change = y / x - 1.0;
+            let change = y.median / x.median - 1.0;
             if change.abs() > threshold {
                 out.push(Change {
-                    case: ca.id.clone(),
+                    case: key(sa),
                     figure,
-                    before: x,
-                    after: y,
+                    before: *x,
+                    after: *y,
                     change,
                     worse: (change < 0.0) == figure.higher_is_better(),
+                    separation: Separation::of(x, y),
                 });
             }
         }
@@ -161,62 +189,52 @@ pub fn changes(a: &Results, b: &Results, threshold: f64) -> Vec<Change> {
     out
 }
 
-/// Every figure of every case both runs share that one run measured and the other did not.
-pub fn not_measured(a: &Results, b: &Results) -> Vec<NotMeasured> {
-    let mut out = Vec::new();
-    for (ca, cb) in shared(a, b) {
-        for figure in Figure::ALL {
-            let (before, after) = (figure.value(ca), figure.value(cb));
-            if before.is_some() != after.is_some() {
-                out.push(NotMeasured { case: ca.id.clone(), figure, before, after });
-            }
-        }
-    }
-    out
+/// The keys of `a`'s summaries that `b` does not have.
+fn only_in(a: &Results, b: &Results) -> Vec<String> {
+    a.summaries.iter().filter(|s| counterpart(s, b).is_none()).map(key).collect()
 }
 
-/// The comparison as Markdown; the bool says whether anything got worse past the threshold.
+fn changes_table(list: &[Change]) -> String {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.case.clone(),
+                c.figure.to_string(),
+                c.figure.format(&c.before),
+                c.figure.format(&c.after),
+                format!("{:+.1} %", c.change * 100.0),
+                c.separation.as_str().to_owned(),
+                c.verdict().to_owned(),
+            ]
+        })
+        .collect();
+    super::render::markdown::table(&["case", "figure", "before", "after", "change", "intervals", ""], &rows)
+}
+
+/// The comparison as Markdown; the bool says whether anything regressed (see [`Change::regression`]).
 pub fn render(a: &Results, b: &Results, threshold: f64) -> (String, bool) {
     let list = changes(a, b, threshold);
-    let missing = not_measured(a, b);
-    let only_a: Vec<&str> =
-        a.cases.iter().filter(|c| !b.cases.iter().any(|x| x.id == c.id)).map(|c| c.id.as_str()).collect();
-    let only_b: Vec<&str> =
-        b.cases.iter().filter(|c| !a.cases.iter().any(|x| x.id == c.id)).map(|c| c.id.as_str()).collect();
-    let mut s = format!("# {} → {}\n\nChanges beyond ±{:.0} %:\n\n", a.run_id, b.run_id, threshold * 100.0);
+    let mut s = format!(
+        "# {} → {}\n\nMedians that moved beyond ±{:.0} %, with their 95 % intervals in brackets. A change is a \
+         regression only when it is worse and the two intervals are disjoint; \"no interval\" marks a side that \
+         ran once, where the threshold alone decides.\n\n",
+        a.run_id,
+        b.run_id,
+        threshold * 100.0
+    );
     if list.is_empty() {
         s.push_str("none\n");
     } else {
-        let rows: Vec<Vec<String>> = list
-            .iter()
-            .map(|c| {
-                vec![
-                    c.case.clone(),
-                    c.figure.to_string(),
-                    c.figure.format(c.before),
-                    c.figure.format(c.after),
-                    format!("{:+.1} %", c.change * 100.0),
-                    if c.worse { "worse" } else { "better" }.to_owned(),
-                ]
-            })
-            .collect();
-        s.push_str(&super::render::markdown::table(&["case", "figure", "before", "after", "change", ""], &rows));
+        s.push_str(&changes_table(&list));
     }
-    if !missing.is_empty() {
-        let cell = |f: Figure, v: Option<f64>| v.map_or_else(|| "not measured".to_owned(), |v| f.format(v));
-        let rows: Vec<Vec<String>> = missing
-            .iter()
-            .map(|m| vec![m.case.clone(), m.figure.to_string(), cell(m.figure, m.before), cell(m.figure, m.after)])
-            .collect();
-        s.push_str("\nNot compared, measured in one run only (not a regression):\n\n");
-        s.push_str(&super::render::markdown::table(&["case", "figure", "before", "after"], &rows));
-    }
-    if !only_a.is_empty() || !only_b.is_empty() {
-        let _ =
-            write!(s, "\nOnly in {}: {}\n\nOnly in {}: {}\n", a.run_id, only_a.join(", "), b.run_id, only_b.join(", "));
+    for (run, only) in [(a, only_in(a, b)), (b, only_in(b, a))] {
+        if !only.is_empty() {
+            let _ = write!(s, "\nOnly in {} (not compared): {}\n", run.run_id, only.join(", "));
+        }
     }
     if !a.environment.same_machine_kind(&b.environment) {
         s.push_str("\nThe runs were made on different machines: compare CPU per request, not req/s.\n");
     }
-    (s, list.iter().any(|c| c.worse))
+    (s, list.iter().any(Change::regression))
 }

@@ -5,6 +5,7 @@ use std::fmt::{self, Write as _};
 
 use authbench_targets::spec::TargetSpec;
 
+use crate::model::ladder::CurvePoint;
 use crate::model::results::{Case, Results};
 
 /// What the user plans for.
@@ -21,6 +22,8 @@ pub struct PlanInput {
 pub struct Line {
     pub target: String,
     pub app_cores: f64,
+    /// The target CPU per request `app_cores` stands on, and where it was read.
+    pub app_cpu: AppCpu,
     pub store_cores: Option<f64>,
     pub store_ops_s: f64,
     pub session_storage: SessionStorage,
@@ -82,14 +85,136 @@ impl fmt::Display for Window {
     }
 }
 
-const SECONDS_PER_MONTH: f64 = 30.0 * 86_400.0;
-
-/// Computes the plan from the closed-model browse case of each configuration.
-pub fn compute(r: &Results, input: &PlanInput) -> Vec<Line> {
-    r.closed_browse().into_iter().map(|c| line(r, c, input)).collect()
+/// Where a plan's target CPU per request comes from: the CPU curve at the planned utilization, or
+/// the saturated closed-loop figure with what the run's ladders say about it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AppCpu {
+    /// Read from the configuration's ladder at the planned utilization (a share of saturation).
+    Curve(CurvePoint),
+    /// The closed-loop case's figure; `ladder_range` is the utilization its own ladder measured
+    /// when that has no reading at the planned one.
+    Saturated { us: f64, bound: Bound, ladder_range: Option<(f64, f64)> },
 }
 
-fn line(r: &Results, c: &Case, i: &PlanInput) -> Line {
+/// What the run's ladders say about a saturated figure standing in for lower utilization.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    /// In each of `ladders` ladders every error-free step below saturation cost more target CPU
+    /// per request than the configuration's saturated closed-loop case.
+    LowerBound { ladders: usize },
+    /// Some step below saturation cost no more than its saturated figure.
+    NotABound,
+    /// No ladder measured CPU per request below saturation.
+    Unknown,
+}
+
+impl AppCpu {
+    /// Target CPU µs per request.
+    pub fn us(&self) -> f64 {
+        match self {
+            AppCpu::Curve(p) => p.target_us,
+            AppCpu::Saturated { us, .. } => *us,
+        }
+    }
+}
+
+fn percent(u: f64) -> String {
+    format!("{:.0} %", u * 100.0)
+}
+
+impl fmt::Display for AppCpu {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            AppCpu::Curve(p) if p.between.0 == p.between.1 => {
+                write!(
+                    f,
+                    "target CPU {:.1} µs/req read at {} of saturation, measured there",
+                    p.target_us,
+                    percent(p.utilization)
+                )
+            }
+            AppCpu::Curve(p) => write!(
+                f,
+                "target CPU {:.1} µs/req read at {} of saturation, between measured {} and {}",
+                p.target_us,
+                percent(p.utilization),
+                percent(p.between.0),
+                percent(p.between.1)
+            ),
+            AppCpu::Saturated { us, bound, ladder_range } => {
+                write!(f, "target CPU {us:.1} µs/req at saturation (closed loop), {bound}")?;
+                match ladder_range {
+                    Some((lo, hi)) => write!(f, "; its ladder measured {} to {} only", percent(lo), percent(hi)),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::LowerBound { ladders } => write!(
+                f,
+                "saturated lower bound: CPU per request at lower utilization was higher in every ladder \
+                 measured ({ladders})"
+            ),
+            Bound::NotABound => f.write_str(
+                "not a bound: in some ladder a step below saturation cost no more CPU per request than saturation",
+            ),
+            Bound::Unknown => f.write_str("no ladder measured CPU per request at lower utilization"),
+        }
+    }
+}
+
+/// Whether every ladder of the run puts its saturated closed-loop figure under every error-free
+/// step below saturation.
+fn bound(r: &Results, closed: &[&Case]) -> Bound {
+    let mut ladders = 0;
+    for l in &r.ladders {
+        let Some(c) = closed.iter().find(|c| c.target.id == l.target.id) else { continue };
+        let below: Vec<f64> = l
+            .steps
+            .iter()
+            .filter(|s| s.errors == 0 && s.utilization.is_some_and(|u| u < 1.0))
+            .map(|s| s.cpu_us_per_request.target)
+            .collect();
+        if below.iter().any(|cpu| *cpu <= c.cpu_us_per_request.target) {
+            return Bound::NotABound;
+        }
+        ladders += usize::from(!below.is_empty());
+    }
+    if ladders == 0 {
+        Bound::Unknown
+    } else {
+        Bound::LowerBound { ladders }
+    }
+}
+
+/// The configuration's CPU curve at `utilization`, else its saturated figure.
+fn app_cpu(r: &Results, c: &Case, utilization: f64, bound: Bound) -> AppCpu {
+    let ladder = r.ladder(&c.target.id);
+    if let Some(p) = ladder.and_then(|l| l.target_cpu_at(utilization)) {
+        return AppCpu::Curve(p);
+    }
+    let measured = ladder.iter().flat_map(|l| l.steps.iter()).filter(|s| s.errors == 0).filter_map(|s| s.utilization);
+    let ladder_range =
+        measured.fold(None, |acc: Option<(f64, f64)>, u| Some(acc.map_or((u, u), |(lo, hi)| (lo.min(u), hi.max(u)))));
+    AppCpu::Saturated { us: c.cpu_us_per_request.target, bound, ladder_range }
+}
+
+const SECONDS_PER_MONTH: f64 = 30.0 * 86_400.0;
+
+/// Computes the plan from the closed-model browse case of each configuration and, where it climbed
+/// a ladder, its CPU curve.
+pub fn compute(r: &Results, input: &PlanInput) -> Vec<Line> {
+    let closed = r.closed_browse();
+    let bound = bound(r, &closed);
+    closed.iter().map(|c| line(r, c, input, bound)).collect()
+}
+
+fn line(r: &Results, c: &Case, i: &PlanInput, bound: Bound) -> Line {
     let per_core = 1e6 * i.utilization;
     let b = &c.bytes_per_request;
     let probe = r.probe(&c.target.id);
@@ -98,9 +223,11 @@ fn line(r: &Results, c: &Case, i: &PlanInput) -> Line {
         Some(s) => Window::Measured { s, bound_s: p.revocation.bound_s },
         None => Window::Bound { bound_s: p.revocation.bound_s, cap_s: p.cap_s },
     });
+    let app_cpu = app_cpu(r, c, i.utilization, bound);
     Line {
         target: c.target.id.clone(),
-        app_cores: i.rps * c.cpu_us_per_request.target / per_core,
+        app_cores: i.rps * app_cpu.us() / per_core,
+        app_cpu,
         store_cores: c.cpu_us_per_request.store.map(|s| i.rps * s / per_core),
         store_ops_s: i.rps * c.store_ops_per_request,
         session_storage: SessionStorage::of(&c.target.spec, per_record, i.active_sessions),
@@ -109,6 +236,50 @@ fn line(r: &Results, c: &Case, i: &PlanInput) -> Line {
         egress_usd_month: i.rps * b.sent * SECONDS_PER_MONTH / 1e9 * i.egress_usd_per_gb,
         window,
     }
+}
+
+/// App cores, marked "≥" when they stand on a saturated lower bound.
+fn app_cores(l: &Line) -> String {
+    match l.app_cpu {
+        AppCpu::Saturated { bound: Bound::LowerBound { .. }, .. } => format!("≥ {:.2}", l.app_cores),
+        AppCpu::Curve(_) | AppCpu::Saturated { .. } => format!("{:.2}", l.app_cores),
+    }
+}
+
+/// The plan's table, one row per configuration.
+fn table(lines: &[Line]) -> String {
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.target.clone(),
+                app_cores(l),
+                format!("{:.1}", l.app_cpu.us()),
+                l.store_cores.map_or("unknown (external store)".into(), |c| format!("{c:.2}")),
+                format!("{:.0}", l.store_ops_s),
+                l.session_storage.to_string(),
+                format!("{:.1}", l.ingress_gb_month),
+                format!("{:.1}", l.egress_gb_month),
+                format!("{:.2}", l.egress_usd_month),
+                l.window.to_string(),
+            ]
+        })
+        .collect();
+    super::render::markdown::table(
+        &[
+            "target",
+            "app cores",
+            "target CPU µs/req",
+            "store cores",
+            "store ops/s",
+            "session storage",
+            "ingress GB/month",
+            "egress GB/month",
+            "egress $/month",
+            "revocation window",
+        ],
+        &rows,
+    )
 }
 
 /// The plan as Markdown, formulas included.
@@ -123,40 +294,17 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
         r.environment.cores.map_or_else(|| "unknown".to_owned(), |n| n.to_string()),
         r.environment.cpu_model.as_deref().unwrap_or("unknown CPU")
     );
-    let rows: Vec<Vec<String>> = lines
-        .iter()
-        .map(|l| {
-            vec![
-                l.target.clone(),
-                format!("{:.2}", l.app_cores),
-                l.store_cores.map_or("unknown (external store)".into(), |c| format!("{c:.2}")),
-                format!("{:.0}", l.store_ops_s),
-                l.session_storage.to_string(),
-                format!("{:.1}", l.ingress_gb_month),
-                format!("{:.1}", l.egress_gb_month),
-                format!("{:.2}", l.egress_usd_month),
-                l.window.to_string(),
-            ]
-        })
-        .collect();
-    s.push_str(&super::render::markdown::table(
-        &[
-            "target",
-            "app cores",
-            "store cores",
-            "store ops/s",
-            "session storage",
-            "ingress GB/month",
-            "egress GB/month",
-            "egress $/month",
-            "revocation window",
-        ],
-        &rows,
-    ));
+    s.push_str(&table(&lines));
+    s.push_str("\n## Target CPU per request\n\n");
+    for l in &lines {
+        let _ = writeln!(s, "- {}: {}", l.target, l.app_cpu);
+    }
     let _ = write!(
         s,
         "\n## Formulas\n\n\
-         - app cores = rps × target CPU µs/request ÷ (1e6 × utilisation)\n\
+         - app cores = rps × target CPU µs/request ÷ (1e6 × utilisation); target CPU per request is read from the \
+           configuration's CPU curve (its rate ladder) at the planned utilisation as a share of its closed-loop \
+           saturation, else it is the saturated closed-loop figure (≥: a lower bound, see above)\n\
          - store cores = rps × store CPU µs/request ÷ (1e6 × utilisation)\n\
          - store ops/s = rps × store operations/request\n\
          - session storage = active sessions ({}) × bytes per stored record, measured by the run (store growth after \

@@ -16,11 +16,12 @@ use tokio::task::JoinHandle;
 use super::measure::{build_case, CaseFiles, Edge, Measured};
 use super::progress::{bar, sleep_watching};
 use super::target::{Launch, TargetProcess};
+use super::timeline::Sampler;
 use super::{cpu, interrupt, Timing};
 use crate::model::matrix::LoadSpec;
 use crate::model::results::{Case, CaseRole};
 
-type Attack = JoinHandle<Result<GooseMetrics, goose::GooseError>>;
+pub(super) type Attack = JoinHandle<Result<GooseMetrics, goose::GooseError>>;
 
 /// The case's place in the run, for the progress bar.
 pub struct Position {
@@ -58,7 +59,12 @@ fn start_attack(target: &TargetProcess, plan: &Arc<Plan>, files: &CaseFiles<'_>)
 }
 
 /// Waits until every user has logged in and hands the attack back; None when Ctrl-C came first.
-async fn users_ready(handle: Attack, recorder: &Recorder, users: usize, log: &str) -> anyhow::Result<Option<Attack>> {
+pub(super) async fn users_ready(
+    handle: Attack,
+    recorder: &Recorder,
+    users: usize,
+    log: &str,
+) -> anyhow::Result<Option<Attack>> {
     let deadline = Instant::now() + Duration::from_secs(120);
     while recorder.ready() < users {
         if handle.is_finished() || interrupt::is_set() || Instant::now() > deadline {
@@ -79,7 +85,8 @@ async fn users_ready(handle: Attack, recorder: &Recorder, users: usize, log: &st
     Ok(Some(handle))
 }
 
-/// Warm-up, then the window between two edge readings; None when Ctrl-C cut either short.
+/// Warm-up, then the window between two edge readings, the timeline running from the warm-up's
+/// start to the window's close; None when Ctrl-C cut either short.
 async fn measure_window(
     target: &TargetProcess,
     launch: &Launch<'_>,
@@ -89,19 +96,21 @@ async fn measure_window(
     pb: &ProgressBar,
 ) -> anyhow::Result<Option<Measured>> {
     pb.set_message(format!("{}: warm-up", spec.id()));
+    let sampler = Sampler::start(&target.addr, &target.control_key, recorder.start_timeline());
     if !sleep_watching(timing.warmup, pb).await {
         return Ok(None);
     }
     pb.set_message(format!("{}: measuring", spec.id()));
-    let before = Edge::open(target, launch.stores, spec).await?;
+    let before = sampler.open(Edge::open(target, launch.stores, spec)).await?;
     recorder.set_recording(true);
     let started = Instant::now();
     let wall_start = SystemTime::now();
     let complete = sleep_watching(timing.duration, pb).await;
     recorder.set_recording(false);
+    recorder.stop_timeline();
     let window = started.elapsed();
-    let after = Edge::close(target, launch.stores, spec).await?;
-    Ok(complete.then_some(Measured { before, after, window, wall_start }))
+    let (after, sampled) = sampler.close(started, Edge::close(target, launch.stores, spec)).await?;
+    Ok(complete.then_some(Measured { before, after, window, wall_start, sampled }))
 }
 
 /// Runs one case; None when Ctrl-C interrupted it before its window completed.

@@ -12,10 +12,11 @@ use authbench_targets::spec::{StoreKind, TargetSpec};
 use super::provision::Stores;
 use super::scrape::{scrape, Snapshot};
 use super::target::TargetProcess;
+use super::timeline::{self, Sampled, ScrapeBytes};
 use super::{cpu, export, Timing};
 use crate::model::histogram;
 use crate::model::matrix::LoadSpec;
-use crate::model::results::{Bytes, Case, Cpu, HistogramData, Latency};
+use crate::model::results::{Bytes, Case, Cpu, HistogramData, Latency, Shares};
 
 /// Counters and CPU read at one edge of the window.
 pub struct Edge {
@@ -24,6 +25,8 @@ pub struct Edge {
     /// None when the store's processes are not visible (an external server).
     pub store_cpu_us: Option<u64>,
     pub loadgen_cpu_us: u64,
+    /// The machine's CPU ticks, for steal; None when /proc/stat could not be read.
+    pub machine: Option<cpu::MachineTicks>,
 }
 
 /// CPU of the target and of its store's processes.
@@ -41,29 +44,33 @@ fn loadgen_cpu() -> anyhow::Result<u64> {
 }
 
 impl Edge {
-    /// The opening edge: the scrape first, the load generator's CPU last, so neither the scrape
-    /// nor the harness's own readings land inside the window's CPU figures.
+    /// The opening edge: the scrape first, then target and store, the machine's ticks, the load
+    /// generator's CPU last, so neither the scrape nor the harness's own readings land inside the
+    /// window's CPU figures.
     pub async fn open(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
         let metrics = scrape(&target.addr, &target.control_key).await?;
         let (target_cpu_us, store_cpu_us) = server_cpu(target, stores, spec)?;
-        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us: loadgen_cpu()? })
+        let machine = cpu::machine_ticks();
+        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us: loadgen_cpu()?, machine })
     }
 
     /// The closing edge, in the reverse order of [`Edge::open`].
     pub async fn close(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
         let loadgen_cpu_us = loadgen_cpu()?;
+        let machine = cpu::machine_ticks();
         let (target_cpu_us, store_cpu_us) = server_cpu(target, stores, spec)?;
         let metrics = scrape(&target.addr, &target.control_key).await?;
-        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us })
+        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us, machine })
     }
 }
 
-/// A completed window: both edges, its length and when it started.
+/// A completed window: both edges, its length and when it started, and the timeline's sampling.
 pub struct Measured {
     pub before: Edge,
     pub after: Edge,
     pub window: Duration,
     pub wall_start: SystemTime,
+    pub sampled: Sampled,
 }
 
 /// Where a case's files go and how it is named.
@@ -91,11 +98,11 @@ fn store_op_latency_us(before: &Snapshot, after: &Snapshot, ops: f64) -> Option<
     (ops > 0.0).then(|| seconds * 1e6 / ops)
 }
 
-fn bytes(b: &Snapshot, a: &Snapshot, per: impl Fn(f64) -> f64) -> Bytes {
+fn bytes(b: &Snapshot, a: &Snapshot, timeline: ScrapeBytes, per: impl Fn(f64) -> f64) -> Bytes {
     // The scrapes' own bytes: the closing scrape's request landed inside the window, the opening
-    // scrape's response too.
-    let received = a.bytes_received - b.bytes_received - a.request_len as f64;
-    let sent = a.bytes_sent - b.bytes_sent - b.response_len as f64;
+    // scrape's response too, and the timeline's scrapes between them whole.
+    let received = a.bytes_received - b.bytes_received - a.request_len as f64 - timeline.request as f64;
+    let sent = a.bytes_sent - b.bytes_sent - b.response_len as f64 - timeline.response as f64;
     let (auth_in, auth_out) = (a.auth_received - b.auth_received, a.auth_sent - b.auth_sent);
     Bytes {
         received: per(received),
@@ -111,6 +118,18 @@ fn cpu_per_request(before: &Edge, after: &Edge, per: impl Fn(f64) -> f64) -> Cpu
         target: per(after.target_cpu_us.saturating_sub(before.target_cpu_us) as f64),
         store: before.store_cpu_us.zip(after.store_cpu_us).map(|(b, a)| per(a.saturating_sub(b) as f64)),
         loadgen: per(after.loadgen_cpu_us.saturating_sub(before.loadgen_cpu_us) as f64),
+    }
+}
+
+/// Each process group's CPU over the window as a share of one core, and the machine's steal.
+pub(crate) fn shares(before: &Edge, after: &Edge, window: Duration) -> Shares {
+    let core_us = window.as_secs_f64() * 1e6;
+    let share = |b: u64, a: u64| a.saturating_sub(b) as f64 / core_us;
+    Shares {
+        target: share(before.target_cpu_us, after.target_cpu_us),
+        store: before.store_cpu_us.zip(after.store_cpu_us).map(|(b, a)| share(b, a)),
+        loadgen: share(before.loadgen_cpu_us, after.loadgen_cpu_us),
+        steal: cpu::steal_share(before.machine, after.machine),
     }
 }
 
@@ -165,14 +184,54 @@ pub fn build_case(
         latency_saturated: w.saturated,
         histogram: write_histograms(w, m, files)?,
         target_requests: served,
-        bytes_per_request: bytes(b, a, per),
+        bytes_per_request: bytes(b, a, m.sampled.window_bytes, per),
         store_ops_per_request: per(store_ops),
         store_op_latency_us: store_op_latency_us(b, a, store_ops),
         req_per_core_s: (cpu.target > 0.0).then(|| 1e6 / cpu.target),
         cpu_us_per_request: cpu,
         peak_rss_bytes,
         goose_report: files.relative(&files.goose_report),
-        shares: None,
-        timeline: None,
+        shares: Some(shares(&m.before, &m.after, m.window)),
+        timeline: Some(timeline::build(w, &m.sampled, m.window)),
     })
+}
+
+#[cfg(test)]
+mod shares_tests {
+    use super::*;
+    use crate::model::results::LOADGEN_BOUND_SHARE;
+
+    fn edge(target: u64, store: Option<u64>, loadgen: u64, machine: Option<(u64, u64)>) -> Edge {
+        Edge {
+            metrics: Snapshot::default(),
+            target_cpu_us: target,
+            store_cpu_us: store,
+            loadgen_cpu_us: loadgen,
+            machine: machine.map(|(total, steal)| cpu::MachineTicks { total, steal }),
+        }
+    }
+
+    #[test]
+    fn shares_are_cpu_deltas_over_the_window_in_cores() {
+        let before = edge(1_000_000, Some(500_000), 2_000_000, Some((10_000, 100)));
+        let after = edge(4_000_000, Some(1_500_000), 7_700_000, Some((10_800, 124)));
+        let s = shares(&before, &after, Duration::from_secs(6));
+        assert_eq!(s.target, 0.5);
+        assert_eq!(s.store, Some(1.0 / 6.0));
+        assert_eq!(s.loadgen, 0.95);
+        assert_eq!(s.steal, Some(0.03));
+        assert!(s.loadgen_bound() && s.steal_warning());
+    }
+
+    #[test]
+    fn what_was_not_read_stays_unknown() {
+        let before = edge(0, None, 0, None);
+        let after = edge(2_000_000, None, 1_900_000, Some((900, 9)));
+        let s = shares(&before, &after, Duration::from_secs(2));
+        assert_eq!((s.store, s.steal), (None, None));
+        assert!(!s.steal_warning());
+        assert_eq!(s.target, 1.0);
+        // A busy target under a busy generator is the target's limit, not the generator's.
+        assert!(s.target >= LOADGEN_BOUND_SHARE && !s.loadgen_bound());
+    }
 }

@@ -6,6 +6,7 @@
 //! measure security windows and bytes per stored record; [`fingerprint`] records the machine.
 
 mod case;
+mod ceiling;
 mod cpu;
 mod export;
 mod fingerprint;
@@ -19,6 +20,7 @@ pub mod provision;
 mod scrape;
 mod storage;
 pub mod target;
+mod timeline;
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -161,7 +163,8 @@ struct Runner<'r> {
 
 impl Runner<'_> {
     /// The matrix repetition by repetition (A B C A B C, so drift spreads over every
-    /// configuration), then the ladders, then the probes; Ctrl-C stops between cases.
+    /// configuration), then the ladders, the load generator's ceiling when the matrix asks for it,
+    /// then the probes; Ctrl-C stops between cases.
     async fn run_all(&mut self, launches: &[Launch<'_>]) -> anyhow::Result<()> {
         let m = self.m;
         let ready: Vec<(&TargetSpec, &Launch<'_>)> =
@@ -180,6 +183,9 @@ impl Runner<'_> {
                 self.results.ladders.extend(climbed);
                 results::write(self.results, launch.out)?;
             }
+        }
+        if let Some(launch) = launches.first().filter(|_| m.loadgen_ceiling && !interrupt::is_set()) {
+            ceiling::record(self, launch).await?;
         }
         for (spec, launch) in &ready {
             if interrupt::is_set() {

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::interrupt;
 use crate::model::probe::{ProbeResult, WindowResult};
-use crate::model::results::Case;
+use crate::model::results::{Case, STEAL_WARNING_SHARE};
 
 /// A bar for one case: warm-up plus window, in tenths of a second.
 pub fn bar(len: Duration, id: &str, n: usize, total: usize) -> ProgressBar {
@@ -42,10 +42,30 @@ fn fmt_us(us: f64) -> String {
     }
 }
 
+/// What the window's CPU shares warn about, or nothing.
+fn share_warnings(c: &Case) -> String {
+    let Some(s) = &c.shares else { return String::new() };
+    let mut out = String::new();
+    if s.loadgen_bound() {
+        out.push_str(&format!(
+            " — LOAD-GENERATOR BOUND (load generator {:.2} of a core, target {:.2}): req/s is the generator's limit",
+            s.loadgen, s.target
+        ));
+    }
+    if let Some(steal) = s.steal.filter(|_| s.steal_warning()) {
+        out.push_str(&format!(
+            " — steal {:.1} % of the machine's CPU (above {:.0} %): figures suspect",
+            steal * 100.0,
+            STEAL_WARNING_SHARE * 100.0
+        ));
+    }
+    out
+}
+
 /// The one-line summary printed for each finished case.
 pub fn summary(c: &Case) -> String {
     format!(
-        "✓ {}: {:.0} req/s, p50 {} p99 {}, {:.2} store ops/req, target {:.1} µs CPU/req{}, {} B/req on the wire ({:.0} auth), {} errors",
+        "✓ {}: {:.0} req/s, p50 {} p99 {}, {:.2} store ops/req, target {:.1} µs CPU/req{}, {} B/req on the wire ({:.0} auth), {} errors{}",
         c.id,
         c.throughput_rps,
         fmt_us(c.latency_us.p50 as f64),
@@ -55,7 +75,8 @@ pub fn summary(c: &Case) -> String {
         c.req_per_core_s.map(|r| format!(" ({r:.0} req/core·s)")).unwrap_or_default(),
         c.bytes_per_request.total().round(),
         c.bytes_per_request.auth,
-        c.error_count()
+        c.error_count(),
+        share_warnings(c)
     )
 }
 

@@ -3,11 +3,14 @@
 
 pub mod auth_cost;
 mod bars;
+mod cpu_curve;
 mod curves;
+mod ladder;
 mod lines;
 mod scatter;
 pub mod style;
 mod sweeps;
+pub(super) mod timeline;
 
 use std::path::Path;
 
@@ -165,14 +168,16 @@ fn closed_browse_charts(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<Vec<Chart
     ])
 }
 
-/// Browse latency percentile curves, one chart per load model.
+/// Browse latency percentile curves of the matrix, one chart per load model; with repetitions, the
+/// one with the median throughput (ladder steps have their own chart).
 fn latency_charts(r: &Results, ctx: &Ctx) -> anyhow::Result<Vec<ChartRef>> {
     let mut out = Vec::new();
     for model in [ModelKind::Closed, ModelKind::Open] {
         let series: Vec<Series> = r
-            .cases
+            .summaries
             .iter()
-            .filter(|c| c.load.scenario == ScenarioKind::Browse && c.load.model_kind() == model)
+            .filter(|s| s.load.scenario == ScenarioKind::Browse && s.load.model_kind() == model)
+            .filter_map(|s| r.representative(s))
             .map(|c| Ok((c.target.id.clone(), case_color(c), curves::percentile_points(c)?)))
             .collect::<anyhow::Result<_>>()?;
         if series.is_empty() {
@@ -215,5 +220,8 @@ pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Vec<ChartRef>> {
     out.extend(latency_charts(r, &ctx)?);
     out.extend(security_chart(r, &closed, &ctx)?);
     out.extend(sweeps::render(r, dir, &ctx.run)?);
+    out.extend(ladder::render(r, &ctx)?);
+    out.extend(cpu_curve::render(r, &ctx)?);
+    out.extend(timeline::render(&closed, &ctx)?);
     Ok(out)
 }

@@ -27,10 +27,11 @@ fn is_ttl_sweep_case(c: &Case) -> bool {
     spec.strategy == StrategyKind::Hybrid && c.load.scenario == ScenarioKind::Refresh && spec.alg == Alg::Hs256
 }
 
-/// Hybrid HS256 refresh cases by store, where a store has at least two TTLs.
+/// Hybrid HS256 refresh cases of the matrix by store (with repetitions, the one with the median
+/// throughput), where a store has at least two TTLs.
 fn ttl_points(r: &Results) -> BTreeMap<StoreKind, Vec<TtlPoint>> {
     let mut by_store: BTreeMap<StoreKind, Vec<TtlPoint>> = BTreeMap::new();
-    for c in r.cases.iter().filter(|c| is_ttl_sweep_case(c)) {
+    for c in r.summaries.iter().filter_map(|s| r.representative(s)).filter(|c| is_ttl_sweep_case(c)) {
         let Some(store) = c.target.spec.store else { continue };
         let window_s = r.probe(&c.target.id).map(|p| p.revocation.measured_or_bound_s());
         let ttl_s = c.target.spec.ttls.access.0.as_secs_f64();

@@ -17,7 +17,8 @@ pub enum Rule {
     JwtCostUs { claimed_us: f64 },
     /// JWT HS256 requests per second per core of target CPU against the claimed rate.
     JwtReqPerCore { claimed_rps: f64 },
-    /// Session on PostgreSQL: store vs target CPU per request, and throughput against jwt's.
+    /// Session on PostgreSQL: store vs target CPU per request, and throughput against jwt's (not
+    /// measured when the load generator limited either case).
     SessionStoreBound,
     /// Mean Redis session_get latency seen by the target against the claimed lookup time.
     RedisLookupUs { claimed_us: f64 },

@@ -1,11 +1,17 @@
 //! The report's sections, built once from the results and what was rendered beside them.
 //!
 //! - `run`: introduction, environment and method, summary, charts.
+//! - `bottleneck`: the warnings that open the report; CPU shares, steal, the load generator ceiling.
+//! - `capacity`: capacity at the SLO and the CPU curve, from the rate ladders.
+//! - `timeline`: the second-by-second charts and how to read them.
 //! - `findings`: security windows, claims, caveats, skipped.
 //! - "Where the time goes" is built by [`super::auth_cost`].
 
+mod bottleneck;
+mod capacity;
 mod findings;
 mod run;
+mod timeline;
 
 use crate::model::results::Results;
 use crate::report::claims::Verdict;
@@ -16,12 +22,16 @@ pub fn build(r: &Results, charts: &[ChartRef], time: Section, verdicts: &[Verdic
     let mut sections = vec![
         run::environment_and_method(r),
         run::summary(r),
+        capacity::section(r),
         run::charts(charts),
+        timeline::section(charts),
+        bottleneck::section(r),
         time,
         findings::security(r),
         findings::claims(verdicts),
         findings::caveats(r),
     ];
     sections.extend(findings::skipped(r));
-    Document { title: run::title(r), intro: run::intro(r), sections }
+    let intro = run::intro(r).into_iter().chain(bottleneck::warnings(r)).collect();
+    Document { title: run::title(r), intro, sections }
 }

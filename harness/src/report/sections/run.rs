@@ -1,7 +1,8 @@
 //! The sections about the run itself: its introduction, environment and method, the summary of
-//! every case, and the charts.
+//! the matrix over its repetitions, and the charts.
 
-use crate::model::results::{Case, Results};
+use crate::model::results::{Case, Results, Summary};
+use crate::model::stats::IntervalMethod;
 use crate::report::document::{opt, Block, ChartRef, Section, Text};
 
 /// The report's title.
@@ -23,16 +24,61 @@ pub fn intro(r: &Results) -> Vec<Block> {
 pub fn environment_and_method(r: &Results) -> Section {
     let environment = r.environment.rows().into_iter().map(|(k, v)| vec![k.to_owned(), v]).collect();
     let method = r.method.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect();
-    Section::new(
-        "Environment and method",
-        vec![Block::table(&["what", "value"], environment), Block::table(&["figure", "how it was measured"], method)],
-    )
+    let mut blocks =
+        vec![Block::table(&["what", "value"], environment), Block::table(&["figure", "how it was measured"], method)];
+    blocks.extend(intervals(r).map(Block::paragraph));
+    Section::new("Environment and method", blocks)
 }
 
-const SUMMARY_HEAD: [&str; 14] = [
+/// The interval methods the run's summaries used, in order of first use.
+fn interval_methods(r: &Results) -> Vec<IntervalMethod> {
+    let mut methods: Vec<IntervalMethod> = Vec::new();
+    for m in r.summaries.iter().filter_map(|s| s.throughput_rps.interval.map(|i| i.method)) {
+        if !methods.contains(&m) {
+            methods.push(m);
+        }
+    }
+    methods
+}
+
+/// How the summary's "median [low–high]" figures are made, for the repetitions this run has;
+/// None without summaries.
+fn intervals(r: &Results) -> Option<String> {
+    let mut ns: Vec<usize> = r.summaries.iter().map(|s| s.throughput_rps.n).collect();
+    ns.sort_unstable();
+    ns.dedup();
+    if ns.is_empty() {
+        return None;
+    }
+    let counts = ns.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+    let mut text = format!(
+        "Repetitions: each matrix case ran n times (n = {counts} here). The summary shows a figure as the median of \
+         its repetitions with a 95 % interval in brackets, [low–high], meant to tell a real difference from \
+         run-to-run noise. "
+    );
+    let methods = interval_methods(r);
+    if methods.is_empty() {
+        text.push_str("Every case ran once, so no figure has an interval: a difference cannot be told from noise.");
+    } else {
+        let how = methods.iter().map(|m| m.describe()).collect::<Vec<_>>().join("; ");
+        text.push_str(&format!(
+            "The interval is computed by {how}. With n = 1 there is no interval, only the one value."
+        ));
+    }
+    if methods.contains(&IntervalMethod::StudentT) {
+        text.push_str(
+            " A t interval from few repetitions is wide: with 3 it reaches about 2.5 standard deviations of the \
+             repetitions either side of their mean, so only a change well beyond the noise separates two intervals.",
+        );
+    }
+    Some(text)
+}
+
+const SUMMARY_HEAD: [&str; 15] = [
     "target",
     "scenario",
     "load",
+    "n",
     "req/s",
     "p50 µs",
     "p99 µs",
@@ -53,28 +99,45 @@ fn load(c: &Case) -> String {
     }
 }
 
-fn summary_row(c: &Case) -> Vec<String> {
+/// A summary's row: its estimates, then the single-window figures of `c`, its repetition with the
+/// median throughput, and the errors of every repetition.
+fn summary_row(s: &Summary, c: &Case, errors: u64) -> Vec<String> {
     vec![
         c.target.id.clone(),
         c.load.scenario.to_string(),
         load(c),
-        format!("{:.0}", c.throughput_rps),
-        c.latency_us.p50.to_string(),
-        c.latency_us.p99.to_string(),
+        s.throughput_rps.n.to_string(),
+        format!("{}{}", s.throughput_rps.show(0), super::bottleneck::bound_mark(s)),
+        s.p50_us.show(0),
+        s.p99_us.show(0),
         c.latency_us.p999.to_string(),
         format!("{:.2}", c.store_ops_per_request),
-        format!("{:.1}", c.cpu_us_per_request.target),
+        s.target_cpu_us.show(1),
         opt(c.cpu_us_per_request.store, 1),
         opt(c.req_per_core_s, 0),
-        format!("{:.0}", c.bytes_per_request.total()),
+        s.bytes_per_request.show(0),
         format!("{:.0}", c.bytes_per_request.auth),
-        c.error_count().to_string(),
+        errors.to_string(),
     ]
 }
 
-/// One row per finished case.
+/// The errors of every repetition of a summary.
+fn errors(r: &Results, s: &Summary) -> u64 {
+    r.cases.iter().filter(|c| s.case_ids.contains(&c.id)).map(Case::error_count).sum()
+}
+
+/// One row per configuration and load of the matrix, over its repetitions.
 pub fn summary(r: &Results) -> Section {
-    Section::new("Summary", vec![Block::table(&SUMMARY_HEAD, r.cases.iter().map(summary_row).collect())])
+    let rows = r.summaries.iter().filter_map(|s| Some(summary_row(s, r.representative(s)?, errors(r, s)))).collect();
+    let mut note = "n is the number of repetitions; req/s, p50, p99, target CPU and bytes are their median with a \
+                    95 % interval in brackets (see Environment and method). p99.9, store operations, store CPU, \
+                    req/core·s and auth bytes are those of the repetition with the median throughput; errors count \
+                    every repetition."
+        .to_owned();
+    if !r.ladders.is_empty() {
+        note.push_str(" Rate-ladder steps are not in this table: see Capacity at the SLO.");
+    }
+    Section::new("Summary", vec![Block::table(&SUMMARY_HEAD, rows), Block::paragraph(note)])
 }
 
 /// Every chart the run supports, in the order they were drawn.

@@ -56,6 +56,20 @@ fn jwt_hs256(r: &Results) -> Result<&Case, Missing> {
     jwt(r, Alg::Hs256).ok_or_else(|| Missing("jwt HS256 browse (closed) case".into()))
 }
 
+/// The throughput of `c` as the target's saturation: Missing when the load generator, not the
+/// target, limited its window. A case without shares (a file from before they were recorded) is
+/// taken as it stands.
+fn target_limited_rps(c: &Case) -> Result<f64, Missing> {
+    match &c.shares {
+        Some(s) if s.loadgen_bound() => Err(Missing(format!(
+            "saturation throughput for {}: the load generator was the limit ({:.2} of a core, target {:.2}), so its \
+             req/s measured the generator",
+            c.target.id, s.loadgen, s.target
+        ))),
+        _ => Ok(c.throughput_rps),
+    }
+}
+
 /// Store CPU per request of `c`, which an external store does not show.
 fn store_cpu(c: &Case) -> Result<f64, Missing> {
     c.cpu_us_per_request.store.ok_or_else(|| {

@@ -1,0 +1,66 @@
+//! A bare closed loop on one path that does no auth work: each user GETs it back to back, timed
+//! and recorded like every other scenario's requests, so what it reaches is the load generator's
+//! own ceiling.
+
+use std::sync::Arc;
+
+use goose::prelude::{GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
+use tokio::time::Instant;
+
+use crate::recorder::{Recorder, UserRecording, TRANSPORT_ERROR};
+
+/// Builds the scenario: every user GETs `path` in a loop; all share `recorder`.
+pub fn scenario(path: &'static str, recorder: Arc<Recorder>) -> Scenario {
+    let (start, step, stop) = (Arc::clone(&recorder), Arc::clone(&recorder), recorder);
+    Scenario::new("authbench-bare")
+        .register_transaction(
+            Transaction::new(Arc::new(move |user| {
+                let r = Arc::clone(&start);
+                Box::pin(async move {
+                    user.set_session_data(r.user());
+                    r.user_ready();
+                    Ok(())
+                })
+            }))
+            .set_name("start")
+            .set_on_start(),
+        )
+        .register_transaction(
+            Transaction::new(Arc::new(move |user| {
+                let r = Arc::clone(&step);
+                Box::pin(async move { get(user, path, &r).await })
+            }))
+            .set_name("get"),
+        )
+        .register_transaction(
+            Transaction::new(Arc::new(move |user| {
+                let r = Arc::clone(&stop);
+                Box::pin(async move {
+                    if let Some(rec) = user.get_session_data::<UserRecording>() {
+                        r.merge(rec);
+                    }
+                    Ok(())
+                })
+            }))
+            .set_name("stop")
+            .set_on_stop(),
+        )
+}
+
+/// One timed GET, body read to the end, recorded with its status (0 when no answer came).
+async fn get(user: &mut GooseUser, path: &str, recorder: &Recorder) -> TransactionResult {
+    let sent = Instant::now();
+    let status = match user.get(path).await?.response {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            r.bytes().await.map_or(TRANSPORT_ERROR, |_| status)
+        }
+        Err(_) => TRANSPORT_ERROR,
+    };
+    let us = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let rec = user
+        .get_session_data_mut::<UserRecording>()
+        .ok_or_else(|| Box::new(TransactionError::Custom("user has no recording: its start failed".into())))?;
+    recorder.record(rec, status, us);
+    Ok(())
+}
