@@ -2,10 +2,12 @@
 //! turns them into reports, plans and decision records.
 //!
 //! # Layout
-//! - [`model`]: the run matrix and the results schema (with the upgrade of older files). It
-//!   imports nothing else of the harness.
+//! - [`model`]: the run matrix and the results schema (with the upgrade of older files), the
+//!   statistics of repetitions and the rate ladder's SLO bracket. It imports nothing else of the
+//!   harness.
 //! - [`run`]: `authbench run` — provision stores, start a fresh target per case, drive goose,
-//!   scrape the target's counters and /proc, probe security windows, write results.json.
+//!   scrape the target's counters and /proc, repeat the matrix, climb rate ladders, probe
+//!   security windows, write results.json.
 //! - [`report`]: everything that reads results offline — the report document and its renderers,
 //!   charts (one file per kind), claims, "where the time goes", plan, ADR, compare, token sizes.
 //! - [`cli`]: the clap types of the `authbench` binary, whose `main.rs` only dispatches.

@@ -1,5 +1,6 @@
 //! The harness's data model: what a run is asked to do ([`matrix`]) and what it measured
-//! ([`results`], [`probe`], [`environment`]), with the upgrade of older result files. Nothing here
+//! ([`results`], [`probe`], [`environment`]), how repetitions become intervals ([`stats`]) and
+//! ladders become a capacity ([`ladder`]), with the upgrade of older result files. Nothing here
 //! starts processes or renders output, so the offline commands depend on this alone.
 
 pub mod environment;

@@ -1,9 +1,12 @@
-//! `authbench run`: every case of the matrix on a fresh target, then the security probe per
-//! target configuration; results.json is rewritten after each so nothing finished is lost.
+//! `authbench run`: every case of the matrix on a fresh target, repetition by repetition, then
+//! the rate ladders, the load generator's ceiling and the security probe per target
+//! configuration; results.json is rewritten after each so nothing finished is lost.
 //!
 //! [`provision`] gets the stores, [`target`] starts targets, [`case`] drives one case and
-//! [`measure`] turns its counters into figures ([`scrape`], [`cpu`]); [`probe`] and [`storage`]
-//! measure security windows and bytes per stored record; [`fingerprint`] records the machine.
+//! [`measure`] turns its counters into figures ([`scrape`], [`cpu`], [`timeline`]); [`ladder`]
+//! climbs a configuration's rates, [`ceiling`] measures the load generator on a bare endpoint;
+//! [`probe`] and [`storage`] measure security windows and bytes per stored record;
+//! [`fingerprint`] records the machine.
 
 mod case;
 mod ceiling;
