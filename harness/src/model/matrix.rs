@@ -19,7 +19,7 @@ pub enum Profile {
     Smoke,
     /// About three minutes.
     Quick,
-    /// About thirteen minutes: every strategy and store, every algorithm.
+    /// About 22 minutes: every strategy and store, every algorithm, three repetitions, four ladders.
     Standard,
     /// Sweeps of users, rates and TTLs.
     Full,
@@ -112,6 +112,9 @@ pub struct Matrix {
     #[serde(rename = "load")]
     pub loads: Vec<LoadSpec>,
 }
+
+/// More repetitions than this would take days at any profile's window; the CLI caps it too.
+pub const MAX_REPETITIONS: u32 = 100;
 
 fn one() -> u32 {
     1
@@ -231,8 +234,8 @@ impl Matrix {
         if self.seed_users < 2 {
             return Err("seed_users must be at least 2 (user0 is the admin)".into());
         }
-        if self.repetitions == 0 {
-            return Err("repetitions must be at least 1".into());
+        if !(1..=MAX_REPETITIONS).contains(&self.repetitions) {
+            return Err(format!("repetitions must be 1 to {MAX_REPETITIONS}"));
         }
         if let Some(l) = &self.ladder {
             l.validate()?;

@@ -393,18 +393,28 @@ pub struct Skipped {
 
 impl Results {
     /// The closed-model browse case of each target configuration, in run order: the case that
-    /// charts, claims, plans and ADRs compare configurations by. With repetitions, the one whose
-    /// throughput is the median (the lower middle for an even count), so the figures shown beside
-    /// its summary's interval come from one real window.
+    /// charts, claims, plans and ADRs compare configurations by. A matrix with several closed
+    /// browse loads contributes its first (the one [`Results::saturation`] reads); with
+    /// repetitions, the one whose throughput is the median (the lower middle for an even count),
+    /// so the figures shown beside its summary's interval come from one real window.
     pub fn closed_browse(&self) -> Vec<&Case> {
         let mut groups: Vec<Vec<&Case>> = Vec::new();
         for c in self.cases.iter().filter(|c| c.is_closed_browse()) {
             match groups.iter_mut().find(|g| g[0].target.id == c.target.id) {
-                Some(g) => g.push(c),
+                Some(g) if g[0].load == c.load => g.push(c),
+                Some(_) => {}
                 None => groups.push(vec![c]),
             }
         }
         groups.into_iter().filter_map(median_throughput).collect()
+    }
+
+    /// A configuration's closed-loop browse saturation: the summary of its first closed browse
+    /// load, the one a ladder's fractions and the CPU curve's utilization are relative to.
+    pub fn saturation(&self, target_id: &str) -> Option<&Summary> {
+        self.summaries.iter().find(|s| {
+            s.target.id == target_id && s.load.scenario == ScenarioKind::Browse && s.load.model == LoadModel::Closed
+        })
     }
 
     /// The repetition of a summary whose single-window figures (p99.9, store CPU, …) the report

@@ -304,7 +304,11 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
         "\n## Formulas\n\n\
          - app cores = rps × target CPU µs/request ÷ (1e6 × utilisation); target CPU per request is read from the \
            configuration's CPU curve (its rate ladder) at the planned utilisation as a share of its closed-loop \
-           saturation, else it is the saturated closed-loop figure (≥: a lower bound, see above)\n\
+           saturation, else it is the saturated closed-loop figure (≥: a lower bound, see above). Reading the curve \
+           there treats a share of the measured saturation as the same share of the target's cores: on the measuring \
+           machine the target shared its cores with the load generator and the stores, so the two coincide only as \
+           far as the target's own CPU scales with its rate\n\
+         - store cores, store operations and bytes come from the saturated closed-loop case\n\
          - store cores = rps × store CPU µs/request ÷ (1e6 × utilisation)\n\
          - store ops/s = rps × store operations/request\n\
          - session storage = active sessions ({}) × bytes per stored record, measured by the run (store growth after \

@@ -20,22 +20,12 @@ const NARROWEST_BRACKET: f64 = 0.02;
 pub(super) fn next_refinement(steps: &[Step]) -> Option<f64> {
     match bracket(steps) {
         Capacity::Found { rps, next_rps } if next_rps - rps > rps * NARROWEST_BRACKET => {
-            Some(((rps + next_rps) / 2.0).round())
+            let mid = ((rps + next_rps) / 2.0).round();
+            // At low rates rounding can land on an end: that step is measured already.
+            (mid > rps && mid < next_rps).then_some(mid)
         }
         Capacity::Found { .. } | Capacity::NoSlo | Capacity::AtLeast { .. } | Capacity::Below { .. } => None,
     }
-}
-
-/// The median closed-loop browse throughput of the configuration, from its summaries so far.
-fn saturation(runner: &Runner<'_>, target_id: &str) -> Option<f64> {
-    runner
-        .results
-        .summaries
-        .iter()
-        .find(|s| {
-            s.target.id == target_id && s.load.scenario == ScenarioKind::Browse && s.load.model == LoadModel::Closed
-        })
-        .map(|s| s.throughput_rps.median)
 }
 
 /// Climbs one configuration's ladder; None when its rates cannot be known (no saturation measured).
@@ -46,7 +36,7 @@ pub(super) async fn climb(
     runner: &mut Runner<'_>,
 ) -> anyhow::Result<Option<Ladder>> {
     let tid = spec.id();
-    let saturation_rps = saturation(runner, &tid);
+    let saturation_rps = runner.results.saturation(&tid).map(|s| s.throughput_rps.median);
     let Some(rates) = ladder.rates(saturation_rps) else {
         runner.results.skipped.push(Skipped {
             id: format!("{tid}/ladder"),
@@ -68,6 +58,13 @@ pub(super) async fn climb(
             Some(step) => steps.push(step),
             None => break,
         }
+    }
+    if steps.is_empty() {
+        runner.results.skipped.push(Skipped {
+            id: format!("{tid}/ladder"),
+            reason: "no step completed (interrupted, or every step failed: see the skipped steps)".into(),
+        });
+        return Ok(None);
     }
     steps.sort_by(|a, b| a.offered_rps.total_cmp(&b.offered_rps));
     let capacity = bracket(&steps);
@@ -147,6 +144,12 @@ mod tests {
         assert_eq!(at(next_rps).met_slo, Some(false));
         assert!(rps <= knee && knee < next_rps);
         assert!(next_rps - rps <= rps * NARROWEST_BRACKET, "{rps}..{next_rps}");
+    }
+
+    #[test]
+    fn bisection_never_measures_a_rate_twice() {
+        let steps = [synthetic(10.0, 10.0), synthetic(11.0, 10.0)];
+        assert_eq!(next_refinement(&steps), None, "round(10.5) = 11 is measured already");
     }
 
     #[test]

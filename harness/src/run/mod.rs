@@ -35,6 +35,7 @@ use indicatif::ProgressBar;
 use self::case::{file_stem, run_case, CaseKey, Position};
 use self::provision::{provision, Stores};
 use self::target::{Launch, TargetProcess};
+use crate::model::ladder::LadderSpec;
 use crate::model::matrix::{LoadSpec, Matrix};
 use crate::model::probe::ProbeResult;
 use crate::model::results::{self, Case, CaseRole, Overrides, Results, RunConfig, RunStatus, Skipped, Summary};
@@ -155,6 +156,12 @@ fn planned_cases(m: &Matrix) -> usize {
     matrix + ladder
 }
 
+/// The order matrix cases run in: (repetition, configuration index), every configuration once per
+/// repetition before the next repetition starts (A B C A B C, never A A B B C C).
+fn interleaved(repetitions: u32, configurations: usize) -> impl Iterator<Item = (u32, usize)> {
+    (1..=repetitions).flat_map(move |r| (0..configurations).map(move |i| (r, i)))
+}
+
 /// The run in progress: the matrix, where the counts stand and the results being written.
 struct Runner<'r> {
     m: &'r Matrix,
@@ -172,12 +179,12 @@ impl Runner<'_> {
         let m = self.m;
         let ready: Vec<(&TargetSpec, &Launch<'_>)> =
             m.targets.iter().zip(launches).filter(|(spec, launch)| self.store_available(spec, launch)).collect();
-        for repetition in 1..=m.repetitions {
-            for (spec, launch) in &ready {
-                self.matrix_cases(spec, launch, repetition).await?;
-            }
+        for (repetition, i) in interleaved(m.repetitions, ready.len()) {
+            let (spec, launch) = ready[i];
+            self.matrix_cases(spec, launch, repetition).await?;
         }
         if let Some(ladder) = &m.ladder {
+            self.skip_unready_ladders(ladder, &ready);
             for (spec, launch) in ready.iter().filter(|(s, _)| ladder.includes(&s.id())) {
                 if interrupt::is_set() {
                     return Ok(());
@@ -197,6 +204,16 @@ impl Runner<'_> {
             self.probe(spec, launch).await?;
         }
         Ok(())
+    }
+
+    /// Lists the ladder of every configuration that climbs one but whose store is missing.
+    fn skip_unready_ladders(&mut self, ladder: &LadderSpec, ready: &[(&TargetSpec, &Launch<'_>)]) {
+        for spec in self.m.targets.iter().filter(|t| ladder.includes(&t.id())) {
+            if !ready.iter().any(|(r, _)| r.id() == spec.id()) {
+                let reason = "its store is not available (see the configuration's other skipped cases)".into();
+                self.results.skipped.push(Skipped { id: format!("{}/ladder", spec.id()), reason });
+            }
+        }
     }
 
     /// False (and every case of the configuration listed as skipped) when its store is missing.
@@ -219,17 +236,15 @@ impl Runner<'_> {
             if interrupt::is_set() {
                 return Ok(());
             }
-            let mut id = format!("{}/{}", spec.id(), load.id());
-            if self.m.repetitions > 1 {
-                id.push_str(&format!("/r{repetition}"));
-            }
+            let base = format!("{}/{}", spec.id(), load.id());
             if let Some(why) = load.incompatible_with(spec) {
                 self.done += 1;
                 if repetition == 1 {
-                    self.results.skipped.push(Skipped { id, reason: why.into() });
+                    self.results.skipped.push(Skipped { id: base, reason: why.into() });
                 }
                 continue;
             }
+            let id = if self.m.repetitions > 1 { format!("{base}/r{repetition}") } else { base };
             self.case(CaseKey { id: &id, repetition, role: CaseRole::Matrix }, spec, load, launch).await?;
         }
         Ok(())
@@ -315,4 +330,25 @@ async fn run_probe(spec: &TargetSpec, launch: &Launch<'_>, m: &Matrix, timing: &
     pb.finish_and_clear();
     target.stop().await;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repetitions_are_interleaved_across_configurations() {
+        let order: Vec<(u32, usize)> = interleaved(3, 2).collect();
+        assert_eq!(order, [(1, 0), (1, 1), (2, 0), (2, 1), (3, 0), (3, 1)]);
+        let order: Vec<(u32, usize)> = interleaved(4, 5).collect();
+        assert_eq!(order.len(), 20);
+        for (k, chunk) in order.chunks(5).enumerate() {
+            let want = u32::try_from(k).unwrap() + 1;
+            assert!(chunk.iter().all(|(r, _)| *r == want), "repetition {want} ran as one block: {chunk:?}");
+            let mut seen: Vec<usize> = chunk.iter().map(|(_, i)| *i).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, [0, 1, 2, 3, 4], "every configuration once per repetition");
+        }
+        assert_eq!(interleaved(1, 0).count(), 0);
+    }
 }

@@ -89,8 +89,18 @@ pub fn request(addr: &str, control_key: &str) -> String {
     )
 }
 
+/// How long one scrape may take: a target too overloaded to answer /metrics within it fails the
+/// case with a message instead of hanging the run.
+const SCRAPE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Scrapes `addr` (host:port) once.
 pub async fn scrape(addr: &str, control_key: &str) -> anyhow::Result<Snapshot> {
+    tokio::time::timeout(SCRAPE_TIMEOUT, scrape_once(addr, control_key))
+        .await
+        .map_err(|_| anyhow::anyhow!("/metrics at {addr} did not answer within {} s", SCRAPE_TIMEOUT.as_secs()))?
+}
+
+async fn scrape_once(addr: &str, control_key: &str) -> anyhow::Result<Snapshot> {
     let request = request(addr, control_key);
     let mut stream =
         TcpStream::connect(addr).await.with_context(|| format!("cannot reach target at {addr} for /metrics"))?;

@@ -5,7 +5,7 @@
 use authbench_scenarios::{LoadModel, ScenarioKind};
 
 use crate::model::ladder::{Capacity, Ladder, Step};
-use crate::model::results::Results;
+use crate::model::results::{Results, Shares};
 use crate::report::document::{num, opt, Block, Section, Text};
 
 const HEADING: &str = "Capacity at the SLO";
@@ -47,7 +47,31 @@ fn ladder_blocks(r: &Results, l: &Ladder) -> Vec<Block> {
         l.slo.map_or_else(|| "none given".to_owned(), |s| s.to_string()),
         capacity_words(&l.capacity)
     ));
-    vec![Block::Paragraph(head), steps_table(l), curve_readings(l)]
+    let mut blocks = vec![Block::Paragraph(head)];
+    blocks.extend(generator_limited(r, l));
+    blocks.extend([steps_table(r, l), curve_readings(l)]);
+    blocks
+}
+
+/// Whether the load generator, not the target, limited a step (from its case's CPU shares).
+fn step_bound(r: &Results, s: &Step) -> Option<bool> {
+    let case = r.cases.iter().find(|c| c.id == s.case_id)?;
+    case.shares.as_ref().map(Shares::loadgen_bound)
+}
+
+/// A warning when the step that missed the SLO was load-generator bound: then the capacity found is
+/// the load generator's on this machine, and the target's own is only known to be at least as high.
+fn generator_limited(r: &Results, l: &Ladder) -> Option<Block> {
+    let Capacity::Found { rps, next_rps } = l.capacity else { return None };
+    let missed = l.steps.iter().find(|s| s.offered_rps == next_rps)?;
+    step_bound(r, missed)?.then(|| {
+        Block::paragraph(format!(
+            "The step that missed the SLO ({} req/s) was load-generator bound: this capacity is the load \
+             generator's on this machine; the target's own is at least {} req/s.",
+            num(next_rps),
+            num(rps)
+        ))
+    })
 }
 
 /// The closed-loop saturation the ladder's fractions and utilizations are relative to.
@@ -79,7 +103,7 @@ fn capacity_words(c: &Capacity) -> String {
     }
 }
 
-const STEPS_HEAD: [&str; 11] = [
+const STEPS_HEAD: [&str; 12] = [
     "offered req/s",
     "achieved req/s",
     "p50 µs",
@@ -91,13 +115,14 @@ const STEPS_HEAD: [&str; 11] = [
     "utilization",
     "met SLO",
     "refined",
+    "load-generator bound",
 ];
 
 fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_owned()
 }
 
-fn step_row(s: &Step) -> Vec<String> {
+fn step_row(r: &Results, s: &Step) -> Vec<String> {
     let cpu = &s.cpu_us_per_request;
     vec![
         format!("{:.0}", s.offered_rps),
@@ -111,11 +136,12 @@ fn step_row(s: &Step) -> Vec<String> {
         s.utilization.map_or_else(|| "—".to_owned(), |u| format!("{:.0} %", u * 100.0)),
         s.met_slo.map_or_else(|| "—".to_owned(), yes_no),
         yes_no(s.refined),
+        step_bound(r, s).map_or_else(|| "—".to_owned(), yes_no),
     ]
 }
 
-fn steps_table(l: &Ladder) -> Block {
-    Block::table(&STEPS_HEAD, l.steps.iter().map(step_row).collect())
+fn steps_table(r: &Results, l: &Ladder) -> Block {
+    Block::table(&STEPS_HEAD, l.steps.iter().map(|s| step_row(r, s)).collect())
 }
 
 const CURVE_HEAD: [&str; 5] = ["share of capacity", "req/s", "utilization", "target CPU µs/req", "read from"];
@@ -127,11 +153,14 @@ fn curve_readings(l: &Ladder) -> Block {
     let Some(sat) = l.saturation_rps.filter(|s| *s > 0.0) else {
         return not_read("the closed-loop saturation it is relative to was not measured");
     };
-    let cap = match l.capacity {
+    let offered = match l.capacity {
         Capacity::Found { rps, .. } | Capacity::AtLeast { rps } => rps,
         Capacity::NoSlo => return not_read("without an SLO there is no capacity"),
         Capacity::Below { .. } => return not_read("no step met the SLO"),
     };
+    // The curve's utilization is achieved / saturation, so capacity is read as the rate the
+    // passing step achieved (for "at least", the highest step: a floor, as the words above say).
+    let cap = l.steps.iter().find(|s| s.offered_rps == offered).map_or(offered, |s| s.achieved_rps);
     Block::table(&CURVE_HEAD, SHARES.iter().map(|f| reading(l, *f, f * cap, f * cap / sat)).collect())
 }
 

@@ -1,6 +1,5 @@
 //! The sections that judge the run: security windows, claims, caveats and what was skipped.
 
-use crate::model::environment::BuildProfile;
 use crate::model::probe::{ProbeResult, WindowResult};
 use crate::model::results::{Results, RunStatus};
 use crate::report::claims::Verdict;
@@ -56,9 +55,6 @@ fn shared_machine(r: &Results) -> String {
 /// What limits the figures of this run.
 pub fn caveats(r: &Results) -> Section {
     let mut out = vec![shared_machine(r)];
-    if r.environment.build_profile == Some(BuildProfile::Debug) {
-        out.push("This run used a debug build: figures are not representative of release performance.".into());
-    }
     if r.cases.iter().any(|c| c.cpu_us_per_request.store.is_none()) {
         out.push("Some stores were external: their CPU is not visible from here and shows as —.".into());
     }
