@@ -276,10 +276,11 @@ fn an_unmeasured_req_per_core_is_a_dash_not_a_bar_of_zero() {
 }
 
 #[test]
-fn the_committed_schema_1_reference_run_still_reads_and_renders() {
-    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/standard/results.json");
-    let text = std::fs::read_to_string(&reference).unwrap();
-    assert!(text.contains("\"schema\": \"authbench.results/1\""), "the reference run is the schema 1 upgrade test");
+fn a_schema_1_run_still_reads_and_renders() {
+    // The reference run of 2026-11-23, as written then (schema 1).
+    let old = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture/schema1/results.json");
+    let text = std::fs::read_to_string(&old).unwrap();
+    assert!(text.contains("\"schema\": \"authbench.results/1\""), "the fixture is the schema 1 upgrade test");
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("results.json"), &text).unwrap();
     let r = results::read(tmp.path()).unwrap();
@@ -292,6 +293,24 @@ fn the_committed_schema_1_reference_run_still_reads_and_renders() {
     report::render(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
     let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
     assert!(md.contains("| hybrid-redis-HS256-access5s | refresh |"), "{md}");
+}
+
+#[test]
+fn the_committed_reference_run_reads_and_renders_with_its_ladders() {
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/standard/results.json");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(&reference, tmp.path().join("results.json")).unwrap();
+    let r = results::read(tmp.path()).unwrap();
+    assert_eq!(r.config.matrix.repetitions, 3);
+    assert!(r.summaries.iter().all(|s| s.throughput_rps.n == 3 && s.throughput_rps.interval.is_some()));
+    let laddered: Vec<&str> = r.ladders.iter().map(|l| l.target.id.as_str()).collect();
+    assert_eq!(laddered, ["jwt-HS256", "session-postgres", "session-redis", "hybrid-redis-HS256"]);
+    for l in &r.ladders {
+        assert!(matches!(l.capacity, authbench_harness::model::ladder::Capacity::Found { .. }), "{}", l.target.id);
+    }
+    report::render(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
+    let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
+    assert!(md.contains("## Capacity at the SLO") && md.contains("capacity found between"), "{md}");
 }
 
 #[test]
