@@ -176,6 +176,24 @@ fn a_change_past_the_threshold_is_a_regression_only_when_the_intervals_are_disjo
 }
 
 #[test]
+fn a_throughput_drop_while_the_load_generator_was_the_limit_is_never_a_regression() {
+    let base = three("base", 1.0, 0.01);
+    let mut bound = three("bound", 0.8, 0.01);
+    for c in &mut bound.cases {
+        let s = c.shares.as_mut().expect("the fixture records shares");
+        (s.loadgen, s.target) = (1.1, 0.7);
+    }
+    resummarize(&mut bound);
+    let c = compare::changes(&base, &bound, 0.05)
+        .into_iter()
+        .find(|c| c.figure == Figure::ThroughputRps && c.case.contains("closed"))
+        .unwrap();
+    assert_eq!((c.separation, c.worse, c.generator_bound, c.regression()), (Separation::Disjoint, true, true, false));
+    let (text, worse) = compare::render(&base, &bound, 0.05);
+    assert!(!worse && text.contains("load generator's limit"), "{text}");
+}
+
+#[test]
 fn one_repetition_on_either_side_falls_back_to_the_threshold() {
     let base = three("base", 1.0, 0.15);
     let mut single = fixture(vec![TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256)]);

@@ -4,7 +4,8 @@
 //! Each (configuration, load) is compared by its summary: the median of its repetitions and, with
 //! two or more, a 95 % interval. A change is a regression only when it is for the worse, beyond the
 //! threshold, and the two intervals share no value. When either side ran once there is no interval:
-//! the threshold alone decides and the row says "no interval".
+//! the threshold alone decides and the row says "no interval". A throughput measured while the load
+//! generator was the limit is the generator's and never counts as a regression.
 
 use std::fmt::{self, Write as _};
 
@@ -135,16 +136,20 @@ pub struct Change {
     /// True when the change is for the worse (slower, costlier, bigger).
     pub worse: bool,
     pub separation: Separation,
+    /// A throughput whose repetitions were load-generator bound on either side: the change is the
+    /// generator's, never a regression of the target.
+    pub generator_bound: bool,
 }
 
 impl Change {
     /// Worse past the threshold, and not within the runs' noise.
     pub fn regression(&self) -> bool {
-        self.worse && self.separation != Separation::Overlapping
+        self.worse && self.separation != Separation::Overlapping && !self.generator_bound
     }
 
     fn verdict(&self) -> &'static str {
         match (self.separation, self.worse) {
+            _ if self.generator_bound => "load generator's limit",
             (Separation::Overlapping, _) => "within noise",
             (_, true) => "worse",
             (_, false) => "better",
@@ -182,6 +187,7 @@ pub fn changes(a: &Results, b: &Results, threshold: f64) -> Vec<Change> {
                     change,
                     worse: (change < 0.0) == figure.higher_is_better(),
                     separation: Separation::of(x, y),
+                    generator_bound: figure == Figure::ThroughputRps && (sa.loadgen_bound > 0 || sb.loadgen_bound > 0),
                 });
             }
         }
@@ -218,7 +224,8 @@ pub fn render(a: &Results, b: &Results, threshold: f64) -> (String, bool) {
     let mut s = format!(
         "# {} → {}\n\nMedians that moved beyond ±{:.0} %, with their 95 % intervals in brackets. A change is a \
          regression only when it is worse and the two intervals are disjoint; \"no interval\" marks a side that \
-         ran once, where the threshold alone decides.\n\n",
+         ran once, where the threshold alone decides. A throughput measured while the load generator was the \
+         limit (in any repetition, on either side) is listed but never a regression.\n\n",
         a.run_id,
         b.run_id,
         threshold * 100.0

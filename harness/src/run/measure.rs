@@ -2,7 +2,7 @@
 //! figure is a delta of the target's own counters or /proc, divided by the requests it served.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use authbench_scenarios::recorder::Window;
@@ -27,6 +27,9 @@ pub struct Edge {
     pub loadgen_cpu_us: u64,
     /// The machine's CPU ticks, for steal; None when /proc/stat could not be read.
     pub machine: Option<cpu::MachineTicks>,
+    /// When the target's CPU was read: shares divide CPU by the time between the two readings,
+    /// a few ms wider than the recorded window.
+    pub cpu_at: Instant,
 }
 
 /// CPU of the target and of its store's processes.
@@ -50,8 +53,9 @@ impl Edge {
     pub async fn open(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
         let metrics = scrape(&target.addr, &target.control_key).await?;
         let (target_cpu_us, store_cpu_us) = server_cpu(target, stores, spec)?;
+        let cpu_at = Instant::now();
         let machine = cpu::machine_ticks();
-        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us: loadgen_cpu()?, machine })
+        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us: loadgen_cpu()?, machine, cpu_at })
     }
 
     /// The closing edge, in the reverse order of [`Edge::open`].
@@ -59,8 +63,9 @@ impl Edge {
         let loadgen_cpu_us = loadgen_cpu()?;
         let machine = cpu::machine_ticks();
         let (target_cpu_us, store_cpu_us) = server_cpu(target, stores, spec)?;
+        let cpu_at = Instant::now();
         let metrics = scrape(&target.addr, &target.control_key).await?;
-        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us, machine })
+        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us, machine, cpu_at })
     }
 }
 
@@ -121,9 +126,10 @@ fn cpu_per_request(before: &Edge, after: &Edge, per: impl Fn(f64) -> f64) -> Cpu
     }
 }
 
-/// Each process group's CPU over the window as a share of one core, and the machine's steal.
-pub(crate) fn shares(before: &Edge, after: &Edge, window: Duration) -> Shares {
-    let core_us = window.as_secs_f64() * 1e6;
+/// Each process group's CPU between the edges' CPU readings (`span` apart) as a share of one
+/// core, and the machine's steal.
+fn shares(before: &Edge, after: &Edge, span: Duration) -> Shares {
+    let core_us = span.as_secs_f64() * 1e6;
     let share = |b: u64, a: u64| a.saturating_sub(b) as f64 / core_us;
     Shares {
         target: share(before.target_cpu_us, after.target_cpu_us),
@@ -191,7 +197,7 @@ pub fn build_case(
         cpu_us_per_request: cpu,
         peak_rss_bytes,
         goose_report: files.relative(&files.goose_report),
-        shares: Some(shares(&m.before, &m.after, m.window)),
+        shares: Some(shares(&m.before, &m.after, m.after.cpu_at.duration_since(m.before.cpu_at))),
         timeline: Some(timeline::build(w, &m.sampled, m.window)),
     })
 }
@@ -208,6 +214,7 @@ mod shares_tests {
             store_cpu_us: store,
             loadgen_cpu_us: loadgen,
             machine: machine.map(|(total, steal)| cpu::MachineTicks { total, steal }),
+            cpu_at: std::time::Instant::now(),
         }
     }
 
