@@ -290,6 +290,9 @@ impl Matrix {
             if !l.targets.is_empty() {
                 l.targets.retain(|t| kept.contains(t));
                 if l.targets.is_empty() {
+                    if o.slo.is_some() {
+                        return Err("--slo: no configuration that climbs the ladder is left after the filters".into());
+                    }
                     self.ladder = None;
                 }
             }
@@ -406,7 +409,20 @@ mod tests {
             scenarios: vec![ScenarioKind::Login],
             ..Overrides::default()
         };
-        assert!(m.narrowed(&o).unwrap_err().contains("--scenarios"));
+        assert!(m.clone().narrowed(&o).unwrap_err().contains("--scenarios"));
+        let slo = "p99<=5ms".parse().ok();
+        let o = Overrides {
+            strategies: vec![StrategyKind::Jwt],
+            algs: vec![authbench_targets::token::alg::Alg::Es256],
+            slo,
+            ..Overrides::default()
+        };
+        assert!(m.clone().narrowed(&o).unwrap_err().contains("--slo"), "no laddered configuration is ES256");
+        let o = Overrides { stores: vec![StoreFilter::Redis], slo, ..Overrides::default() };
+        let n = m.narrowed(&o).unwrap();
+        let l = n.ladder.unwrap();
+        assert_eq!(l.targets, ["session-redis", "hybrid-redis-HS256"]);
+        assert_eq!(l.slo, slo, "--slo overrides the profile's objective");
     }
 
     #[test]
