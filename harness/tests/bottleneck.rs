@@ -99,7 +99,7 @@ fn warnings_open_the_report_when_source_is_dirty_and_a_case_is_load_generator_bo
     assert!(others.clone().count() >= 2 && others.into_iter().all(|l| !l.contains("load-generator bound")));
 
     let shares = section(&md, "Bottleneck");
-    assert!(shares.contains("| jwt-HS256 | 16 | 40000 | 0.41 | 0.00 | 0.97 | 0.1 % | yes |"), "{shares}");
+    assert!(shares.contains("| jwt-HS256 | 16 | 40000 | 0.41 | 0.00 | 0.97 | 69.0 % | 0.1 % | yes |"), "{shares}");
     assert!(shares.contains("| session-redis |") && shares.contains("| 5.0 % | no |"), "{shares}");
 }
 

@@ -85,22 +85,34 @@ fn how_to_read() -> String {
         "Shares are CPU over the measured window in cores (1.00 = one core busy the whole window): a load \
          generator at or above {LOADGEN_BOUND_SHARE:.2} of a core while the target stays below marks the case \
          load-generator bound, its req/s the generator's limit rather than the target's, and steal is the share of \
-         the machine's CPU the hypervisor gave to other guests."
+         the machine's CPU the hypervisor gave to other guests. Machine busy adds target, store and load generator \
+         over all the machine's cores: near 100 % the machine itself was the limit, whichever process the bound rule \
+         names."
     )
 }
 
-const SHARES_HEAD: [&str; 8] = [
+const SHARES_HEAD: [&str; 9] = [
     "target",
     "users",
     "req/s",
     "target cores",
     "store cores",
     "load generator cores",
+    "machine busy",
     "steal",
     "load-generator bound",
 ];
 
-fn shares_row(c: &Case) -> Vec<String> {
+/// Target, store and load generator together over the machine's cores: near 100 %, the machine
+/// itself was the limit, whichever process the bound rule names.
+fn machine_busy(s: &Shares, cores: Option<usize>) -> String {
+    match (s.store, cores.filter(|n| *n > 0)) {
+        (Some(store), Some(n)) => percent((s.target + store + s.loadgen) / n as f64),
+        _ => "—".into(),
+    }
+}
+
+fn shares_row(c: &Case, cores: Option<usize>) -> Vec<String> {
     let s = c.shares.as_ref();
     vec![
         c.target.id.clone(),
@@ -109,6 +121,7 @@ fn shares_row(c: &Case) -> Vec<String> {
         opt(s.map(|s| s.target), 2),
         opt(s.and_then(|s| s.store), 2),
         opt(s.map(|s| s.loadgen), 2),
+        s.map_or_else(|| "—".into(), |s| machine_busy(s, cores)),
         s.and_then(|s| s.steal).map_or_else(|| "—".into(), percent),
         s.map_or("—", |s| if s.loadgen_bound() { "yes" } else { "no" }).to_owned(),
     ]
@@ -146,7 +159,7 @@ fn ceiling(r: &Results, c: &LoadgenCeiling) -> Vec<Block> {
 
 /// Each representative closed-browse case's shares, then the load generator's ceiling.
 pub(super) fn section(r: &Results) -> Section {
-    let rows = r.closed_browse().into_iter().map(shares_row).collect();
+    let rows = r.closed_browse().into_iter().map(|c| shares_row(c, r.environment.cores)).collect();
     let mut blocks = vec![Block::paragraph(how_to_read()), Block::table(&SHARES_HEAD, rows)];
     match &r.loadgen_ceiling {
         Some(c) => blocks.extend(ceiling(r, c)),
