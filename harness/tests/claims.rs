@@ -4,11 +4,11 @@
 
 mod fixture;
 
-use authbench_harness::model::results::{Case, Results};
+use authbench_harness::model::results::{Case, Results, Shares};
 use authbench_harness::report::claims::{builtin, from_file, judge, Verdict, VerdictKind};
 use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
 use authbench_targets::token::alg::Alg;
-use fixture::{fixture, twenty};
+use fixture::{fixture, repeated, resummarize, shares, twenty, with_ladder};
 
 fn write(text: &str) -> tempfile::NamedTempFile {
     let f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
@@ -52,10 +52,16 @@ fn a_team_file_is_judged_in_file_order() {
     assert_eq!(v.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), ["our-redis-budget", "fast-jwt"]);
     // 40 µs against 500: under half of it.
     assert_eq!(v[0].verdict, VerdictKind::Refuted, "{:?}", v[0]);
-    assert!(v[0].because.starts_with("a loopback Redis lookup takes well under 0.5 ms;"), "{}", v[0].because);
+    let b = &v[0].because;
+    assert!(
+        b.starts_with("session-redis, browse-closed-16u: 40 µs (one window, no interval) (band 20 µs to 80 µs)"),
+        "{b}"
+    );
+    assert!(b.contains("rule (tolerance 2×)") && b.contains("a lookup of 0.5 ms needs a network hop"), "{b}");
     // 1e6 / 23 µs = 43,478 req/s per core against 40,000: the same order.
     assert_eq!(v[1].verdict, VerdictKind::Supported, "{:?}", v[1]);
-    assert_eq!(v[1].measured, "43478 req/s per core (40000 req/s measured with the load generator on the same cores)");
+    assert_eq!(v[1].measured, "jwt-HS256, browse-closed-16u: 43478 req/s (one window, no interval)");
+    assert!(v[1].because.contains("40000 req/s were measured with the load generator"), "{}", v[1].because);
 }
 
 #[test]
@@ -159,4 +165,165 @@ fn verdicts_serialize_as_the_report_words() {
     assert_eq!(json["verdict"], "not measured");
     let json = serde_json::to_value(verdict(&v, "jwt-revocation")).unwrap();
     assert_eq!(json["verdict"], "supported");
+}
+
+/// The builtin verdicts of `r` after `change` is applied to every closed browse case `pick` selects.
+fn judged_all(mut r: Results, pick: impl Fn(&Case) -> bool, change: impl Fn(&mut Case)) -> Vec<Verdict> {
+    r.cases.iter_mut().filter(|c| c.is_closed_browse() && pick(c)).for_each(change);
+    resummarize(&mut r);
+    judge(&builtin().unwrap(), &r)
+}
+
+fn is_jwt_hs256(c: &Case) -> bool {
+    c.target.spec == TargetSpec::jwt(Alg::Hs256)
+}
+
+/// The jwt-latency verdict with the jwt HS256 closed p50 at `p50_us` (its CPU left alone).
+fn latency_verdict(p50_us: u64) -> Verdict {
+    let v = judged_all(fixture(twenty()), is_jwt_hs256, |c| c.latency_us.p50 = p50_us);
+    verdict(&v, "jwt-latency").clone()
+}
+
+#[test]
+fn the_latency_claim_is_judged_on_latency_and_changes_with_it() {
+    // 970 µs claimed: 900 and 1,200 µs are within 2×, their doubles or tenfolds are not.
+    let base = latency_verdict(900);
+    assert_eq!(base.verdict, VerdictKind::Supported, "{base:?}");
+    assert_eq!(latency_verdict(9000).verdict, VerdictKind::Refuted);
+    assert_eq!(latency_verdict(1200).verdict, VerdictKind::Supported);
+    let doubled = latency_verdict(2400);
+    assert_eq!(doubled.verdict, VerdictKind::Refuted, "{doubled:?}");
+    let b = &doubled.because;
+    assert!(b.starts_with("jwt-HS256, browse-closed-16u p50 (closed loop, 16 users): 2400 µs"), "{b}");
+    assert!(b.contains("(band 1200 µs to 4800 µs) → refuted") && b.contains("rule (tolerance 2×)"), "{b}");
+    // The CPU figure is named, not judged: 23 µs of CPU never made the claim refuted.
+    assert!(b.contains("the target's own CPU per request is 23.0 µs"), "{b}");
+}
+
+const LATENCY_AT: &str = r#"
+[[claim]]
+id = "latency-at"
+claim = "A JWT-authenticated request takes ~0.97 ms"
+source = "test"
+metric = "jwt HS256 p50 at an offered rate"
+rule = "jwt_latency_us"
+claimed_us = 970.0
+at_rps = RATE
+"#;
+
+fn latency_at(r: &Results, rate: f64) -> Verdict {
+    let f = write(&LATENCY_AT.replace("RATE", &rate.to_string()));
+    judge(&from_file(f.path()).unwrap(), r).remove(0)
+}
+
+#[test]
+fn a_latency_claim_at_a_rate_reads_the_ladder_step_at_or_below_it() {
+    let mut r = fixture(twenty());
+    with_ladder(&mut r, "jwt-HS256", None);
+    // Saturation 40,000 req/s: the 90 % step (36,000 req/s) has p50 1,000 µs, the 50 % step 200 µs.
+    let high = latency_at(&r, 37_000.0);
+    assert_eq!(high.verdict, VerdictKind::Supported, "{high:?}");
+    assert!(high.because.contains("ladder step offered 36000 req/s") && high.because.contains("1000 µs"), "{high:?}");
+    // The CPU named is the step's own: 23 µs × (1 + 0.8 × 0.1) on the fixture's curve.
+    assert!(high.because.contains("own CPU per request is 24.8 µs (one window)"), "{high:?}");
+    let mid = latency_at(&r, 21_000.0);
+    assert_eq!(mid.verdict, VerdictKind::Refuted, "{mid:?}");
+    assert!(
+        mid.because.contains("ladder step offered 20000 req/s (achieved 20000): 200 µs (one window, no interval)"),
+        "{mid:?}"
+    );
+    // Below every step: the closed case, saying why.
+    let low = latency_at(&r, 100.0);
+    assert!(low.because.contains("browse-closed-16u") && low.because.contains("no jwt HS256 ladder step"), "{low:?}");
+}
+
+#[test]
+fn the_hybrid_share_is_judged_from_the_data() {
+    let hybrid = |c: &Case| c.target.spec.strategy == StrategyKind::Hybrid;
+    let v = judged_all(fixture(twenty()), hybrid, |c| c.store_ops_per_request = 0.01);
+    let at_one = verdict(&v, "hybrid-one-percent");
+    assert_eq!(at_one.verdict, VerdictKind::Supported, "{at_one:?}");
+    let v = judged_all(fixture(twenty()), hybrid, |c| c.store_ops_per_request = 0.05);
+    let at_five = verdict(&v, "hybrid-one-percent");
+    assert_eq!(at_five.verdict, VerdictKind::Refuted, "{at_five:?}");
+    let b = &at_five.because;
+    assert!(b.contains("5.000 %") && b.contains("against the claimed 1.000 %"), "{b}");
+    assert!(b.contains("1 / (requests per user per access TTL)") && b.contains("access TTL 15m"), "{b}");
+    assert!(b.contains("shorter than one TTL"), "{b}");
+}
+
+#[test]
+fn a_load_generator_bound_jwt_case_leaves_throughput_claims_not_measured() {
+    let before = judge(&builtin().unwrap(), &fixture(twenty()));
+    assert_ne!(verdict(&before, "session-db-bound").verdict, VerdictKind::NotMeasured);
+    let v = judged_all(fixture(twenty()), is_jwt_hs256, |c| {
+        c.shares = Some(Shares { loadgen: 1.2, target: 0.5, ..shares(23.0, false, 40_000.0) })
+    });
+    let x = verdict(&v, "session-db-bound");
+    assert_eq!(x.verdict, VerdictKind::NotMeasured, "{x:?}");
+    assert!(x.because.contains("saturation throughput for jwt-HS256: the load generator was the limit"), "{x:?}");
+    // Requests per core come from CPU per request, which does not need the target saturated.
+    let j = verdict(&v, "jwt-throughput");
+    assert_eq!(j.verdict, verdict(&before, "jwt-throughput").verdict);
+    assert!(j.because.contains("holds below saturation"), "{j:?}");
+    // The latency verdict says its closed-loop figure includes the generator's queueing.
+    assert!(verdict(&v, "jwt-latency").because.contains("The load generator was the limit in 1 of 1 repetitions"));
+}
+
+#[test]
+fn saving_under_a_core_at_the_claimed_rate_supports_the_claim() {
+    let sessions = |c: &Case| c.target.spec.strategy == StrategyKind::Session;
+    let before = judge(&builtin().unwrap(), &fixture(twenty()));
+    let x = verdict(&before, "jwt-pays-off-10k");
+    // A few tens of µs per request more: well under one core at 10,000 req/s.
+    assert_eq!(x.verdict, VerdictKind::Supported, "{x:?}");
+    assert!(x.because.contains("extra cores at 10000 req/s") && x.because.contains("at least 5000 req/s"), "{x:?}");
+    // 500 µs more per request: five extra cores at 10,000 req/s, break-even at 2,000 req/s.
+    let v = judged_all(fixture(twenty()), sessions, |c| c.cpu_us_per_request.target += 500.0);
+    let x = verdict(&v, "jwt-pays-off-10k");
+    assert_eq!(x.verdict, VerdictKind::Refuted, "{x:?}");
+    // Only PostgreSQL's sessions that costly: the verdict depends on the store, naming each.
+    let postgres = |c: &Case| sessions(c) && c.target.spec.store == Some(StoreKind::Postgres);
+    let v = judged_all(fixture(twenty()), postgres, |c| c.cpu_us_per_request.target += 500.0);
+    let x = verdict(&v, "jwt-pays-off-10k");
+    assert_eq!(x.verdict, VerdictKind::DependsOn, "{x:?}");
+    assert!(x.because.contains("session-postgres vs jwt-HS256") && x.because.contains("→ refuted"), "{x:?}");
+    assert!(x.because.contains("session-redis vs jwt-HS256") && x.because.contains("→ supported"), "{x:?}");
+}
+
+#[test]
+fn every_judged_reason_names_its_rule() {
+    for v in judge(&builtin().unwrap(), &fixture(twenty())) {
+        if v.verdict != VerdictKind::NotMeasured {
+            assert!(v.because.contains("rule"), "{v:?}");
+        }
+    }
+}
+
+#[test]
+fn a_latency_that_changes_with_the_load_generator_limit_depends_on_it() {
+    // Three repetitions at about 900 µs: supported.
+    let mut r = repeated(twenty(), &[0.95, 1.0, 1.05]);
+    let jwt: Vec<usize> =
+        (0..r.cases.len()).filter(|&i| is_jwt_hs256(&r.cases[i]) && r.cases[i].is_closed_browse()).collect();
+    for (n, &i) in jwt.iter().enumerate() {
+        r.cases[i].latency_us.p50 = 880 + 20 * n as u64;
+    }
+    let v = judge(&builtin().unwrap(), &r);
+    assert_eq!(verdict(&v, "jwt-latency").verdict, VerdictKind::Supported);
+    // Two of them load-generator bound with ten times the latency: the verdict depends on it.
+    for &i in &jwt[1..] {
+        let c = &mut r.cases[i];
+        c.latency_us.p50 *= 10;
+        c.shares = Some(Shares { loadgen: 1.2, target: 0.5, ..shares(23.0, false, 40_000.0) });
+    }
+    resummarize(&mut r);
+    let v = judge(&builtin().unwrap(), &r);
+    let x = verdict(&v, "jwt-latency");
+    assert_eq!(x.verdict, VerdictKind::DependsOn, "{x:?}");
+    assert!(x.because.contains("2 repetitions the load generator limited") && x.because.contains("→ refuted"), "{x:?}");
+    assert!(
+        x.because.contains("1 repetitions it did not: 880 µs (one window") && x.because.contains("→ supported"),
+        "{x:?}"
+    );
 }

@@ -9,13 +9,15 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::rule::{Rule, RuleName, Threshold};
+use super::rule::{Rule, RuleName, Setting, Settings, Threshold};
 use super::Claim;
+use crate::model::ladder::Percentile;
 
 /// The claims shipped with authbench.
 pub(super) const BUILTIN: &str = include_str!("../../../claims.toml");
 const BUILTIN_NAME: &str = "harness/claims.toml (built in)";
-const FORMAT: &str = "each [[claim]] takes id, claim, source, metric, rule and the threshold its rule needs; \
+const FORMAT: &str = "each [[claim]] takes id, claim, source, metric, rule, the threshold its rule needs and the \
+                      optional settings it reads; \
                       the top of harness/claims.toml describes the format with an example";
 
 /// Why claims cannot be loaded. Each message carries its cause (so none is chained as a source).
@@ -40,6 +42,8 @@ pub enum Problem {
     NoThreshold { rule: RuleName, given: Threshold },
     #[error("rule `{rule}` takes `{takes}`, not `{given}`: {}", takes.meaning())]
     WrongThreshold { rule: RuleName, given: Threshold, takes: Threshold },
+    #[error("rule `{rule}` does not read `{given}`: remove it")]
+    NoSetting { rule: RuleName, given: Setting },
     #[error("{0}")]
     BadValue(String),
     #[error("claim id `{id}` is already used at line {first_line}: give each claim its own id")]
@@ -100,6 +104,11 @@ struct RawClaim {
     claimed_us: Option<Spanned<f64>>,
     claimed_rps: Option<Spanned<f64>>,
     claimed_share: Option<Spanned<f64>>,
+    tolerance: Option<Spanned<f64>>,
+    percentile: Option<Spanned<Percentile>>,
+    at_rps: Option<Spanned<f64>>,
+    max_extra_cores: Option<Spanned<f64>>,
+    max_throughput_ratio: Option<Spanned<f64>>,
 }
 
 type Located = (Range<usize>, Problem);
@@ -125,14 +134,57 @@ impl RawClaim {
         }
     }
 
+    /// Where a setting is written, if it is.
+    fn setting_span(&self, s: Setting) -> Option<Range<usize>> {
+        match s {
+            Setting::Tolerance => self.tolerance.as_ref().map(Spanned::span),
+            Setting::Percentile => self.percentile.as_ref().map(Spanned::span),
+            Setting::AtRps => self.at_rps.as_ref().map(Spanned::span),
+            Setting::MaxExtraCores => self.max_extra_cores.as_ref().map(Spanned::span),
+            Setting::MaxThroughputRatio => self.max_throughput_ratio.as_ref().map(Spanned::span),
+        }
+    }
+
+    /// The settings after defaults, refusing one the rule does not read or a value no claim means.
+    fn settings(&self) -> Result<Settings, Located> {
+        let rule = *self.rule.get_ref();
+        for &given in Setting::ALL {
+            match self.setting_span(given) {
+                Some(span) if !given.taken_by(rule) => return Err((span, Problem::NoSetting { rule, given })),
+                _ => {}
+            }
+        }
+        let checked = |s: Setting, v: &Option<Spanned<f64>>| {
+            v.as_ref().map(|v| s.check(*v.get_ref()).map_err(|e| (v.span(), Problem::BadValue(e)))).transpose()
+        };
+        let d = Settings::default();
+        Ok(Settings {
+            tolerance: checked(Setting::Tolerance, &self.tolerance)?.unwrap_or(d.tolerance),
+            percentile: self.percentile.as_ref().map_or(d.percentile, |p| *p.get_ref()),
+            at_rps: checked(Setting::AtRps, &self.at_rps)?,
+            max_extra_cores: checked(Setting::MaxExtraCores, &self.max_extra_cores)?.unwrap_or(d.max_extra_cores),
+            max_throughput_ratio: checked(Setting::MaxThroughputRatio, &self.max_throughput_ratio)?
+                .unwrap_or(d.max_throughput_ratio),
+        })
+    }
+
     fn into_claim(self) -> Result<Claim, Located> {
         self.unexpected_threshold()?;
+        let settings = self.settings()?;
         let name = *self.rule.get_ref();
-        let rule = Rule::build(name, |t| {
+        let take = |t: Threshold| {
             let v = self.given(t).ok_or((self.rule.span(), Problem::MissingThreshold { rule: name, threshold: t }))?;
             t.check(*v.get_ref()).map_err(|e| (v.span(), Problem::BadValue(e)))
-        })?;
-        Ok(Claim { id: self.id.into_inner(), claim: self.claim, source: self.source, metric: self.metric, rule })
+        };
+        let rule = Rule::build(name, take, &settings)?;
+        Ok(Claim {
+            id: self.id.into_inner(),
+            claim: self.claim,
+            source: self.source,
+            metric: self.metric,
+            rule,
+            tolerance: settings.tolerance,
+        })
     }
 }
 

@@ -22,10 +22,11 @@
 //! rule = "jwt_revocation"
 //! ```
 //!
-//! The rules and their thresholds are listed at the top of `harness/claims.toml`.
+//! The rules, their thresholds and optional settings, and the one rule deciding supported /
+//! refuted / depends-on are documented at the top of `harness/claims.toml` and in `verdict`.
 //!
 //! - `file`: loading, with [`ClaimsError`] saying where a file is wrong.
-//! - `rule`: the [`Rule`] enum and its threshold fields.
+//! - `rule`: the [`Rule`] enum, its threshold fields and the optional [`Setting`]s.
 //! - `rules`: one function per rule, dispatched by an exhaustive `match`.
 //! - `verdict`: [`Verdict`] and [`VerdictKind`]; a figure the run lacks gives "not measured".
 
@@ -35,8 +36,8 @@ mod rules;
 mod verdict;
 
 pub use file::{builtin, from_file, ClaimsError, Position, Problem};
-pub use rule::{Rule, RuleName, Threshold};
-pub use verdict::{Verdict, VerdictKind};
+pub use rule::{Rule, RuleName, Setting, Settings, Threshold};
+pub use verdict::{Verdict, VerdictKind, DEFAULT_TOLERANCE};
 
 use crate::model::results::Results;
 
@@ -49,6 +50,8 @@ pub struct Claim {
     /// The figure the claim is checked against, in words.
     pub metric: String,
     pub rule: Rule,
+    /// The tolerance factor of the verdict rule (the `tolerance` field, default 2×).
+    pub tolerance: f64,
 }
 
 /// Verdicts for every claim, in file order.
@@ -56,7 +59,7 @@ pub fn judge(claims: &[Claim], r: &Results) -> Vec<Verdict> {
     claims
         .iter()
         .map(|c| {
-            let outcome = rules::decide(&c.rule, r).unwrap_or_else(verdict::Outcome::from);
+            let outcome = rules::decide(&c.rule, c.tolerance, r).unwrap_or_else(verdict::Outcome::from);
             Verdict {
                 id: c.id.clone(),
                 claim: c.claim.clone(),

@@ -2,7 +2,8 @@
 //!
 //! A claims file names a rule (`rule = "jwt_cost_us"`, a [`RuleName`]) and gives the threshold
 //! that rule takes, if any (a [`Threshold`] such as `claimed_us = 970.0`); loading turns the two
-//! into one [`Rule`]. Adding a rule means adding a `Rule` variant: [`Rule::name`], the loader's
+//! into one [`Rule`]. Optional [`Setting`]s (`tolerance`, `percentile`, `at_rps`,
+//! `max_extra_cores`) refine how a rule reads the run and default when absent. Adding a rule means adding a `Rule` variant: [`Rule::name`], the loader's
 //! [`Rule::build`] and the judge's dispatch all match exhaustively, so each place that must
 //! handle it fails to compile until it does.
 
@@ -10,24 +11,30 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::model::ladder::Percentile;
+use crate::report::claims::verdict::DEFAULT_TOLERANCE;
+
 /// A rule with the figure the claim states, where the rule compares against one.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Rule {
-    /// JWT HS256 target CPU per request against the claimed request time.
+    /// JWT HS256 target CPU per request against a claimed CPU cost.
     JwtCostUs { claimed_us: f64 },
+    /// JWT HS256 measured latency (a percentile, closed browse or the ladder step at or below
+    /// `at_rps`) against the claimed request time.
+    JwtLatencyUs { claimed_us: f64, percentile: Percentile, at_rps: Option<f64> },
     /// JWT HS256 requests per second per core of target CPU against the claimed rate.
     JwtReqPerCore { claimed_rps: f64 },
-    /// Session on PostgreSQL: store vs target CPU per request, and throughput against jwt's (not
-    /// measured when the load generator limited either case).
-    SessionStoreBound,
+    /// Session on PostgreSQL: store vs target CPU per request, and throughput under
+    /// `max_throughput_ratio` of jwt's (not measured when the load generator limited either case).
+    SessionStoreBound { max_throughput_ratio: f64 },
     /// Mean Redis session_get latency seen by the target against the claimed lookup time.
     RedisLookupUs { claimed_us: f64 },
     /// Share of hybrid requests that touch the store against the claimed share.
     HybridStoreShare { claimed_share: f64 },
     /// Session requests per second per core against the claimed ceiling.
     SessionCapacity { claimed_rps: f64 },
-    /// Extra cores session auth costs over jwt at the claimed rate.
-    ExtraCoresAt { claimed_rps: f64 },
+    /// The rate at which sessions cost `max_extra_cores` more than jwt, against the claimed rate.
+    ExtraCoresAt { claimed_rps: f64, max_extra_cores: f64 },
     /// Auth bytes per request: jwt vs session, RS256 vs HS256.
     JwtBytes,
     /// Security probe of jwt without denylist: the revocation window.
@@ -62,6 +69,7 @@ macro_rules! rule_names {
 
 rule_names! {
     JwtCostUs => "jwt_cost_us",
+    JwtLatencyUs => "jwt_latency_us",
     JwtReqPerCore => "jwt_req_per_core",
     SessionStoreBound => "session_store_bound",
     RedisLookupUs => "redis_lookup_us",
@@ -134,18 +142,120 @@ impl fmt::Display for Threshold {
     }
 }
 
+/// An optional field of a claim: how a rule reads the run, with a default when absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Setting {
+    /// The tolerance factor of the verdict rule (`tolerance = 2.0`), every rule with a figure.
+    Tolerance,
+    /// The latency percentile a latency claim is read at (`percentile = "p50"`).
+    Percentile,
+    /// The offered rate a latency claim is read at, on the jwt HS256 rate ladder (`at_rps = 1000.0`).
+    AtRps,
+    /// The extra cores below which sessions count as "fine" (`max_extra_cores = 1.0`).
+    MaxExtraCores,
+    /// Session throughput as a share of jwt's under which it "falls" (`max_throughput_ratio = 0.75`).
+    MaxThroughputRatio,
+}
+
+impl Setting {
+    /// Every optional field.
+    pub const ALL: &'static [Setting] =
+        &[Setting::Tolerance, Setting::Percentile, Setting::AtRps, Setting::MaxExtraCores, Setting::MaxThroughputRatio];
+
+    /// The field name in a claims file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setting::Tolerance => "tolerance",
+            Setting::Percentile => "percentile",
+            Setting::AtRps => "at_rps",
+            Setting::MaxExtraCores => "max_extra_cores",
+            Setting::MaxThroughputRatio => "max_throughput_ratio",
+        }
+    }
+
+    /// Whether rule `name` reads this field.
+    pub fn taken_by(self, name: RuleName) -> bool {
+        match self {
+            Setting::Tolerance => Rule::threshold(name).is_some() || name == RuleName::DenylistOps,
+            Setting::Percentile | Setting::AtRps => name == RuleName::JwtLatencyUs,
+            Setting::MaxExtraCores => name == RuleName::ExtraCoresAt,
+            Setting::MaxThroughputRatio => name == RuleName::SessionStoreBound,
+        }
+    }
+
+    /// Refuses a value no claim can mean: a tolerance of at least 1, rates and cores above 0.
+    pub fn check(self, value: f64) -> Result<f64, String> {
+        let ok = value.is_finite() && if self == Setting::Tolerance { value >= 1.0 } else { value > 0.0 };
+        match (ok, self) {
+            (true, _) => Ok(value),
+            (false, Setting::Tolerance) => {
+                Err(format!("tolerance must be a factor of at least 1 (2.0 reads ~X as X/2 to 2X), not {value}"))
+            }
+            (false, _) => Err(format!("{self} must be a positive number, not {value}")),
+        }
+    }
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The optional fields of a claim after defaults: what a rule reads besides its threshold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    /// The verdict rule's tolerance factor, at least 1.
+    pub tolerance: f64,
+    /// The latency percentile `jwt_latency_us` reads.
+    pub percentile: Percentile,
+    /// The offered rate `jwt_latency_us` reads on the ladder; None for the closed browse case.
+    pub at_rps: Option<f64>,
+    /// The extra cores `extra_cores_at` takes as "sessions are fine".
+    pub max_extra_cores: f64,
+    /// The share of jwt's throughput under which `session_store_bound` calls session throughput fallen.
+    pub max_throughput_ratio: f64,
+}
+
+impl Default for Settings {
+    /// Tolerance 2×, the median, the closed browse case, one core, three quarters of jwt's throughput.
+    fn default() -> Settings {
+        Settings {
+            tolerance: DEFAULT_TOLERANCE,
+            percentile: Percentile::P50,
+            at_rps: None,
+            max_extra_cores: 1.0,
+            max_throughput_ratio: 0.75,
+        }
+    }
+}
+
 impl Rule {
-    /// The rule `name` with its threshold, asked of `take` (which refuses a missing one).
-    pub fn build<E>(name: RuleName, mut take: impl FnMut(Threshold) -> Result<f64, E>) -> Result<Rule, E> {
+    /// The rule `name` with its threshold, asked of `take` (which refuses a missing one), and the
+    /// settings it reads from `settings`.
+    pub fn build<E>(
+        name: RuleName,
+        mut take: impl FnMut(Threshold) -> Result<f64, E>,
+        settings: &Settings,
+    ) -> Result<Rule, E> {
         use Threshold::{ClaimedRps, ClaimedShare, ClaimedUs};
         Ok(match name {
             RuleName::JwtCostUs => Rule::JwtCostUs { claimed_us: take(ClaimedUs)? },
+            RuleName::JwtLatencyUs => Rule::JwtLatencyUs {
+                claimed_us: take(ClaimedUs)?,
+                percentile: settings.percentile,
+                at_rps: settings.at_rps,
+            },
             RuleName::JwtReqPerCore => Rule::JwtReqPerCore { claimed_rps: take(ClaimedRps)? },
-            RuleName::SessionStoreBound => Rule::SessionStoreBound,
+            RuleName::SessionStoreBound => {
+                Rule::SessionStoreBound { max_throughput_ratio: settings.max_throughput_ratio }
+            }
             RuleName::RedisLookupUs => Rule::RedisLookupUs { claimed_us: take(ClaimedUs)? },
             RuleName::HybridStoreShare => Rule::HybridStoreShare { claimed_share: take(ClaimedShare)? },
             RuleName::SessionCapacity => Rule::SessionCapacity { claimed_rps: take(ClaimedRps)? },
-            RuleName::ExtraCoresAt => Rule::ExtraCoresAt { claimed_rps: take(ClaimedRps)? },
+            RuleName::ExtraCoresAt => {
+                Rule::ExtraCoresAt { claimed_rps: take(ClaimedRps)?, max_extra_cores: settings.max_extra_cores }
+            }
             RuleName::JwtBytes => Rule::JwtBytes,
             RuleName::JwtRevocation => Rule::JwtRevocation,
             RuleName::JwtStaleRole => Rule::JwtStaleRole,
@@ -157,8 +267,9 @@ impl Rule {
     pub fn name(&self) -> RuleName {
         match self {
             Rule::JwtCostUs { .. } => RuleName::JwtCostUs,
+            Rule::JwtLatencyUs { .. } => RuleName::JwtLatencyUs,
             Rule::JwtReqPerCore { .. } => RuleName::JwtReqPerCore,
-            Rule::SessionStoreBound => RuleName::SessionStoreBound,
+            Rule::SessionStoreBound { .. } => RuleName::SessionStoreBound,
             Rule::RedisLookupUs { .. } => RuleName::RedisLookupUs,
             Rule::HybridStoreShare { .. } => RuleName::HybridStoreShare,
             Rule::SessionCapacity { .. } => RuleName::SessionCapacity,
@@ -173,10 +284,14 @@ impl Rule {
     /// The threshold this rule takes, if any.
     pub fn threshold(name: RuleName) -> Option<Threshold> {
         let mut asked = None;
-        let _ = Rule::build(name, |t| {
-            asked = Some(t);
-            Ok::<f64, ()>(1.0)
-        });
+        let _ = Rule::build(
+            name,
+            |t| {
+                asked = Some(t);
+                Ok::<f64, ()>(1.0)
+            },
+            &Settings::default(),
+        );
         asked
     }
 }
@@ -188,7 +303,7 @@ mod tests {
     #[test]
     fn every_name_builds_the_rule_of_that_name() {
         for &name in RuleName::ALL {
-            let rule = Rule::build(name, |_| Ok::<f64, ()>(1.0)).unwrap();
+            let rule = Rule::build(name, |_| Ok::<f64, ()>(1.0), &Settings::default()).unwrap();
             assert_eq!(rule.name(), name);
         }
     }
@@ -209,5 +324,17 @@ mod tests {
         assert!(Threshold::ClaimedShare.check(1.5).unwrap_err().contains("at most 1"));
         assert_eq!(Rule::threshold(RuleName::JwtBytes), None);
         assert_eq!(Rule::threshold(RuleName::HybridStoreShare), Some(Threshold::ClaimedShare));
+    }
+
+    #[test]
+    fn settings_refuse_what_no_claim_means_and_belong_to_their_rules() {
+        assert_eq!(Setting::Tolerance.check(1.0), Ok(1.0));
+        assert!(Setting::Tolerance.check(0.5).unwrap_err().contains("at least 1"));
+        assert!(Setting::AtRps.check(0.0).unwrap_err().contains("at_rps must be a positive number"));
+        assert!(Setting::Tolerance.taken_by(RuleName::JwtLatencyUs));
+        assert!(!Setting::Tolerance.taken_by(RuleName::JwtBytes));
+        assert!(Setting::Percentile.taken_by(RuleName::JwtLatencyUs));
+        assert!(!Setting::Percentile.taken_by(RuleName::JwtCostUs));
+        assert!(Setting::MaxExtraCores.taken_by(RuleName::ExtraCoresAt));
     }
 }

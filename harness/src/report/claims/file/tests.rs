@@ -2,6 +2,7 @@
 //! at load time with its name and line.
 
 use super::*;
+use crate::report::claims::DEFAULT_TOLERANCE;
 
 const HEAD: &str = "[[claim]]\nid = \"x\"\nclaim = \"c\"\nsource = \"s\"\nmetric = \"m\"\n";
 
@@ -21,13 +22,13 @@ fn the_builtin_file_loads_the_eleven_claims() {
     assert_eq!(
         got,
         [
-            ("jwt-latency", Rule::JwtCostUs { claimed_us: 970.0 }),
+            ("jwt-latency", Rule::JwtLatencyUs { claimed_us: 970.0, percentile: Percentile::P50, at_rps: None }),
             ("jwt-throughput", Rule::JwtReqPerCore { claimed_rps: 5527.0 }),
-            ("session-db-bound", Rule::SessionStoreBound),
+            ("session-db-bound", Rule::SessionStoreBound { max_throughput_ratio: 0.75 }),
             ("redis-lookup", Rule::RedisLookupUs { claimed_us: 2000.0 }),
             ("hybrid-one-percent", Rule::HybridStoreShare { claimed_share: 0.01 }),
             ("sessions-below-10rps", Rule::SessionCapacity { claimed_rps: 10.0 }),
-            ("jwt-pays-off-10k", Rule::ExtraCoresAt { claimed_rps: 10000.0 }),
+            ("jwt-pays-off-10k", Rule::ExtraCoresAt { claimed_rps: 10000.0, max_extra_cores: 1.0 }),
             ("jwt-bloat", Rule::JwtBytes),
             ("jwt-revocation", Rule::JwtRevocation),
             ("jwt-stale-role", Rule::JwtStaleRole),
@@ -35,6 +36,36 @@ fn the_builtin_file_loads_the_eleven_claims() {
         ]
     );
     assert!(claims.iter().all(|c| !c.claim.is_empty() && !c.source.is_empty() && !c.metric.is_empty()));
+    let tolerance = |id: &str| claims.iter().find(|c| c.id == id).map(|c| c.tolerance);
+    assert_eq!(tolerance("jwt-latency"), Some(2.0));
+    assert_eq!(tolerance("denylist-lookup"), Some(1.05));
+}
+
+#[test]
+fn settings_are_read_with_their_defaults() {
+    let claims =
+        one("rule = \"jwt_latency_us\"\nclaimed_us = 970\npercentile = \"p99\"\nat_rps = 1000\ntolerance = 3\n")
+            .unwrap();
+    assert_eq!(
+        claims[0].rule,
+        Rule::JwtLatencyUs { claimed_us: 970.0, percentile: Percentile::P99, at_rps: Some(1000.0) }
+    );
+    assert_eq!(claims[0].tolerance, 3.0);
+    let claims = one("rule = \"extra_cores_at\"\nclaimed_rps = 10000\n").unwrap();
+    assert_eq!(claims[0].rule, Rule::ExtraCoresAt { claimed_rps: 10000.0, max_extra_cores: 1.0 });
+    assert_eq!(claims[0].tolerance, DEFAULT_TOLERANCE);
+}
+
+#[test]
+fn a_setting_the_rule_does_not_read_or_a_bad_value_is_refused() {
+    let e = refused("rule = \"jwt_cost_us\"\nclaimed_us = 970\npercentile = \"p50\"\n");
+    assert!(e.contains("line 8") && e.contains("rule `jwt_cost_us` does not read `percentile`"), "{e}");
+    let e = refused("rule = \"jwt_bytes\"\ntolerance = 2\n");
+    assert!(e.contains("line 7") && e.contains("does not read `tolerance`"), "{e}");
+    let e = refused("rule = \"jwt_latency_us\"\nclaimed_us = 970\ntolerance = 0.5\n");
+    assert!(e.contains("line 8") && e.contains("tolerance must be a factor of at least 1"), "{e}");
+    let e = refused("rule = \"jwt_latency_us\"\nclaimed_us = 970\npercentile = \"p42\"\n");
+    assert!(e.contains("line 8") && e.contains("unknown variant `p42`"), "{e}");
 }
 
 /// The commented lines of claims.toml's header from `# {start}` up to `# {end}`, uncommented.
@@ -129,7 +160,7 @@ fn a_threshold_no_claim_means_is_refused() {
 #[test]
 fn integers_are_accepted_as_thresholds() {
     let claims = one("rule = \"extra_cores_at\"\nclaimed_rps = 10000\n").unwrap();
-    assert_eq!(claims[0].rule, Rule::ExtraCoresAt { claimed_rps: 10000.0 });
+    assert_eq!(claims[0].rule, Rule::ExtraCoresAt { claimed_rps: 10000.0, max_extra_cores: 1.0 });
 }
 
 #[test]

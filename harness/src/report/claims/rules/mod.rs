@@ -2,9 +2,12 @@
 //!
 //! A rule finds the cases it compares by their [`TargetSpec`](authbench_targets::spec::TargetSpec),
 //! never by id, and answers [`Missing`] for any case or figure the run lacks: an unknown figure
-//! makes the claim "not measured", never a zero.
+//! makes the claim "not measured", never a zero. Every rule with a figure reads it as a
+//! [`Figure`] over the repetitions of its (configuration, load) and lets
+//! [`judge_figures`](super::verdict::judge_figures) apply the one documented rule.
 
 mod cost;
+mod latency;
 mod security;
 mod store;
 mod wire;
@@ -13,24 +16,64 @@ use authbench_targets::spec::{StoreKind, StrategyKind};
 use authbench_targets::token::alg::Alg;
 
 use super::rule::Rule;
-use super::verdict::{Decision, Missing};
+use super::verdict::{Decision, Figure, Missing, Reading};
 use crate::model::results::{Case, Results};
+use crate::model::stats::Estimate;
 
-/// Decides one claim's rule from the run.
-pub fn decide(rule: &Rule, r: &Results) -> Decision {
+/// Decides one claim's rule from the run, with the claim's tolerance factor `t`.
+pub(super) fn decide(rule: &Rule, t: f64, r: &Results) -> Decision {
     match *rule {
-        Rule::JwtCostUs { claimed_us } => cost::jwt_cost_us(r, claimed_us),
-        Rule::JwtReqPerCore { claimed_rps } => cost::jwt_req_per_core(r, claimed_rps),
-        Rule::SessionStoreBound => store::session_store_bound(r),
-        Rule::RedisLookupUs { claimed_us } => store::redis_lookup_us(r, claimed_us),
-        Rule::HybridStoreShare { claimed_share } => store::hybrid_store_share(r, claimed_share),
-        Rule::SessionCapacity { claimed_rps } => cost::session_capacity(r, claimed_rps),
-        Rule::ExtraCoresAt { claimed_rps } => cost::extra_cores_at(r, claimed_rps),
+        Rule::JwtCostUs { claimed_us } => cost::jwt_cost_us(r, claimed_us, t),
+        Rule::JwtLatencyUs { claimed_us, percentile, at_rps } => {
+            latency::jwt_latency_us(r, latency::Asked { claimed_us, percentile, at_rps }, t)
+        }
+        Rule::JwtReqPerCore { claimed_rps } => cost::jwt_req_per_core(r, claimed_rps, t),
+        Rule::SessionStoreBound { max_throughput_ratio } => store::session_store_bound(r, max_throughput_ratio),
+        Rule::RedisLookupUs { claimed_us } => store::redis_lookup_us(r, claimed_us, t),
+        Rule::HybridStoreShare { claimed_share } => store::hybrid_store_share(r, claimed_share, t),
+        Rule::SessionCapacity { claimed_rps } => cost::session_capacity(r, claimed_rps, t),
+        Rule::ExtraCoresAt { claimed_rps, max_extra_cores } => cost::extra_cores_at(r, claimed_rps, max_extra_cores, t),
         Rule::JwtBytes => wire::jwt_bytes(r),
         Rule::JwtRevocation => security::jwt_revocation(r),
         Rule::JwtStaleRole => security::jwt_stale_role(r),
-        Rule::DenylistOps => store::denylist_ops(r),
+        Rule::DenylistOps => store::denylist_ops(r, t),
     }
+}
+
+/// The repetitions of `c`'s (configuration, load), or `c` alone when it has no summary (a ladder step).
+fn repetitions<'a>(r: &'a Results, c: &'a Case) -> Vec<&'a Case> {
+    match r.summary(&c.target.id, &c.load) {
+        Some(s) => s.case_ids.iter().filter_map(|id| r.cases.iter().find(|x| &x.id == id)).collect(),
+        None => vec![c],
+    }
+}
+
+/// A figure of `c` over its repetitions; Missing (`what` of the case) when any repetition lacks it.
+fn figure_of(
+    r: &Results,
+    c: &Case,
+    f: impl Fn(&Case) -> Option<f64>,
+    what: impl Fn(&Case) -> String,
+) -> Result<Figure, Missing> {
+    let values =
+        repetitions(r, c).into_iter().map(|x| f(x).ok_or_else(|| Missing(what(x)))).collect::<Result<Vec<_>, _>>()?;
+    let e = Estimate::of(&values).ok_or_else(|| Missing(what(c)))?;
+    Ok(Figure::of(&e))
+}
+
+/// The condition a case stands for in a verdict: configuration and load.
+fn condition(c: &Case) -> String {
+    format!("{}, {}", c.target.id, c.load.id())
+}
+
+/// A reading of `f` on `c` under its own condition.
+fn reading(
+    r: &Results,
+    c: &Case,
+    f: impl Fn(&Case) -> Option<f64>,
+    what: impl Fn(&Case) -> String,
+) -> Result<Reading, Missing> {
+    Ok(Reading { condition: condition(c), figure: figure_of(r, c, f, what)? })
 }
 
 /// The first closed-model browse case matching `pred`.

@@ -7,7 +7,7 @@ use crate::model::results::Results;
 use crate::report::claims::verdict::{need, Decision, Outcome};
 
 /// "A JWT stays valid after revocation until it expires".
-pub fn jwt_revocation(r: &Results) -> Decision {
+pub(super) fn jwt_revocation(r: &Results) -> Decision {
     window(
         r,
         |p| &p.revocation,
@@ -17,7 +17,7 @@ pub fn jwt_revocation(r: &Results) -> Decision {
 }
 
 /// "Role changes do not reach JWTs already issued".
-pub fn jwt_stale_role(r: &Results) -> Decision {
+pub(super) fn jwt_stale_role(r: &Results) -> Decision {
     window(
         r,
         |p| &p.stale_role,
@@ -40,9 +40,14 @@ fn window(r: &Results, pick: fn(&ProbeResult) -> &WindowResult, why: &str) -> De
             w.bound_s as f64 / 86_400.0
         ),
     };
+    let rule = format!(
+        "{m} (security probe of {}); rule: supported when the token was still accepted at the probe's {:.0} s cap and its \
+         exp lies beyond the cap, refuted when it was refused before its exp",
+        p.target.id, p.cap_s
+    );
     Ok(if w.still_accepted_at_cap && w.bound_s as f64 >= p.cap_s {
-        Outcome::supported(m, why)
+        Outcome::supported(m, format!("{rule}: {why}"))
     } else {
-        Outcome::refuted(m, "the token was refused before its exp")
+        Outcome::refuted(m, format!("{rule}: the token was refused before its exp"))
     })
 }

@@ -9,7 +9,7 @@ use crate::report::claims::verdict::{Decision, Missing, Outcome};
 
 /// "JWTs grow every request, more with RSA keys": auth bytes of jwt HS256 against a session's,
 /// and RS256's against HS256's where the run has RS256.
-pub fn jwt_bytes(r: &Results) -> Decision {
+pub(super) fn jwt_bytes(r: &Results) -> Decision {
     let missing = || Missing("jwt HS256 and session browse (closed) cases".into());
     let any_session = session(r, StoreKind::Redis)
         .or_else(|| session(r, StoreKind::Postgres))
@@ -21,12 +21,21 @@ pub fn jwt_bytes(r: &Results) -> Decision {
     if let Some(b) = rsa {
         m.push_str(&format!(", jwt RS256 {b:.0}"));
     }
+    let rule = format!(
+        "{m} ({} vs {}, {}); rule: supported when jwt HS256 carries more auth bytes per request than the \
+         session and RS256 more than HS256, refuted otherwise",
+        j.target.id,
+        s.target.id,
+        j.load.id()
+    );
     Ok(match (jwt_auth > session_auth, rsa) {
         (true, Some(b)) if b > jwt_auth => Outcome::supported(
             m,
-            "every request carries the whole token; an RSA signature adds 256 bytes before base64",
+            format!("{rule}: every request carries the whole token; an RSA signature adds 256 bytes before base64"),
         ),
-        (true, None) => Outcome::supported(m, "RS256 not in this run; the JWT part of the claim holds"),
-        _ => Outcome::refuted(m, "the JWT is not larger here"),
+        (true, None) => {
+            Outcome::supported(m, format!("{rule}: RS256 is not in this run; the JWT part of the claim holds"))
+        }
+        _ => Outcome::refuted(m, format!("{rule}: the JWT is not larger here")),
     })
 }
