@@ -311,6 +311,8 @@ fn the_committed_reference_run_reads_and_renders_with_its_ladders() {
     report::render(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
     let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
     assert!(md.contains("## Capacity at the SLO") && md.contains("capacity found between"), "{md}");
+    let counts = "115 cases (75 matrix windows: 25 configuration × load pairs × 3 repetitions; 40 ladder steps)";
+    assert!(md.contains(counts), "{md}");
 }
 
 #[test]

@@ -158,6 +158,14 @@ impl LadderSpec {
         Ok(())
     }
 
+    /// Most cases one configuration's ladder runs: its listed rungs and the whole refinement budget.
+    pub fn planned_steps(&self) -> usize {
+        let listed = match &self.rungs {
+            Rungs::Fractions(v) | Rungs::Rates(v) => v.len(),
+        };
+        listed + self.refine as usize
+    }
+
     /// Whether a configuration climbs this ladder.
     pub fn includes(&self, target_id: &str) -> bool {
         self.targets.is_empty() || self.targets.iter().any(|t| t == target_id)

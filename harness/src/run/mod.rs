@@ -148,10 +148,7 @@ fn planned_cases(m: &Matrix) -> usize {
     let matrix = m.targets.len() * m.loads.len() * m.repetitions as usize;
     let ladder = m.ladder.as_ref().map_or(0, |l| {
         let climbing = m.targets.iter().filter(|t| l.includes(&t.id())).count();
-        let listed = match &l.rungs {
-            crate::model::ladder::Rungs::Fractions(v) | crate::model::ladder::Rungs::Rates(v) => v.len(),
-        };
-        climbing * (listed + l.refine as usize)
+        climbing * l.planned_steps()
     });
     matrix + ladder
 }
@@ -189,7 +186,11 @@ impl Runner<'_> {
                 if interrupt::is_set() {
                     return Ok(());
                 }
+                let before = self.done;
                 let climbed = ladder::climb(spec, launch, ladder, self).await?;
+                // The bars counted the whole refinement budget; give back what the climb did not use.
+                let used = self.done - before;
+                self.total = self.total.saturating_sub(ladder.planned_steps().saturating_sub(used));
                 self.results.ladders.extend(climbed);
                 results::write(self.results, launch.out)?;
             }
@@ -212,6 +213,7 @@ impl Runner<'_> {
             if !ready.iter().any(|(r, _)| r.id() == spec.id()) {
                 let reason = "its store is not available (see the configuration's other skipped cases)".into();
                 self.results.skipped.push(Skipped { id: format!("{}/ladder", spec.id()), reason });
+                self.total = self.total.saturating_sub(ladder.planned_steps());
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The sections about the run itself: its introduction, environment and method, the summary of
 //! the matrix over its repetitions, and the charts.
 
-use crate::model::results::{Case, Results, Summary};
+use crate::model::results::{Case, CaseRole, Results, Summary};
 use crate::model::stats::IntervalMethod;
 use crate::report::document::{opt, Block, ChartRef, Section, Text};
 
@@ -16,8 +16,28 @@ pub fn intro(r: &Results) -> Vec<Block> {
         .code(r.profile.clone())
         .and(format!(", started {}, finished {}, status ", r.started_at, r.finished_at.as_deref().unwrap_or("—")))
         .strong(r.status.as_str())
-        .and(format!(". {} cases, {} security probes, {} skipped.", r.cases.len(), r.probes.len(), r.skipped.len()));
+        .and(format!(". {}, {} security probes, {} skipped.", case_counts(r), r.probes.len(), r.skipped.len()));
     vec![Block::Paragraph(text)]
+}
+
+/// "115 cases (69 matrix windows: 23 configuration × load pairs × 3 repetitions; 46 ladder steps)".
+fn case_counts(r: &Results) -> String {
+    let matrix = r.cases.iter().filter(|c| c.role == CaseRole::Matrix).count();
+    let ladder = r.cases.len() - matrix;
+    let reps = r.config.matrix.repetitions;
+    let mut parts = vec![format!(
+        "{matrix} matrix window{}{}",
+        if matrix == 1 { "" } else { "s" },
+        if reps > 1 {
+            format!(": {} configuration × load pairs × {reps} repetitions", r.summaries.len())
+        } else {
+            String::new()
+        }
+    )];
+    if ladder > 0 {
+        parts.push(format!("{ladder} ladder step{}", if ladder == 1 { "" } else { "s" }));
+    }
+    format!("{} cases ({})", r.cases.len(), parts.join("; "))
 }
 
 /// The machine and toolchain, then how each figure was measured.
