@@ -313,6 +313,9 @@ fn the_committed_reference_run_reads_and_renders_with_its_ladders() {
     assert!(md.contains("## Capacity at the SLO") && md.contains("capacity found between"), "{md}");
     let counts = "115 cases (75 matrix windows: 25 configuration × load pairs × 3 repetitions; 40 ladder steps)";
     assert!(md.contains(counts), "{md}");
+    let part = |heading: &str| md.split("\n## ").find(|p| p.starts_with(heading)).unwrap_or_default().to_owned();
+    assert!(!part("Charts").contains("timeline_"), "timelines have their own section");
+    assert!(part("Second by second").contains("charts/timeline_session-postgres.svg"));
 }
 
 #[test]

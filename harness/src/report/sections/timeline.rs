@@ -1,15 +1,16 @@
 //! "Second by second": the timeline charts and how to read them.
 
 use crate::report::charts::timeline::STEM_PREFIX;
-use crate::report::document::{Block, ChartRef, Section, Text};
+use crate::report::document::{Block, ChartRef, Section};
 
-/// Lists the timeline charts drawn among `charts`, with how to read them.
+/// Whether a chart is a timeline: shown here, not among the other charts.
+pub(super) fn is_timeline(c: &ChartRef) -> bool {
+    c.stem.starts_with(STEM_PREFIX)
+}
+
+/// The timeline charts drawn among `charts`, with how to read them.
 pub(super) fn section(charts: &[ChartRef]) -> Section {
-    let timelines: Vec<Text> = charts
-        .iter()
-        .filter(|c| c.stem.starts_with(STEM_PREFIX))
-        .map(|c| Text::plain(format!("{}: ", c.caption)).code(c.svg()))
-        .collect();
+    let timelines: Vec<Block> = charts.iter().filter(|c| is_timeline(c)).cloned().map(Block::Chart).collect();
     if timelines.is_empty() {
         let none = "No closed browse case of this run has a timeline (none ran, or they were recorded before timelines existed).";
         return Section::new("Second by second", vec![Block::paragraph(none)]);
@@ -19,5 +20,7 @@ pub(super) fn section(charts: &[ChartRef]) -> Section {
                latency below (log scale), red triangles marking seconds with errors (the last second, cut short by the \
                window's close, is left out), so a stall shows as a dip in requests under a rise in p99 at the \
                second it happened.";
-    Section::new("Second by second", vec![Block::paragraph(how), Block::List(timelines)])
+    let mut blocks = vec![Block::paragraph(how)];
+    blocks.extend(timelines);
+    Section::new("Second by second", blocks)
 }
