@@ -5,7 +5,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{axis, color, distinct, err, write, Chart, DESC_PT, FONT, LABEL_PT, SMALL_PT, TITLE_PT};
+use super::style::{axis, color, distinct, err, series_key, write, Chart, DESC_PT, FONT, LABEL_PT, TITLE_PT};
 use super::Ctx;
 use crate::model::ladder::Ladder;
 use crate::model::results::Results;
@@ -71,14 +71,7 @@ impl Chart for CpuCurve {
             .map_err(err)?
             .label("ring: the saturated closed-loop case")
             .legend(|(x, y)| Circle::new((x + 9, y), 6, BLACK.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, SMALL_PT))
-            .draw()
-            .map_err(err)
+        series_key(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 

@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{axis, distinct, err, Chart, DESC_PT, FONT, LABEL_PT, SMALL_PT, TITLE_PT};
+use super::style::{axis, distinct, err, series_key, Chart, DESC_PT, FONT, LABEL_PT, TITLE_PT};
 use super::Series;
 use crate::model::results::Case;
 
@@ -72,14 +72,7 @@ impl Chart for Curves {
                 .label(name.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, SMALL_PT))
-            .draw()
-            .map_err(err)
+        series_key(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }
 

@@ -10,7 +10,7 @@ mod lines;
 mod scatter;
 pub mod style;
 mod sweeps;
-pub(super) mod timeline;
+mod timeline;
 
 use std::path::Path;
 
@@ -210,9 +210,15 @@ fn security_chart(r: &Results, closed: &[&Case], ctx: &Ctx) -> anyhow::Result<Op
     write(&chart, ctx.dir, "security", caption).map(Some)
 }
 
+/// The charts a report shows: the timelines apart, since they have a section of their own.
+pub struct Drawn {
+    pub charts: Vec<ChartRef>,
+    pub timelines: Vec<ChartRef>,
+}
+
 /// Renders every chart the results support into `dir`, in report order (the auth-cost chart is
 /// drawn by "Where the time goes", see [`auth_cost::draw`]).
-pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Vec<ChartRef>> {
+pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Drawn> {
     std::fs::create_dir_all(dir)?;
     let ctx = Ctx { dir, run: format!("run {}", r.run_id) };
     let closed = r.closed_browse();
@@ -222,6 +228,5 @@ pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Vec<ChartRef>> {
     out.extend(sweeps::render(r, dir, &ctx.run)?);
     out.extend(ladder::render(r, &ctx)?);
     out.extend(cpu_curve::render(r, &ctx)?);
-    out.extend(timeline::render(&closed, &ctx)?);
-    Ok(out)
+    Ok(Drawn { charts: out, timelines: timeline::render(&closed, &ctx)? })
 }

@@ -101,6 +101,21 @@ pub(super) fn legend<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The key of a chart's named series, in one style for every chart.
+pub(super) fn series_key<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, SMALL_PT))
+        .draw()
+        .map_err(err)
+}
+
 /// Axis tick text: no spurious decimals on large values, enough on small ones.
 pub(super) fn axis(v: &f64) -> String {
     if v.abs() >= 1.0 || *v == 0.0 {

@@ -10,13 +10,13 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{axis, err, write, Chart, DESC_PT, FONT, LABEL_PT, SMALL_PT, TITLE_PT};
+use super::style::{axis, err, series_key, write, Chart, DESC_PT, FONT, LABEL_PT, SMALL_PT, TITLE_PT};
 use super::{case_color, Ctx};
 use crate::model::results::{Case, Second, Timeline};
 use crate::report::document::ChartRef;
 
-/// Every timeline chart's file name starts with this, so the report can list them.
-pub(crate) const STEM_PREFIX: &str = "timeline_";
+/// Every timeline chart's file name starts with this.
+const STEM_PREFIX: &str = "timeline_";
 
 const WARMUP: RGBColor = RGBColor(215, 215, 215);
 const ERRORS: RGBColor = RGBColor(214, 39, 40);
@@ -141,7 +141,7 @@ impl TimelineChart<'_> {
         line(&mut chart, rps, "requests completed", Pen { color: self.color, width: 3, dashed: false })?;
         line(&mut chart, ops, "store operations (sampled)", Pen { color: STORE_OPS, width: 2, dashed: true })?;
         self.mark_errors(&mut chart, y_max)?;
-        labels(&mut chart)
+        series_key(&mut chart, SeriesLabelPosition::UpperRight)
     }
 
     /// The bottom panel: p50 and p99 per second on a log axis.
@@ -163,7 +163,7 @@ impl TimelineChart<'_> {
         self.mesh(&mut chart, "latency, ms (log scale)")?;
         line(&mut chart, p99, "p99", Pen { color: self.color, width: 2, dashed: false })?;
         line(&mut chart, p50, "p50", Pen { color: self.color, width: 2, dashed: true })?;
-        labels(&mut chart)
+        series_key(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -236,20 +236,6 @@ fn line<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
         }
     }
     Ok(())
-}
-
-/// The series key, top right.
-fn labels<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
-) -> Result<(), String> {
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, SMALL_PT))
-        .draw()
-        .map_err(err)
 }
 
 impl Chart for TimelineChart<'_> {

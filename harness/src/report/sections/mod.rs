@@ -14,17 +14,18 @@ mod run;
 mod timeline;
 
 use crate::model::results::Results;
+use crate::report::charts::Drawn;
 use crate::report::claims::Verdict;
-use crate::report::document::{ChartRef, Document, Section};
+use crate::report::document::{Document, Section};
 
 /// The whole document, in report order; `time` is the "Where the time goes" section.
-pub fn build(r: &Results, charts: &[ChartRef], time: Section, verdicts: &[Verdict]) -> Document {
+pub fn build(r: &Results, drawn: &Drawn, time: Section, verdicts: &[Verdict]) -> Document {
     let mut sections = vec![
         run::environment_and_method(r),
         run::summary(r),
         capacity::section(r),
-        run::charts(charts),
-        timeline::section(charts),
+        run::charts(&drawn.charts),
+        timeline::section(&drawn.timelines),
         bottleneck::section(r),
         time,
         findings::security(r),

@@ -160,8 +160,7 @@ pub fn summary(r: &Results) -> Section {
     Section::new("Summary", vec![Block::table(&SUMMARY_HEAD, rows), Block::paragraph(note)])
 }
 
-/// Every chart the run supports, in the order they were drawn; timelines have their own section.
+/// Every chart the run supports but the timelines, in the order they were drawn.
 pub fn charts(charts: &[ChartRef]) -> Section {
-    let others = charts.iter().filter(|c| !super::timeline::is_timeline(c)).cloned();
-    Section::new("Charts", others.map(Block::Chart).collect())
+    Section::new("Charts", charts.iter().cloned().map(Block::Chart).collect())
 }

@@ -1,16 +1,10 @@
 //! "Second by second": the timeline charts and how to read them.
 
-use crate::report::charts::timeline::STEM_PREFIX;
 use crate::report::document::{Block, ChartRef, Section};
 
-/// Whether a chart is a timeline: shown here, not among the other charts.
-pub(super) fn is_timeline(c: &ChartRef) -> bool {
-    c.stem.starts_with(STEM_PREFIX)
-}
-
-/// The timeline charts drawn among `charts`, with how to read them.
+/// The timeline charts, with how to read them.
 pub(super) fn section(charts: &[ChartRef]) -> Section {
-    let timelines: Vec<Block> = charts.iter().filter(|c| is_timeline(c)).cloned().map(Block::Chart).collect();
+    let timelines: Vec<Block> = charts.iter().cloned().map(Block::Chart).collect();
     if timelines.is_empty() {
         let none = "No closed browse case of this run has a timeline (none ran, or they were recorded before timelines existed).";
         return Section::new("Second by second", vec![Block::paragraph(none)]);
