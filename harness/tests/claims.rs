@@ -53,10 +53,9 @@ fn a_team_file_is_judged_in_file_order() {
     // 40 µs against 500: under half of it.
     assert_eq!(v[0].verdict, VerdictKind::Refuted, "{:?}", v[0]);
     let b = &v[0].because;
-    assert!(
-        b.starts_with("session-redis, browse-closed-16u: 40 µs (one window, no interval) (band 20 µs to 80 µs)"),
-        "{b}"
-    );
+    let redis = TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256);
+    let case = closed_browse_case(&redis);
+    assert!(b.starts_with(&format!("{case}: 40 µs (one window, no interval) (band 20 µs to 80 µs)")), "{b}");
     assert!(b.contains("rule (tolerance 2×)") && b.contains("a lookup of 0.5 ms needs a network hop"), "{b}");
     // 1e6 / 23 µs = 43,478 req/s per core against 40,000: the same order.
     assert_eq!(v[1].verdict, VerdictKind::Supported, "{:?}", v[1]);
@@ -179,6 +178,13 @@ fn is_jwt_hs256(c: &Case) -> bool {
 }
 
 /// The jwt-latency verdict with the jwt HS256 closed p50 at `p50_us` (its CPU left alone).
+/// How a reason names a configuration's closed browse case of the fixture: "<id>, <load id>".
+fn closed_browse_case(spec: &TargetSpec) -> String {
+    let r = fixture(twenty());
+    let c = r.closed_browse().into_iter().find(|c| c.target.spec == *spec).expect("the fixture has the configuration");
+    format!("{}, {}", c.target.id, c.load.id())
+}
+
 fn latency_verdict(p50_us: u64) -> Verdict {
     let v = judged_all(fixture(twenty()), is_jwt_hs256, |c| c.latency_us.p50 = p50_us);
     verdict(&v, "jwt-latency").clone()
@@ -194,7 +200,8 @@ fn the_latency_claim_is_judged_on_latency_and_changes_with_it() {
     let doubled = latency_verdict(2400);
     assert_eq!(doubled.verdict, VerdictKind::Refuted, "{doubled:?}");
     let b = &doubled.because;
-    assert!(b.starts_with("jwt-HS256, browse-closed-16u p50 (closed loop, 16 users): 2400 µs"), "{b}");
+    let case = closed_browse_case(&TargetSpec::jwt(Alg::Hs256));
+    assert!(b.starts_with(&format!("{case} p50 (closed loop, 16 users): 2400 µs")), "{b}");
     assert!(b.contains("(band 1200 µs to 4800 µs) → refuted") && b.contains("rule (tolerance 2×)"), "{b}");
     // The CPU figure is named, not judged: 23 µs of CPU never made the claim refuted.
     assert!(b.contains("the target's own CPU per request is 23.0 µs"), "{b}");
