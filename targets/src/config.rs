@@ -44,10 +44,6 @@ pub struct Config {
     #[arg(long, default_value = "authbench", value_parser = parse_namespace)]
     pub namespace: String,
 
-    /// Connections in the store pool.
-    #[arg(long, default_value_t = 8)]
-    pub pool_size: usize,
-
     /// Key required in the x-control-key header by /control endpoints and /metrics; at least 16
     /// bytes (e.g. `openssl rand -base64 24`). Without it they answer 403. Prefer the environment
     /// variable: a command line is visible to every local user in `ps`.
@@ -121,7 +117,10 @@ impl Config {
         if self.leeway.as_secs() > crate::token::jwt::MAX_LEEWAY_S {
             return Err(format!("--leeway must be at most {}s", crate::token::jwt::MAX_LEEWAY_S));
         }
-        if self.pool_size == 0 {
+        if self.spec.tls {
+            return Err("--tls: this build serves plain HTTP only; leave tls out of the configuration".into());
+        }
+        if self.spec.pool_size == 0 {
             return Err("--pool-size must be at least 1".into());
         }
         if self.workers == Some(0) {

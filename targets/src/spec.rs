@@ -80,6 +80,17 @@ impl StrategyKind {
 names!(StoreKind { Postgres => "postgres", Redis => "redis", Memory => "memory" });
 names!(Transport { Cookie => "cookie", Bearer => "bearer" });
 
+/// The HTTP version clients speak to the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// HTTP/1.1, keep-alive.
+    Http1,
+    /// HTTP/2 over TLS (ALPN `h2`): one connection, multiplexed streams, HPACK header compression.
+    H2,
+}
+names!(Protocol { Http1 => "http1", H2 => "h2" });
+
 /// A duration written as `90s`, `15m` or `7d` wherever a person reads or types it (lifetimes,
 /// windows, warm-ups).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -95,13 +106,14 @@ impl Span {
 impl fmt::Display for Span {
     /// The largest unit that divides the lifetime exactly, so `15m` stays `15m` in ids and files.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0.as_millis();
-        for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
-            if ms >= size && ms.is_multiple_of(size) {
-                return write!(f, "{}{unit}", ms / size);
+        let us = self.0.as_micros();
+        let units = [("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000), ("s", 1_000_000), ("ms", 1_000)];
+        for (unit, size) in units {
+            if us >= size && us.is_multiple_of(size) {
+                return write!(f, "{}{unit}", us / size);
             }
         }
-        write!(f, "{ms}ms")
+        write!(f, "{us}us")
     }
 }
 
@@ -216,6 +228,20 @@ pub struct TargetSpec {
     pub transport: Transport,
     #[command(flatten)]
     pub ttls: Ttls,
+    /// Connections in the store pool (PostgreSQL and Redis): at a store round trip of R it caps
+    /// the target near pool_size / R lookups per second.
+    #[arg(long, default_value_t = TargetSpec::POOL)]
+    pub pool_size: u32,
+    /// Serve HTTPS (rustls; a self-signed ECDSA certificate unless one is given).
+    #[arg(long)]
+    pub tls: bool,
+    /// HTTP version clients speak: http1, or h2 (needs --tls; negotiated by ALPN).
+    #[arg(long, value_enum, default_value_t = Protocol::Http1)]
+    pub protocol: Protocol,
+    /// Round trip the harness puts between the target and its store through a delay relay; the
+    /// target itself does not see it, so it is not a target flag.
+    #[arg(skip = Span(Duration::ZERO))]
+    pub store_rtt: Span,
 }
 
 /// Why a combination of settings cannot make a target.
@@ -231,6 +257,12 @@ pub enum SpecError {
     AlgOnSession,
     #[error("{0} ttl must be at least 1s")]
     TtlTooShort(&'static str),
+    #[error("protocol h2 runs over TLS here: set tls = true (--tls)")]
+    H2WithoutTls,
+    #[error("pool_size must be at least 1")]
+    EmptyPool,
+    #[error("store_rtt needs a store outside the target (postgres or redis); {0} has none")]
+    RttWithoutStore(String),
 }
 
 impl TargetSpec {
@@ -243,8 +275,15 @@ impl TargetSpec {
             alg,
             transport: Transport::Bearer,
             ttls: Ttls::default(),
+            pool_size: TargetSpec::POOL,
+            tls: false,
+            protocol: Protocol::Http1,
+            store_rtt: Span(Duration::ZERO),
         }
     }
+
+    /// Default store pool size.
+    pub const POOL: u32 = 8;
 
     /// A target of a stored strategy (session or hybrid) on `store`.
     pub fn stored(strategy: StrategyKind, store: StoreKind, alg: Alg) -> TargetSpec {
@@ -263,9 +302,28 @@ impl TargetSpec {
             }
             _ => {}
         }
-        match self.ttls.named().iter().find(|(_, t, _)| t.secs() == 0) {
-            Some((name, _, _)) => Err(SpecError::TtlTooShort(name)),
-            None => Ok(()),
+        if let Some((name, _, _)) = self.ttls.named().iter().find(|(_, t, _)| t.secs() == 0) {
+            return Err(SpecError::TtlTooShort(name));
+        }
+        if self.protocol == Protocol::H2 && !self.tls {
+            return Err(SpecError::H2WithoutTls);
+        }
+        if self.pool_size == 0 {
+            return Err(SpecError::EmptyPool);
+        }
+        let remote = matches!(self.needed_store(), Some(StoreKind::Postgres | StoreKind::Redis));
+        if !self.store_rtt.0.is_zero() && !remote {
+            return Err(SpecError::RttWithoutStore(self.id()));
+        }
+        Ok(())
+    }
+
+    /// Whether clients reach the target over HTTPS.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
         }
     }
 
@@ -310,6 +368,17 @@ impl TargetSpec {
                 id.push_str(&format!("-{name}{ttl}"));
             }
         }
+        match (self.tls, self.protocol) {
+            (_, Protocol::H2) => id.push_str("-h2"),
+            (true, Protocol::Http1) => id.push_str("-tls"),
+            (false, Protocol::Http1) => {}
+        }
+        if self.pool_size != TargetSpec::POOL {
+            id.push_str(&format!("-pool{}", self.pool_size));
+        }
+        if !self.store_rtt.0.is_zero() {
+            id.push_str(&format!("-rtt{}", self.store_rtt));
+        }
         id
     }
 
@@ -330,6 +399,11 @@ impl TargetSpec {
         }
         for (name, ttl, _) in self.ttls.named() {
             a.extend([format!("--{name}-ttl"), ttl.to_string()]);
+        }
+        a.extend(["--pool-size".to_owned(), self.pool_size.to_string()]);
+        a.extend(["--protocol".to_owned(), self.protocol.to_string()]);
+        if self.tls {
+            a.push("--tls".to_owned());
         }
         a
     }
@@ -358,6 +432,14 @@ struct SpecFields {
     session_ttl: Option<Span>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     absolute_ttl: Option<Span>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pool_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tls: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    protocol: Option<Protocol>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    store_rtt: Option<Span>,
 }
 
 impl TryFrom<SpecFields> for TargetSpec {
@@ -380,6 +462,10 @@ impl TryFrom<SpecFields> for TargetSpec {
                 session: f.session_ttl.unwrap_or(Ttls::SESSION),
                 absolute: f.absolute_ttl.unwrap_or(Ttls::ABSOLUTE),
             },
+            pool_size: f.pool_size.unwrap_or(TargetSpec::POOL),
+            tls: f.tls.unwrap_or(false),
+            protocol: f.protocol.unwrap_or(Protocol::Http1),
+            store_rtt: f.store_rtt.unwrap_or(Span(Duration::ZERO)),
         };
         spec.validate()?;
         Ok(spec)
@@ -399,6 +485,10 @@ impl From<TargetSpec> for SpecFields {
             refresh_ttl: Some(s.ttls.refresh),
             session_ttl: Some(s.ttls.session),
             absolute_ttl: Some(s.ttls.absolute),
+            pool_size: Some(s.pool_size),
+            tls: Some(s.tls),
+            protocol: Some(s.protocol),
+            store_rtt: Some(s.store_rtt),
         }
     }
 }
@@ -419,6 +509,9 @@ mod tests {
             assert_eq!(t.to_string(), text);
         }
         assert_eq!(Span(Duration::from_millis(1500)).to_string(), "1500ms");
+        let us: Span = "200us".parse().unwrap();
+        assert_eq!((us.0, us.to_string()), (Duration::from_micros(200), "200us".to_owned()));
+        assert_eq!(Span(Duration::from_millis(3)).to_string(), "3ms");
         assert!("soon".parse::<Span>().is_err());
     }
 
@@ -432,6 +525,12 @@ mod tests {
         hybrid.ttls.access = Span(Duration::from_secs(5));
         hybrid.transport = Transport::Cookie;
         assert_eq!(hybrid.id(), "hybrid-redis-ES256-cookie-access5s");
+        let mut far = TargetSpec::stored(StrategyKind::Session, StoreKind::Postgres, Alg::Hs256);
+        far.store_rtt = Span(Duration::from_micros(500));
+        far.pool_size = 16;
+        far.tls = true;
+        far.protocol = Protocol::H2;
+        assert_eq!(far.id(), "session-postgres-h2-pool16-rtt500us");
     }
 
     #[test]
@@ -448,6 +547,10 @@ mod tests {
             (r#"{"strategy":"hybrid","store":"redis","denylist":"redis"}"#, "jwt targets only"),
             (r#"{"strategy":"jwt","access_ttl":"0s"}"#, "access ttl"),
             (r#"{"strategy":"jwt","colour":"red"}"#, "unknown field `colour`"),
+            (r#"{"strategy":"jwt","protocol":"h2"}"#, "set tls = true"),
+            (r#"{"strategy":"jwt","store_rtt":"1ms"}"#, "needs a store outside"),
+            (r#"{"strategy":"session","store":"memory","store_rtt":"1ms"}"#, "needs a store outside"),
+            (r#"{"strategy":"session","store":"redis","pool_size":0}"#, "at least 1"),
         ] {
             let err = parse(bad).unwrap_err();
             assert!(err.contains(expect), "{bad}: {err}");
@@ -463,6 +566,9 @@ mod tests {
         }
         let mut spec = TargetSpec::stored(StrategyKind::Hybrid, StoreKind::Postgres, Alg::Rs256);
         spec.ttls.refresh = Span(Duration::from_secs(3600));
+        spec.pool_size = 32;
+        spec.tls = true;
+        spec.protocol = Protocol::H2;
         let args = std::iter::once("t".to_owned()).chain(spec.args());
         let parsed = <Cli as clap::Parser>::parse_from(args).spec;
         assert_eq!(parsed, spec);

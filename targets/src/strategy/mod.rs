@@ -86,7 +86,7 @@ impl Auth {
         let max_token_ttl = spec.ttls.longest() + cfg.leeway + std::time::Duration::from_secs(1);
         let settings = StoreSettings {
             namespace: cfg.namespace.clone(),
-            pool_size: cfg.pool_size,
+            pool_size: usize::try_from(spec.pool_size).unwrap_or(usize::MAX),
             session_idle: cfg.session_idle,
             max_token_ttl,
         };
