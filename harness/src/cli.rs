@@ -76,6 +76,23 @@ pub enum Command {
         #[arg(long, default_value = "5%", value_parser = parse_threshold)]
         threshold: f64,
     },
+    /// Relay TCP to a store with an added round trip (the harness starts one per store when a matrix
+    /// sets store_rtt); stops when stdin closes.
+    Relay(RelayArgs),
+}
+
+/// Inputs of `authbench relay`.
+#[derive(Args)]
+pub struct RelayArgs {
+    /// Address to accept on; port 0 picks a free one, printed as `relay listening on ADDR`.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// The store to relay to, HOST:PORT.
+    #[arg(long)]
+    pub upstream: String,
+    /// Round trip to add, half each way: 1ms, 200us, 0; change it later with `rtt 20ms` on stdin.
+    #[arg(long, value_parser = crate::run::relay::parse_rtt)]
+    pub rtt: std::time::Duration,
 }
 
 /// What a report is rendered from besides results.json.

@@ -63,6 +63,8 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        // std threads and blocking I/O for µs-precise delays: it runs outside any tokio runtime.
+        Command::Relay(args) => run::relay::serve(args.listen, args.upstream, args.rtt),
     }
 }
 
