@@ -1,5 +1,9 @@
 //! What each goose user does: log in, then run its scenario's step in a loop; every request is
 //! timed in microseconds, from its intended send time under the open model.
+//!
+//! Users behave like real clients when the target fails: a credential refused with 401 is
+//! dropped and the next step logs in afresh (retrying until a login succeeds); a 503 or no answer
+//! at all leaves the credential in use, since it may still be good.
 
 use std::time::Duration;
 
@@ -11,19 +15,44 @@ use authbench_targets::contract::{self, route, ACCESS_COOKIE, REFRESH_COOKIE};
 use authbench_targets::spec::Transport;
 
 use crate::plan::{Plan, ScenarioKind};
-use crate::recorder::{UserRecording, TRANSPORT_ERROR};
+use crate::recorder::{UserRecording, TRANSPORT_ERROR, UNAUTHORIZED};
 
 /// Mixed scenario: one refresh every this many steps.
 pub const MIXED_REFRESH_EVERY: u64 = 50;
 /// Mixed scenario: one logout + login every this many steps.
 pub const MIXED_RELOGIN_EVERY: u64 = 200;
+/// A hybrid client whose refresh failed without a refusal (503, no answer) tries again this much later,
+/// using its access token meanwhile, as clients with a retry back-off do.
+pub const REFRESH_RETRY: Duration = Duration::from_secs(1);
 /// Browse: user0 calls /api/admin on every this many steps.
 pub const ADMIN_EVERY: u64 = 4;
+
+/// What a user does on its next step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NextStep {
+    /// Its scenario's step: the credential works, or may still work.
+    Scenario,
+    /// A fresh login in place of the scenario's step: the credential was refused, or the last
+    /// such login failed.
+    Login,
+}
+
+/// What the reply to an authenticated request means for the next step: only a refused
+/// credential (401) is dropped; a 503 or transport error may pass while the credential stays good.
+fn after_reply(status: u16) -> NextStep {
+    if status == UNAUTHORIZED {
+        NextStep::Login
+    } else {
+        NextStep::Scenario
+    }
+}
 
 /// A user's credentials and private recording, kept in goose session data (goose requires Clone).
 #[derive(Clone)]
 struct UserState {
     account: u64,
+    /// Whether the next step runs the scenario or must log in first.
+    next: NextStep,
     /// Header that carries the access credential: (name, value).
     access: (&'static str, String),
     /// Hybrid refresh token.
@@ -129,6 +158,7 @@ pub async fn start(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     let pacer = plan.interval().map(|i| Pacer::new(i, i.mul_f64(index as f64 / plan.users.max(1) as f64)));
     let mut state = UserState {
         account,
+        next: NextStep::Scenario,
         access: ("authorization", String::new()),
         refresh: None,
         refresh_at: None,
@@ -188,6 +218,41 @@ async fn timed(
     Ok(reply)
 }
 
+/// [`timed`] for a request that presents the user's credential: a 401 loses the session, so the
+/// next step logs in.
+async fn authenticated(
+    user: &mut GooseUser,
+    plan: &Plan,
+    intended: Instant,
+    method: GooseMethod,
+    path: &str,
+    header: Option<(&'static str, String)>,
+    body: Option<String>,
+) -> Result<Reply, Box<TransactionError>> {
+    let reply = timed(user, plan, intended, method, path, header, body).await?;
+    if after_reply(reply.status) == NextStep::Login {
+        let s = state(user)?;
+        plan.recorder.session_lost(&mut s.rec);
+        s.next = NextStep::Login;
+    }
+    Ok(reply)
+}
+
+/// A fresh login in place of a scenario step, after the session was lost or a login failed; a
+/// failed one leaves the user needing login, so the next step tries again.
+async fn login_again(user: &mut GooseUser, plan: &Plan, intended: Instant) -> TransactionResult {
+    let account = state(user)?.account;
+    let reply = timed(user, plan, intended, GooseMethod::Post, route::LOGIN, None, Some(login_body(account))).await?;
+    let s = state(user)?;
+    let applied = (reply.status == 200).then(|| apply(plan, s, &reply));
+    let ok = matches!(applied, Some(Ok(())));
+    plan.recorder.relogin(&mut s.rec, ok);
+    if ok {
+        s.next = NextStep::Scenario;
+    }
+    applied.unwrap_or(Ok(()))
+}
+
 /// What /auth/refresh and /auth/logout are shown: hybrid's refresh token, otherwise the access credential.
 fn presented(plan: &Plan, s: &UserState) -> (Option<(&'static str, String)>, Option<String>) {
     match (plan.refreshes_access(), plan.transport, &s.refresh) {
@@ -199,21 +264,31 @@ fn presented(plan: &Plan, s: &UserState) -> (Option<(&'static str, String)>, Opt
 
 async fn refresh(user: &mut GooseUser, plan: &Plan, intended: Instant) -> TransactionResult {
     let (header, body) = presented(plan, state(user)?);
-    let reply = timed(user, plan, intended, GooseMethod::Post, route::REFRESH, header, body).await?;
-    if reply.status == 200 {
-        apply(plan, state(user)?, &reply)?;
+    let reply = authenticated(user, plan, intended, GooseMethod::Post, route::REFRESH, header, body).await?;
+    let s = state(user)?;
+    match reply.status {
+        200 => apply(plan, s, &reply)?,
+        // Refused: the next step logs in (set by `authenticated`). Otherwise the store may be
+        // down: keep the access token, which still works until it expires, and retry later.
+        UNAUTHORIZED => {}
+        _ => s.refresh_at = s.refresh_at.map(|_| Instant::now() + REFRESH_RETRY),
     }
     Ok(())
 }
 
+/// Mixed scenario's logout + login cycle; a failed login leaves the user logged out, so its next
+/// step logs in again rather than presenting the credential it just gave up.
 async fn relogin(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     let s = state(user)?;
     let ((header, body), account) = (presented(plan, s), s.account);
     timed(user, plan, Instant::now(), GooseMethod::Post, route::LOGOUT, header, body).await?;
     let reply =
         timed(user, plan, Instant::now(), GooseMethod::Post, route::LOGIN, None, Some(login_body(account))).await?;
+    let s = state(user)?;
     if reply.status == 200 {
-        apply(plan, state(user)?, &reply)?;
+        apply(plan, s, &reply)?;
+    } else {
+        s.next = NextStep::Login;
     }
     Ok(())
 }
@@ -225,6 +300,9 @@ pub async fn step(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
         let account = plan.account(user.weighted_users_index);
         timed(user, plan, intended, GooseMethod::Post, route::LOGIN, None, Some(login_body(account))).await?;
         return Ok(());
+    }
+    if state(user)?.next == NextStep::Login {
+        return login_again(user, plan, intended).await;
     }
     let (n, due, access, account) = {
         let s = state(user)?;
@@ -239,6 +317,20 @@ pub async fn step(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
         return refresh(user, plan, intended).await;
     }
     let path = if account == contract::ADMIN_USER && n % ADMIN_EVERY == 0 { route::ADMIN } else { route::ME };
-    timed(user, plan, intended, GooseMethod::Get, path, Some(access), None).await?;
+    authenticated(user, plan, intended, GooseMethod::Get, path, Some(access), None).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::UNAVAILABLE;
+
+    #[test]
+    fn only_a_refused_credential_forces_a_login() {
+        assert_eq!(after_reply(UNAUTHORIZED), NextStep::Login);
+        for status in [200, 204, 403, 429, 500, UNAVAILABLE, TRANSPORT_ERROR] {
+            assert_eq!(after_reply(status), NextStep::Scenario, "status {status}");
+        }
+    }
 }

@@ -119,6 +119,13 @@ impl Sampler {
         Ok(read)
     }
 
+    /// Runs `work` between two of the sampler's scrapes, so none of them lands in it (a target
+    /// restart, during which a scrape would fail).
+    pub(super) async fn pause<T>(&self, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+        let _turn = self.state.lock().await;
+        work.await
+    }
+
     /// Stops sampling and runs the closing edge; `opened` is when the window opened. Fails when a
     /// scrape inside the window failed, since the window's bytes would then not be exact.
     pub(super) async fn close<T>(
@@ -184,9 +191,13 @@ fn second(t: usize, bucket: Option<&SecondBucket>, boundaries: &BTreeMap<u64, f6
         t_s: u32::try_from(t).unwrap_or(u32::MAX),
         requests: bucket.map_or(0, |b| b.requests),
         errors: bucket.map_or(0, |b| b.errors),
+        unauthorized: bucket.map_or(0, |b| b.unauthorized),
+        unavailable: bucket.map_or(0, |b| b.unavailable),
+        sessions_lost: bucket.map_or(0, |b| b.sessions_lost),
         p50_us: h.map(|h| h.value_at_quantile(0.5)),
         p99_us: h.map(|h| h.value_at_quantile(0.99)),
-        store_ops: boundaries.get(&k).zip(boundaries.get(&(k + 1))).map(|(a, b)| b - a),
+        // A counter that went down belongs to a restarted target: that second's count is unknown.
+        store_ops: boundaries.get(&k).zip(boundaries.get(&(k + 1))).map(|(a, b)| b - a).filter(|d| *d >= 0.0),
     }
 }
 
@@ -219,7 +230,14 @@ mod tests {
         for v in latencies {
             histogram.record(*v).unwrap();
         }
-        SecondBucket { requests: latencies.len() as u64, errors, histogram }
+        SecondBucket {
+            requests: latencies.len() as u64,
+            errors,
+            unauthorized: 0,
+            unavailable: 0,
+            sessions_lost: 0,
+            histogram,
+        }
     }
 
     fn window(seconds: Vec<SecondBucket>) -> Window {
@@ -227,6 +245,9 @@ mod tests {
             histogram: authbench_scenarios::recorder::new_histogram(),
             statuses: BTreeMap::new(),
             saturated: 0,
+            sessions_lost: 0,
+            relogins: 0,
+            relogin_failures: 0,
             seconds,
         }
     }
@@ -262,6 +283,17 @@ mod tests {
             assert_eq!(s.store_ops, None, "nothing sampled, nothing invented");
         }
         assert!(t.seconds[0].p99_us.unwrap() >= 9_000);
+    }
+
+    #[test]
+    fn fault_counts_are_carried_into_their_seconds() {
+        let mut faulty = bucket(&[100, 200, 300, 400], 3);
+        (faulty.unauthorized, faulty.unavailable, faulty.sessions_lost) = (2, 1, 2);
+        let w = window(vec![bucket(&[100], 0), faulty]);
+        let t = build(&w, &sampled(0.5, &[]), Duration::from_secs_f64(2.0));
+        let counts: Vec<(u64, u64, u64)> =
+            t.seconds.iter().map(|s| (s.unauthorized, s.unavailable, s.sessions_lost)).collect();
+        assert_eq!(counts, [(0, 0, 0), (2, 1, 2), (0, 0, 0)], "a second without a bucket counts none");
     }
 
     #[test]

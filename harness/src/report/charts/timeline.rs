@@ -289,7 +289,17 @@ mod tests {
     use super::*;
 
     fn second(t_s: u32) -> Second {
-        Second { t_s, requests: 10, errors: 0, p50_us: Some(100), p99_us: Some(900), store_ops: Some(10.0) }
+        Second {
+            t_s,
+            requests: 10,
+            errors: 0,
+            unauthorized: 0,
+            unavailable: 0,
+            sessions_lost: 0,
+            p50_us: Some(100),
+            p99_us: Some(900),
+            store_ops: Some(10.0),
+        }
     }
 
     #[test]
