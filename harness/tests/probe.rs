@@ -23,6 +23,7 @@ async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
         log_dir: &dir,
         seed_users: 10,
         namespace: format!("probe{}", std::process::id()),
+        store_url: None,
     };
 
     let mut hybrid = TargetSpec::stored(StrategyKind::Hybrid, StoreKind::Redis, Alg::Hs256);

@@ -131,9 +131,11 @@ fn verdicts_follow_the_figures() {
     assert_eq!(get("denylist-lookup").verdict, VerdictKind::Supported);
     assert_eq!(get("redis-lookup").verdict, VerdictKind::Refuted, "40 µs is not 2-3 ms");
     assert_eq!(get("sessions-below-10rps").verdict, VerdictKind::Refuted);
+    // Every claim but the availability ones, which need fault cases the fixture does not have.
+    let availability = ["jwt-store-outage", "session-restart-logout", "hybrid-store-outage"];
     assert!(
-        v.iter().all(|x| x.verdict != VerdictKind::NotMeasured),
-        "twenty configurations measure every claim: {v:?}"
+        v.iter().all(|x| x.verdict != VerdictKind::NotMeasured || availability.contains(&x.id.as_str())),
+        "twenty configurations measure every speed and security claim: {v:?}"
     );
     let only_jwt = fixture(vec![TargetSpec::jwt(Alg::Hs256)]);
     let v = judge(&builtin().unwrap(), &only_jwt);

@@ -84,7 +84,37 @@ impl Redis {
         }
     }
 
-    /// Starts the server again on the same port (empty: nothing is persisted).
+    /// Shuts the server down cleanly with a snapshot that [`Redis::resume`] loads again: a
+    /// restart that keeps the data, as a maintenance restart of a persistent Redis does.
+    pub fn shutdown_saving(&mut self) -> Result<(), ServiceError> {
+        use std::io::Write;
+        let what = "SHUTDOWN SAVE on the throwaway Redis";
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| failed(what, e))?;
+        s.write_all(b"*2\r\n$8\r\nSHUTDOWN\r\n$4\r\nSAVE\r\n").map_err(|e| failed(what, e))?;
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().map_err(|e| failed(what, e))?.is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(failed(what, "the server did not exit within 30 s; it was killed"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+
+    /// Kills the server and deletes any snapshot, so that [`Redis::resume`] starts it empty: a
+    /// crash of a Redis that runs without persistence, as a cache usually does.
+    pub fn kill_forgetting(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_file(self.dir.join("dump.rdb"));
+    }
+
+    /// Starts the server again on the same port, loading the snapshot a [`Redis::shutdown_saving`]
+    /// left, empty otherwise.
     pub fn resume(&mut self) -> Result<(), ServiceError> {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -203,6 +233,11 @@ impl Postgres {
         let log = self.dir.join("server.log").to_string_lossy().into_owned();
         self.run("pg_ctl", &["-D", &self.data(), "-l", &log, "-o", &opts, "-w", "-t", "30", "start"])?;
         wait_for_port(self.port, "PostgreSQL", Duration::from_secs(10))
+    }
+
+    /// Process id of the postmaster, from its pid file; None while the server is down.
+    pub fn postmaster_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.data_dir().join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()
     }
 
     /// Data directory, whose postmaster.pid names the server process.

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use authbench_scenarios::{LoadModel, ScenarioKind};
 
+use super::fault::FaultSpec;
 use super::ladder::LadderSpec;
 use authbench_targets::spec::{Span, StoreKind, TargetSpec};
 use clap::ValueEnum;
@@ -111,6 +112,9 @@ pub struct Matrix {
     pub targets: Vec<TargetSpec>,
     #[serde(rename = "load")]
     pub loads: Vec<LoadSpec>,
+    /// Fault cases, run once each after the speed cases.
+    #[serde(default, rename = "fault", skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSpec>,
 }
 
 /// More repetitions than this would take days at any profile's window; the CLI caps it too.
@@ -247,7 +251,7 @@ impl Matrix {
                 ));
             }
         }
-        Ok(())
+        self.faults.iter().try_for_each(|f| f.validate(&self.targets))
     }
 }
 

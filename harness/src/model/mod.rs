@@ -4,6 +4,7 @@
 //! starts processes or renders output, so the offline commands depend on this alone.
 
 pub mod environment;
+pub mod fault;
 pub mod histogram;
 pub mod ladder;
 pub mod matrix;

@@ -199,6 +199,8 @@ pub enum CaseRole {
     Ladder,
     /// A step the SLO bisection added between two ladder steps.
     Refine,
+    /// A fault case: a store or target fault inside the window, never part of a speed summary.
+    Fault,
 }
 
 /// Each process group's CPU over the window as a share of one core (1.0 = a whole core), and
@@ -240,6 +242,15 @@ pub struct Second {
     pub requests: u64,
     /// Non-2xx answers and transport errors in this second.
     pub errors: u64,
+    /// 401 answers in this second: credentials the target no longer accepts (0 in older files).
+    #[serde(default)]
+    pub unauthorized: u64,
+    /// 503 answers in this second: the target could not serve, e.g. its store was down.
+    #[serde(default)]
+    pub unavailable: u64,
+    /// 401s in this second that made a client drop its session and log in again.
+    #[serde(default)]
+    pub sessions_lost: u64,
     /// None in a second without requests.
     pub p50_us: Option<u64>,
     pub p99_us: Option<u64>,
@@ -298,6 +309,9 @@ pub struct Case {
     pub shares: Option<Shares>,
     #[serde(default)]
     pub timeline: Option<Timeline>,
+    /// The fault a fault case performed and what it did; None for every other case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<super::fault::FaultRecord>,
 }
 
 fn first_repetition() -> u32 {

@@ -42,7 +42,7 @@ pub fn file_stem(id: &str) -> String {
     id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
 }
 
-fn start_attack(target: &TargetProcess, plan: &Arc<Plan>, files: &CaseFiles<'_>) -> anyhow::Result<Attack> {
+pub(super) fn start_attack(target: &TargetProcess, plan: &Arc<Plan>, files: &CaseFiles<'_>) -> anyhow::Result<Attack> {
     let mut cfg = GooseConfiguration::default();
     cfg.host = Some(target.url());
     cfg.users = Some(plan.users);

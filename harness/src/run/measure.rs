@@ -199,6 +199,7 @@ pub fn build_case(
         goose_report: files.relative(&files.goose_report),
         shares: Some(shares(&m.before, &m.after, m.after.cpu_at.duration_since(m.before.cpu_at))),
         timeline: Some(timeline::build(w, &m.sampled, m.window)),
+        fault: None,
     })
 }
 

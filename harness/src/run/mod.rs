@@ -1,17 +1,18 @@
 //! `authbench run`: every case of the matrix on a fresh target, repetition by repetition, then
-//! the rate ladders, the load generator's ceiling and the security probe per target
-//! configuration; results.json is rewritten after each so nothing finished is lost.
+//! the rate ladders, the load generator's ceiling, the fault cases and the security probe per
+//! target configuration; results.json is rewritten after each so nothing finished is lost.
 //!
 //! [`provision`] gets the stores, [`target`] starts targets, [`case`] drives one case and
 //! [`measure`] turns its counters into figures ([`scrape`], [`cpu`], [`timeline`]); [`ladder`]
 //! climbs a configuration's rates, [`ceiling`] measures the load generator on a bare endpoint;
 //! [`probe`] and [`storage`] measure security windows and bytes per stored record;
-//! [`fingerprint`] records the machine.
+//! [`fingerprint`] records the machine; [`relay`] adds a network round trip in front of a store.
 
 mod case;
 mod ceiling;
 mod cpu;
 mod export;
+mod fault;
 mod fingerprint;
 pub mod interrupt;
 mod ladder;
@@ -20,6 +21,7 @@ mod method;
 pub mod probe;
 mod progress;
 pub mod provision;
+pub mod relay;
 mod scrape;
 mod storage;
 pub mod target;
@@ -105,8 +107,32 @@ fn new_results(opts: &RunOptions, stores: &Stores) -> Results {
     }
 }
 
+/// goose logs every failed request at WARN; a run counts failures by status and by second
+/// already, so only goose's errors reach the terminal (a store outage would print thousands of lines).
+struct GooseErrorsOnly;
+
+impl log::Log for GooseErrorsOnly {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::Level::Error
+    }
+
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            eprintln!("authbench: load generator: {}", r.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static GOOSE_LOG: GooseErrorsOnly = GooseErrorsOnly;
+
 /// Runs the matrix; returns the results directory.
 pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
+    // Installed before goose's own logger, which then stays out (it only logs that it could not).
+    if log::set_logger(&GOOSE_LOG).is_ok() {
+        log::set_max_level(log::LevelFilter::Error);
+    }
     let m = &opts.matrix;
     let timing = Timing { warmup: m.warmup.0, duration: m.duration.0, probe_cap: m.probe_cap.0 };
     prepare(&opts)?;
@@ -131,6 +157,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
             log_dir: &log_dir,
             seed_users: m.seed_users,
             namespace: format!("ab{}_{ti}", std::process::id()),
+            store_url: None,
         })
         .collect();
     let mut runner = Runner { m, timing: &timing, results: &mut results, done: 0, total: planned_cases(m) };
@@ -150,7 +177,7 @@ fn planned_cases(m: &Matrix) -> usize {
         let climbing = m.targets.iter().filter(|t| l.includes(&t.id())).count();
         climbing * l.planned_steps()
     });
-    matrix + ladder
+    matrix + ladder + fault::planned(&m.faults, &m.targets)
 }
 
 /// The order matrix cases run in: (repetition, configuration index), every configuration once per
@@ -198,6 +225,7 @@ impl Runner<'_> {
         if let Some(launch) = launches.first().filter(|_| m.loadgen_ceiling && !interrupt::is_set()) {
             ceiling::record(self, launch).await?;
         }
+        self.fault_cases(&ready).await?;
         for (spec, launch) in &ready {
             if interrupt::is_set() {
                 return Ok(());

@@ -1,6 +1,7 @@
 //! Stores for a run: the URLs the user gave, or throwaway servers started from local binaries.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use authbench_targets::config::redact;
 use authbench_targets::spec::StoreKind;
@@ -11,8 +12,8 @@ use crate::model::results::{StoreOrigin, StoreOrigins};
 
 /// How store CPU can be attributed.
 pub enum CpuSource {
-    /// A local process we started: its pid.
-    Process(i32),
+    /// A Redis we started: its current process (a fault case may restart it).
+    Redis(Arc<Mutex<Redis>>),
     /// A PostgreSQL cluster we started: postmaster pid is read from its data directory.
     PostgresTree(PathBuf),
     /// A server the user runs: its CPU is not visible from here.
@@ -31,7 +32,10 @@ impl Endpoint {
     /// Current CPU of the store's processes in µs, where it can be seen.
     pub fn cpu_us(&self) -> Option<u64> {
         match &self.cpu {
-            CpuSource::Process(pid) => super::cpu::process_us(*pid),
+            CpuSource::Redis(server) => {
+                let pid = server.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pid()?;
+                super::cpu::process_us(i32::try_from(pid).ok()?)
+            }
             CpuSource::PostgresTree(dir) => {
                 let pid =
                     std::fs::read_to_string(dir.join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()?;
@@ -48,8 +52,15 @@ pub struct Stores {
     pub redis: Option<Endpoint>,
     /// Why a store is missing, for the run's summary and the results' skipped cases.
     pub missing: Vec<(StoreKind, String)>,
-    _pg: Option<Postgres>,
-    _redis: Option<Redis>,
+    pg_server: Option<Arc<Mutex<Postgres>>>,
+    redis_server: Option<Arc<Mutex<Redis>>>,
+}
+
+/// A store server this run started, which fault cases may stop, freeze and restart.
+#[derive(Clone)]
+pub enum Server {
+    Postgres(Arc<Mutex<Postgres>>),
+    Redis(Arc<Mutex<Redis>>),
 }
 
 async fn postgres_version(url: &str) -> Option<String> {
@@ -81,12 +92,12 @@ pub async fn provision(
     postgres_url: Option<String>,
     redis_url: Option<String>,
 ) -> Stores {
-    let mut stores = Stores { postgres: None, redis: None, missing: Vec::new(), _pg: None, _redis: None };
+    let mut stores = Stores { postgres: None, redis: None, missing: Vec::new(), pg_server: None, redis_server: None };
     if need_postgres {
         match postgres(postgres_url).await {
             Ok((endpoint, server)) => {
                 stores.postgres = Some(endpoint);
-                stores._pg = server;
+                stores.pg_server = server;
             }
             Err(why) => stores.missing.push((StoreKind::Postgres, redact(&why))),
         }
@@ -95,7 +106,7 @@ pub async fn provision(
         match redis(redis_url).await {
             Ok((endpoint, server)) => {
                 stores.redis = Some(endpoint);
-                stores._redis = server;
+                stores.redis_server = server;
             }
             Err(why) => stores.missing.push((StoreKind::Redis, redact(&why))),
         }
@@ -103,7 +114,7 @@ pub async fn provision(
     stores
 }
 
-async fn postgres(url: Option<String>) -> Result<(Endpoint, Option<Postgres>), String> {
+async fn postgres(url: Option<String>) -> Result<(Endpoint, Option<Arc<Mutex<Postgres>>>), String> {
     if let Some(url) = url {
         let version = postgres_version(&url)
             .await
@@ -120,10 +131,10 @@ async fn postgres(url: Option<String>) -> Result<(Endpoint, Option<Postgres>), S
     let url = pg.url();
     let version = postgres_version(&url).await;
     let cpu = CpuSource::PostgresTree(pg.data_dir());
-    Ok((Endpoint { url, origin: StoreOrigin::Throwaway, version, cpu }, Some(pg)))
+    Ok((Endpoint { url, origin: StoreOrigin::Throwaway, version, cpu }, Some(Arc::new(Mutex::new(pg)))))
 }
 
-async fn redis(url: Option<String>) -> Result<(Endpoint, Option<Redis>), String> {
+async fn redis(url: Option<String>) -> Result<(Endpoint, Option<Arc<Mutex<Redis>>>), String> {
     if let Some(url) = url {
         let version = redis_version(&url)
             .await
@@ -139,8 +150,9 @@ async fn redis(url: Option<String>) -> Result<(Endpoint, Option<Redis>), String>
     };
     let url = r.url();
     let version = redis_version(&url).await;
-    let cpu = r.pid().and_then(|p| i32::try_from(p).ok()).map_or(CpuSource::External, CpuSource::Process);
-    Ok((Endpoint { url, origin: StoreOrigin::Throwaway, version, cpu }, Some(r)))
+    let server = Arc::new(Mutex::new(r));
+    let cpu = CpuSource::Redis(Arc::clone(&server));
+    Ok((Endpoint { url, origin: StoreOrigin::Throwaway, version, cpu }, Some(server)))
 }
 
 impl Stores {
@@ -157,8 +169,8 @@ impl Stores {
             postgres: postgres.map(endpoint),
             redis: redis.map(endpoint),
             missing: Vec::new(),
-            _pg: None,
-            _redis: None,
+            pg_server: None,
+            redis_server: None,
         }
     }
 
@@ -177,6 +189,23 @@ impl Stores {
             .iter()
             .find(|(s, _)| *s == store)
             .map_or_else(|| format!("{store} was not provisioned"), |(_, why)| why.clone())
+    }
+
+    /// The server behind a store, when this run started it; otherwise why a fault cannot touch it.
+    pub fn server(&self, store: StoreKind) -> Result<Server, String> {
+        let found = match store {
+            StoreKind::Postgres => self.pg_server.clone().map(Server::Postgres),
+            StoreKind::Redis => self.redis_server.clone().map(Server::Redis),
+            StoreKind::Memory => {
+                return Err("the memory store lives inside the target: there is no server to fault".into())
+            }
+        };
+        found.ok_or_else(|| {
+            format!(
+                "{store} was given with --{store}-url: authbench only faults servers it started itself; \
+                 run without --{store}-url to let it start a throwaway {store}"
+            )
+        })
     }
 
     /// Where each store came from, for results.json.

@@ -9,7 +9,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use authbench_targets::config::redact;
-use authbench_targets::spec::TargetSpec;
+use authbench_targets::spec::{StoreKind, TargetSpec};
 
 use super::provision::Stores;
 
@@ -42,6 +42,15 @@ pub struct Launch<'a> {
     pub log_dir: &'a Path,
     pub seed_users: u64,
     pub namespace: String,
+    /// A store reached at another URL than the run's (through a relay), for this launch only.
+    pub store_url: Option<(StoreKind, String)>,
+}
+
+impl<'a> Launch<'a> {
+    /// The same launch with `store` reached at `url`.
+    pub fn with_store_url(&self, store: StoreKind, url: String) -> Launch<'a> {
+        Launch { namespace: self.namespace.clone(), store_url: Some((store, url)), ..*self }
+    }
 }
 
 /// Logins a target queues for argon2 before answering 503: at least the seeded users, so a case's
@@ -50,12 +59,17 @@ const MIN_PENDING_LOGINS: u64 = 4096;
 
 /// The control key and store URLs (which may hold passwords) go to the target through its
 /// environment, readable only by its user, never on its command line, which `ps` shows to all.
-fn secrets_in_env(cmd: &mut Command, control_key: &str, stores: &Stores) {
+fn secrets_in_env(cmd: &mut Command, control_key: &str, stores: &Stores, via: Option<&(StoreKind, String)>) {
     cmd.env("AUTHBENCH_CONTROL_KEY", control_key);
-    for (var, endpoint) in [("AUTHBENCH_POSTGRES_URL", &stores.postgres), ("AUTHBENCH_REDIS_URL", &stores.redis)] {
-        match endpoint {
-            Some(e) => cmd.env(var, &e.url),
-            None => cmd.env_remove(var),
+    let stores = [
+        (StoreKind::Postgres, "AUTHBENCH_POSTGRES_URL", &stores.postgres),
+        (StoreKind::Redis, "AUTHBENCH_REDIS_URL", &stores.redis),
+    ];
+    for (kind, var, endpoint) in stores {
+        match (via.filter(|(k, _)| *k == kind), endpoint) {
+            (Some((_, url)), _) => cmd.env(var, url),
+            (None, Some(e)) => cmd.env(var, &e.url),
+            (None, None) => cmd.env_remove(var),
         };
     }
 }
@@ -67,6 +81,27 @@ impl TargetProcess {
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             authbench_targets::token::opaque::random_bytes::<18>(),
         );
+        TargetProcess::start_on(spec, launch, log_name, control_key, None).await
+    }
+
+    /// Kills the process and starts the same configuration on the same address (a fault case's
+    /// target restart), logging to `log_name`; same signing keys, control key and namespace, so issued tokens and
+    /// stored sessions stay valid where the strategy keeps them outside the process.
+    pub async fn restart(&mut self, spec: &TargetSpec, launch: &Launch<'_>, log_name: &str) -> anyhow::Result<()> {
+        let _ = self.child.kill().await;
+        let key = self.control_key.clone();
+        let next = TargetProcess::start_on(spec, launch, log_name, key, Some(&self.addr)).await?;
+        *self = next;
+        Ok(())
+    }
+
+    async fn start_on(
+        spec: &TargetSpec,
+        launch: &Launch<'_>,
+        log_name: &str,
+        control_key: String,
+        listen: Option<&str>,
+    ) -> anyhow::Result<TargetProcess> {
         let log_path = launch.log_dir.join(format!("{log_name}.log"));
         let log = std::fs::File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
         let mut cmd = Command::new(launch.binary);
@@ -77,11 +112,12 @@ impl TargetProcess {
             .args(["--max-pending-logins", &launch.seed_users.max(MIN_PENDING_LOGINS).to_string()])
             .arg("--key-dir")
             .arg(launch.key_dir)
+            .args(listen.map(|a| ["--listen", a]).into_iter().flatten())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .kill_on_drop(true);
-        secrets_in_env(&mut cmd, &control_key, launch.stores);
+        secrets_in_env(&mut cmd, &control_key, launch.stores, launch.store_url.as_ref());
         let mut child = cmd.spawn().map_err(|e| {
             anyhow::anyhow!(
                 "cannot start {}: {e} (build it with cargo build --release -p authbench-targets, or pass --target-bin)",
@@ -128,7 +164,7 @@ mod tests {
         let pg = "postgres://authbench:s3cret@127.0.0.1:5432/postgres";
         let stores = Stores::external_for_tests(Some(pg), None);
         let mut cmd = Command::new("authbench-target");
-        secrets_in_env(&mut cmd, "k".repeat(24).as_str(), &stores);
+        secrets_in_env(&mut cmd, "k".repeat(24).as_str(), &stores, None);
         let std = cmd.as_std();
         assert!(std.get_args().all(|a| !a.to_string_lossy().contains("s3cret")));
         let envs: Vec<(String, Option<String>)> = std

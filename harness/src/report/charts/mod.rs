@@ -5,6 +5,7 @@ pub mod auth_cost;
 mod bars;
 mod cpu_curve;
 mod curves;
+mod fault;
 mod ladder;
 mod lines;
 mod scatter;
@@ -210,10 +211,13 @@ fn security_chart(r: &Results, closed: &[&Case], ctx: &Ctx) -> anyhow::Result<Op
     write(&chart, ctx.dir, "security", caption).map(Some)
 }
 
-/// The charts a report shows: the timelines apart, since they have a section of their own.
+/// The charts a report shows: the timelines and the fault charts apart, since they have sections
+/// of their own.
 pub struct Drawn {
     pub charts: Vec<ChartRef>,
     pub timelines: Vec<ChartRef>,
+    /// One chart per `[[fault]]`, keyed by its id ("browse-open-16u-1000rps/store_outage").
+    pub faults: Vec<(String, ChartRef)>,
 }
 
 /// Renders every chart the results support into `dir`, in report order (the auth-cost chart is
@@ -228,5 +232,5 @@ pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Drawn> {
     out.extend(sweeps::render(r, dir, &ctx.run)?);
     out.extend(ladder::render(r, &ctx)?);
     out.extend(cpu_curve::render(r, &ctx)?);
-    Ok(Drawn { charts: out, timelines: timeline::render(&closed, &ctx)? })
+    Ok(Drawn { charts: out, timelines: timeline::render(&closed, &ctx)?, faults: fault::render(r, &ctx)? })
 }

@@ -109,6 +109,8 @@ struct RawClaim {
     at_rps: Option<Spanned<f64>>,
     max_extra_cores: Option<Spanned<f64>>,
     max_throughput_ratio: Option<Spanned<f64>>,
+    max_error_share: Option<Spanned<f64>>,
+    logged_out_share: Option<Spanned<f64>>,
 }
 
 type Located = (Range<usize>, Problem);
@@ -142,6 +144,8 @@ impl RawClaim {
             Setting::AtRps => self.at_rps.as_ref().map(Spanned::span),
             Setting::MaxExtraCores => self.max_extra_cores.as_ref().map(Spanned::span),
             Setting::MaxThroughputRatio => self.max_throughput_ratio.as_ref().map(Spanned::span),
+            Setting::MaxErrorShare => self.max_error_share.as_ref().map(Spanned::span),
+            Setting::LoggedOutShare => self.logged_out_share.as_ref().map(Spanned::span),
         }
     }
 
@@ -165,6 +169,8 @@ impl RawClaim {
             max_extra_cores: checked(Setting::MaxExtraCores, &self.max_extra_cores)?.unwrap_or(d.max_extra_cores),
             max_throughput_ratio: checked(Setting::MaxThroughputRatio, &self.max_throughput_ratio)?
                 .unwrap_or(d.max_throughput_ratio),
+            max_error_share: checked(Setting::MaxErrorShare, &self.max_error_share)?.unwrap_or(d.max_error_share),
+            logged_out_share: checked(Setting::LoggedOutShare, &self.logged_out_share)?.unwrap_or(d.logged_out_share),
         })
     }
 

@@ -3,7 +3,7 @@
 //! A claims file names a rule (`rule = "jwt_cost_us"`, a [`RuleName`]) and gives the threshold
 //! that rule takes, if any (a [`Threshold`] such as `claimed_us = 970.0`); loading turns the two
 //! into one [`Rule`]. Optional [`Setting`]s (`tolerance`, `percentile`, `at_rps`,
-//! `max_extra_cores`) refine how a rule reads the run and default when absent. Adding a rule means adding a `Rule` variant: [`Rule::name`], the loader's
+//! `max_extra_cores`, `max_throughput_ratio`, `max_error_share`, `logged_out_share`) refine how a rule reads the run and default when absent. Adding a rule means adding a `Rule` variant: [`Rule::name`], the loader's
 //! [`Rule::build`] and the judge's dispatch all match exhaustively, so each place that must
 //! handle it fails to compile until it does.
 
@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::model::fault::RECOVERED_ERROR_SHARE;
 use crate::model::ladder::Percentile;
 use crate::report::claims::verdict::DEFAULT_TOLERANCE;
 
@@ -43,6 +44,13 @@ pub enum Rule {
     JwtStaleRole,
     /// Store operations per request of jwt with a denylist.
     DenylistOps,
+    /// Store outage fault cases: jwt without denylist's error share during the outage against
+    /// `max_error_share`, beside the store-backed session configurations' shares.
+    JwtServesInOutage { max_error_share: f64 },
+    /// Store restart without persistence: sessions lost per user of the load against `logged_out_share`.
+    RestartLogsOut { logged_out_share: f64 },
+    /// Store outage fault cases: each hybrid configuration's error share against `max_error_share`.
+    HybridServesInOutage { max_error_share: f64 },
 }
 
 macro_rules! rule_names {
@@ -80,6 +88,9 @@ rule_names! {
     JwtRevocation => "jwt_revocation",
     JwtStaleRole => "jwt_stale_role",
     DenylistOps => "denylist_ops",
+    JwtServesInOutage => "jwt_serves_in_outage",
+    RestartLogsOut => "restart_logs_out",
+    HybridServesInOutage => "hybrid_serves_in_outage",
 }
 
 impl fmt::Display for RuleName {
@@ -155,12 +166,23 @@ pub enum Setting {
     MaxExtraCores,
     /// Session throughput as a share of jwt's under which it "falls" (`max_throughput_ratio = 0.75`).
     MaxThroughputRatio,
+    /// The error share during a fault up to which a configuration "keeps serving" (`max_error_share = 0.01`).
+    MaxErrorShare,
+    /// The share of the load's users whose sessions must be lost for "everyone" (`logged_out_share = 0.9`).
+    LoggedOutShare,
 }
 
 impl Setting {
     /// Every optional field.
-    pub const ALL: &'static [Setting] =
-        &[Setting::Tolerance, Setting::Percentile, Setting::AtRps, Setting::MaxExtraCores, Setting::MaxThroughputRatio];
+    pub const ALL: &'static [Setting] = &[
+        Setting::Tolerance,
+        Setting::Percentile,
+        Setting::AtRps,
+        Setting::MaxExtraCores,
+        Setting::MaxThroughputRatio,
+        Setting::MaxErrorShare,
+        Setting::LoggedOutShare,
+    ];
 
     /// The field name in a claims file.
     pub fn as_str(self) -> &'static str {
@@ -170,26 +192,46 @@ impl Setting {
             Setting::AtRps => "at_rps",
             Setting::MaxExtraCores => "max_extra_cores",
             Setting::MaxThroughputRatio => "max_throughput_ratio",
+            Setting::MaxErrorShare => "max_error_share",
+            Setting::LoggedOutShare => "logged_out_share",
         }
     }
 
     /// Whether rule `name` reads this field.
     pub fn taken_by(self, name: RuleName) -> bool {
         match self {
-            Setting::Tolerance => Rule::threshold(name).is_some() || name == RuleName::DenylistOps,
+            Setting::Tolerance => Rule::threshold(name).is_some() || Rule::judged_by_figure(name),
             Setting::Percentile | Setting::AtRps => name == RuleName::JwtLatencyUs,
             Setting::MaxExtraCores => name == RuleName::ExtraCoresAt,
             Setting::MaxThroughputRatio => name == RuleName::SessionStoreBound,
+            Setting::MaxErrorShare => {
+                matches!(name, RuleName::JwtServesInOutage | RuleName::HybridServesInOutage)
+            }
+            Setting::LoggedOutShare => name == RuleName::RestartLogsOut,
         }
     }
 
-    /// Refuses a value no claim can mean: a tolerance of at least 1, rates and cores above 0.
+    /// Whether the value is a share of something, so at most 1.
+    fn is_share(self) -> bool {
+        matches!(self, Setting::MaxErrorShare | Setting::LoggedOutShare)
+    }
+
+    /// Refuses a value no claim can mean: a tolerance of at least 1, rates and cores above 0, shares
+    /// above 0 and at most 1.
     pub fn check(self, value: f64) -> Result<f64, String> {
-        let ok = value.is_finite() && if self == Setting::Tolerance { value >= 1.0 } else { value > 0.0 };
+        let ok = value.is_finite()
+            && match self {
+                Setting::Tolerance => value >= 1.0,
+                s if s.is_share() => value > 0.0 && value <= 1.0,
+                _ => value > 0.0,
+            };
         match (ok, self) {
             (true, _) => Ok(value),
             (false, Setting::Tolerance) => {
                 Err(format!("tolerance must be a factor of at least 1 (2.0 reads ~X as X/2 to 2X), not {value}"))
+            }
+            (false, s) if s.is_share() => {
+                Err(format!("{self} must be a fraction above 0 and at most 1 (0.01 for 1 %), not {value}"))
             }
             (false, _) => Err(format!("{self} must be a positive number, not {value}")),
         }
@@ -215,10 +257,15 @@ pub struct Settings {
     pub max_extra_cores: f64,
     /// The share of jwt's throughput under which `session_store_bound` calls session throughput fallen.
     pub max_throughput_ratio: f64,
+    /// The error share during a fault up to which the outage rules say a configuration kept serving.
+    pub max_error_share: f64,
+    /// The share of users whose sessions `restart_logs_out` needs lost to say everyone was logged out.
+    pub logged_out_share: f64,
 }
 
 impl Default for Settings {
-    /// Tolerance 2×, the median, the closed browse case, one core, three quarters of jwt's throughput.
+    /// Tolerance 2×, the median, the closed browse case, one core, three quarters of jwt's
+    /// throughput, errors within the band a fault case counts as served normally (1 %), 90 % of users.
     fn default() -> Settings {
         Settings {
             tolerance: DEFAULT_TOLERANCE,
@@ -226,6 +273,8 @@ impl Default for Settings {
             at_rps: None,
             max_extra_cores: 1.0,
             max_throughput_ratio: 0.75,
+            max_error_share: RECOVERED_ERROR_SHARE,
+            logged_out_share: 0.9,
         }
     }
 }
@@ -260,7 +309,21 @@ impl Rule {
             RuleName::JwtRevocation => Rule::JwtRevocation,
             RuleName::JwtStaleRole => Rule::JwtStaleRole,
             RuleName::DenylistOps => Rule::DenylistOps,
+            RuleName::JwtServesInOutage => Rule::JwtServesInOutage { max_error_share: settings.max_error_share },
+            RuleName::RestartLogsOut => Rule::RestartLogsOut { logged_out_share: settings.logged_out_share },
+            RuleName::HybridServesInOutage => Rule::HybridServesInOutage { max_error_share: settings.max_error_share },
         })
+    }
+
+    /// Whether a rule without a threshold still judges a figure by the verdict rule (so reads `tolerance`).
+    fn judged_by_figure(name: RuleName) -> bool {
+        matches!(
+            name,
+            RuleName::DenylistOps
+                | RuleName::JwtServesInOutage
+                | RuleName::RestartLogsOut
+                | RuleName::HybridServesInOutage
+        )
     }
 
     /// The name a claims file gives this rule.
@@ -278,6 +341,9 @@ impl Rule {
             Rule::JwtRevocation => RuleName::JwtRevocation,
             Rule::JwtStaleRole => RuleName::JwtStaleRole,
             Rule::DenylistOps => RuleName::DenylistOps,
+            Rule::JwtServesInOutage { .. } => RuleName::JwtServesInOutage,
+            Rule::RestartLogsOut { .. } => RuleName::RestartLogsOut,
+            Rule::HybridServesInOutage { .. } => RuleName::HybridServesInOutage,
         }
     }
 
@@ -336,5 +402,10 @@ mod tests {
         assert!(Setting::Percentile.taken_by(RuleName::JwtLatencyUs));
         assert!(!Setting::Percentile.taken_by(RuleName::JwtCostUs));
         assert!(Setting::MaxExtraCores.taken_by(RuleName::ExtraCoresAt));
+        assert!(Setting::Tolerance.taken_by(RuleName::RestartLogsOut));
+        assert!(Setting::MaxErrorShare.taken_by(RuleName::HybridServesInOutage));
+        assert!(!Setting::MaxErrorShare.taken_by(RuleName::RestartLogsOut));
+        assert!(Setting::LoggedOutShare.check(1.5).unwrap_err().contains("logged_out_share must be a fraction"));
+        assert_eq!(Setting::MaxErrorShare.check(0.05), Ok(0.05));
     }
 }

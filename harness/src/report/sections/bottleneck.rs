@@ -3,7 +3,9 @@
 //! beside wrk's, and the warnings that open the report.
 
 use crate::model::environment::BuildProfile;
-use crate::model::results::{Case, LoadgenCeiling, Results, Shares, Summary, LOADGEN_BOUND_SHARE, STEAL_WARNING_SHARE};
+use crate::model::results::{
+    Case, CaseRole, LoadgenCeiling, Results, Shares, Summary, LOADGEN_BOUND_SHARE, STEAL_WARNING_SHARE,
+};
 use crate::report::document::{num, opt, opt_num, Block, Section, Text};
 
 /// A share of the machine's CPU as a percentage.
@@ -24,18 +26,21 @@ fn debug(r: &Results) -> Option<Text> {
         .then(|| Text::plain("A debug build measured this run: its figures say nothing about release performance."))
 }
 
-/// The cases whose shares `pred` picks, each described by `show`, or None when there are none.
-fn cases_where(r: &Results, pred: fn(&Shares) -> bool, show: fn(&Shares) -> String) -> Option<Vec<String>> {
-    let hits: Vec<String> = r
-        .cases
-        .iter()
+/// The cases of `cases` whose shares `pred` picks, each described by `show`, or None when there are none.
+fn cases_where<'a>(
+    cases: impl Iterator<Item = &'a Case>,
+    pred: fn(&Shares) -> bool,
+    show: fn(&Shares) -> String,
+) -> Option<Vec<String>> {
+    let hits: Vec<String> = cases
         .filter_map(|c| c.shares.as_ref().filter(|s| pred(s)).map(|s| format!("{} ({})", c.id, show(s))))
         .collect();
     (!hits.is_empty()).then_some(hits)
 }
 
 fn steal(r: &Results) -> Option<Text> {
-    let hits = cases_where(r, Shares::steal_warning, |s| s.steal.map_or_else(String::new, percent))?;
+    // Every window, fault cases included: steal makes their per-second figures suspect too.
+    let hits = cases_where(r.cases.iter(), Shares::steal_warning, |s| s.steal.map_or_else(String::new, percent))?;
     Some(Text::plain(format!(
         "Steal time above {:.0} % of the machine's CPU in {} window(s): {}. The hypervisor took CPU this machine \
          wanted, so their latencies and rates are suspect.",
@@ -46,7 +51,9 @@ fn steal(r: &Results) -> Option<Text> {
 }
 
 fn bound(r: &Results) -> Option<Text> {
-    let hits = cases_where(r, Shares::loadgen_bound, |s| {
+    // A fault case's req/s is no speed figure: whether the generator limited it is beside the point.
+    let speed = r.cases.iter().filter(|c| c.role != CaseRole::Fault);
+    let hits = cases_where(speed, Shares::loadgen_bound, |s| {
         format!("load generator {:.2} of a core, target {:.2}", s.loadgen, s.target)
     })?;
     Some(Text::plain(format!(

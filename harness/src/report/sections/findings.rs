@@ -1,7 +1,7 @@
 //! The sections that judge the run: security windows, claims, caveats and what was skipped.
 
 use crate::model::probe::{ProbeResult, WindowResult};
-use crate::model::results::{Results, RunStatus};
+use crate::model::results::{CaseRole, Results, RunStatus};
 use crate::report::claims::Verdict;
 use crate::report::document::{Block, Section, Text};
 
@@ -55,7 +55,8 @@ fn shared_machine(r: &Results) -> String {
 /// What limits the figures of this run.
 pub fn caveats(r: &Results) -> Section {
     let mut out = vec![shared_machine(r)];
-    if r.cases.iter().any(|c| c.cpu_us_per_request.store.is_none()) {
+    // A fault case that restarted its store has no store CPU by design, not because it was external.
+    if r.cases.iter().any(|c| c.role != CaseRole::Fault && c.cpu_us_per_request.store.is_none()) {
         out.push("Some stores were external: their CPU is not visible from here and shows as —.".into());
     }
     out.push(

@@ -4,11 +4,13 @@
 //! - `bottleneck`: the warnings that open the report; CPU shares, steal, the load generator ceiling.
 //! - `capacity`: capacity at the SLO and the CPU curve, from the rate ladders.
 //! - `timeline`: the second-by-second charts and how to read them.
+//! - `faults`: "Failure modes", the fault cases, after every speed section and before the probes.
 //! - `findings`: security windows, claims, caveats, skipped.
 //! - "Where the time goes" is built by [`super::auth_cost`].
 
 mod bottleneck;
 mod capacity;
+pub(crate) mod faults;
 mod findings;
 mod run;
 mod timeline;
@@ -28,10 +30,9 @@ pub fn build(r: &Results, drawn: &Drawn, time: Section, verdicts: &[Verdict]) ->
         timeline::section(&drawn.timelines),
         bottleneck::section(r),
         time,
-        findings::security(r),
-        findings::claims(verdicts),
-        findings::caveats(r),
     ];
+    sections.extend(faults::section(r, &drawn.faults));
+    sections.extend([findings::security(r), findings::claims(verdicts), findings::caveats(r)]);
     sections.extend(findings::skipped(r));
     let intro = run::intro(r).into_iter().chain(bottleneck::warnings(r)).collect();
     Document { title: run::title(r), intro, sections }

@@ -20,10 +20,13 @@ pub fn intro(r: &Results) -> Vec<Block> {
     vec![Block::Paragraph(text)]
 }
 
-/// "115 cases (69 matrix windows: 23 configuration × load pairs × 3 repetitions; 46 ladder steps)".
+/// "115 cases (69 matrix windows: 23 configuration × load pairs × 3 repetitions; 46 ladder steps)",
+/// fault cases counted apart (they are neither matrix windows nor ladder steps).
 fn case_counts(r: &Results) -> String {
-    let matrix = r.cases.iter().filter(|c| c.role == CaseRole::Matrix).count();
-    let ladder = r.cases.len() - matrix;
+    let count = |f: fn(&CaseRole) -> bool| r.cases.iter().filter(|c| f(&c.role)).count();
+    let matrix = count(|k| *k == CaseRole::Matrix);
+    let ladder = count(|k| matches!(k, CaseRole::Ladder | CaseRole::Refine));
+    let faults = count(|k| *k == CaseRole::Fault);
     let reps = r.config.matrix.repetitions;
     let mut parts = vec![format!(
         "{matrix} matrix window{}{}",
@@ -36,6 +39,9 @@ fn case_counts(r: &Results) -> String {
     )];
     if ladder > 0 {
         parts.push(format!("{ladder} ladder step{}", if ladder == 1 { "" } else { "s" }));
+    }
+    if faults > 0 {
+        parts.push(format!("{faults} fault case{} (see Failure modes)", if faults == 1 { "" } else { "s" }));
     }
     format!("{} cases ({})", r.cases.len(), parts.join("; "))
 }

@@ -16,7 +16,7 @@ fn refused(tail: &str) -> String {
 }
 
 #[test]
-fn the_builtin_file_loads_the_eleven_claims() {
+fn the_builtin_file_loads_the_fourteen_claims() {
     let claims = builtin().unwrap();
     let got: Vec<(&str, Rule)> = claims.iter().map(|c| (c.id.as_str(), c.rule)).collect();
     assert_eq!(
@@ -33,12 +33,28 @@ fn the_builtin_file_loads_the_eleven_claims() {
             ("jwt-revocation", Rule::JwtRevocation),
             ("jwt-stale-role", Rule::JwtStaleRole),
             ("denylist-lookup", Rule::DenylistOps),
+            ("jwt-store-outage", Rule::JwtServesInOutage { max_error_share: 0.01 }),
+            ("session-restart-logout", Rule::RestartLogsOut { logged_out_share: 0.9 }),
+            ("hybrid-store-outage", Rule::HybridServesInOutage { max_error_share: 0.01 }),
         ]
     );
     assert!(claims.iter().all(|c| !c.claim.is_empty() && !c.source.is_empty() && !c.metric.is_empty()));
     let tolerance = |id: &str| claims.iter().find(|c| c.id == id).map(|c| c.tolerance);
     assert_eq!(tolerance("jwt-latency"), Some(2.0));
     assert_eq!(tolerance("denylist-lookup"), Some(1.05));
+    assert_eq!(tolerance("session-restart-logout"), Some(1.0));
+}
+
+#[test]
+fn the_fault_settings_default_and_belong_to_their_rules() {
+    let claims = one("rule = \"restart_logs_out\"\n").unwrap();
+    assert_eq!(claims[0].rule, Rule::RestartLogsOut { logged_out_share: 0.9 });
+    let claims = one("rule = \"jwt_serves_in_outage\"\nmax_error_share = 0.05\ntolerance = 1\n").unwrap();
+    assert_eq!(claims[0].rule, Rule::JwtServesInOutage { max_error_share: 0.05 });
+    let e = refused("rule = \"restart_logs_out\"\nmax_error_share = 0.01\n");
+    assert!(e.contains("line 7") && e.contains("rule `restart_logs_out` does not read `max_error_share`"), "{e}");
+    let e = refused("rule = \"hybrid_serves_in_outage\"\nmax_error_share = 5\n");
+    assert!(e.contains("line 7") && e.contains("max_error_share must be a fraction"), "{e}");
 }
 
 #[test]

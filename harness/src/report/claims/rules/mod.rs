@@ -1,4 +1,5 @@
-//! One function per rule, each deciding its claim from the run's typed cases and probes.
+//! One function per rule, each deciding its claim from the run's typed cases and probes; the
+//! availability rules read the fault cases, every other rule only speed cases and probes.
 //!
 //! A rule finds the cases it compares by their [`TargetSpec`](authbench_targets::spec::TargetSpec),
 //! never by id, and answers [`Missing`] for any case or figure the run lacks: an unknown figure
@@ -6,6 +7,7 @@
 //! [`Figure`] over the repetitions of its (configuration, load) and lets
 //! [`judge_figures`](super::verdict::judge_figures) apply the one documented rule.
 
+mod availability;
 mod cost;
 mod latency;
 mod security;
@@ -37,6 +39,9 @@ pub(super) fn decide(rule: &Rule, t: f64, r: &Results) -> Decision {
         Rule::JwtRevocation => security::jwt_revocation(r),
         Rule::JwtStaleRole => security::jwt_stale_role(r),
         Rule::DenylistOps => store::denylist_ops(r, t),
+        Rule::JwtServesInOutage { max_error_share } => availability::jwt_serves_in_outage(r, max_error_share, t),
+        Rule::RestartLogsOut { logged_out_share } => availability::restart_logs_out(r, logged_out_share, t),
+        Rule::HybridServesInOutage { max_error_share } => availability::hybrid_serves_in_outage(r, max_error_share, t),
     }
 }
 
