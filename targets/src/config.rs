@@ -16,9 +16,18 @@ pub struct Config {
     #[command(flatten)]
     pub spec: TargetSpec,
 
-    /// Directory holding signing keys; missing keys are generated there.
+    /// Directory holding signing keys; missing keys are generated there. With --tls the target's
+    /// certificate is written there too (tls-cert.pem), for clients to trust.
     #[arg(long, default_value = "keys")]
     pub key_dir: PathBuf,
+
+    /// With --tls: the certificate chain to serve (PEM) instead of a generated self-signed one.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// With --tls: the private key of --tls-cert (PEM, PKCS#8, SEC1 or PKCS#1).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 
     /// Idle timeout of a session (0 = none); when set, every lookup also slides the idle deadline.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
@@ -117,8 +126,8 @@ impl Config {
         if self.leeway.as_secs() > crate::token::jwt::MAX_LEEWAY_S {
             return Err(format!("--leeway must be at most {}s", crate::token::jwt::MAX_LEEWAY_S));
         }
-        if self.spec.tls {
-            return Err("--tls: this build serves plain HTTP only; leave tls out of the configuration".into());
+        if !self.spec.tls && (self.tls_cert.is_some() || self.tls_key.is_some()) {
+            return Err("--tls-cert and --tls-key only make sense with --tls: add --tls or drop them".into());
         }
         if self.spec.pool_size == 0 {
             return Err("--pool-size must be at least 1".into());
@@ -234,6 +243,16 @@ mod tests {
         assert!(!with("fifteen-bytes!!").unwrap_err().contains("fifteen"), "the error must not echo the key");
         assert!(with("sixteen-bytes!!!").is_ok());
         assert!(Config::parse_from(["t", "--strategy", "jwt"]).validate().is_ok());
+    }
+
+    #[test]
+    fn a_certificate_needs_its_key_and_tls() {
+        let parse = |args: &[&str]| Config::try_parse_from(["t", "--strategy", "jwt"].iter().chain(args));
+        assert!(parse(&["--tls", "--tls-cert", "c.pem"]).is_err(), "a certificate without its key");
+        let without_tls = parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        assert!(without_tls.validate().unwrap_err().contains("--tls"));
+        assert!(parse(&["--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap().validate().is_ok());
+        assert!(parse(&["--tls", "--protocol", "h2"]).unwrap().validate().is_ok());
     }
 
     #[test]

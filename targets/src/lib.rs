@@ -12,15 +12,19 @@
 //! - [`store`]: sessions, refresh families and denylists in PostgreSQL, Redis or memory.
 //! - [`strategy`]: jwt, session and hybrid behind one `Auth` the HTTP layer calls.
 //! - [`http`]: the axum router, credential parsing, handlers; [`net`] counts socket bytes;
-//!   [`metrics`] serves Prometheus text; [`info`] derives the capabilities /control/info states.
-//! - `testkit` feature: [`throwaway`] PostgreSQL/Redis servers and [`sizes`] (bytes per credential),
-//!   for tests, benches and the harness, not for the service itself.
+//!   [`tls`] serves HTTPS and HTTP/2 on top of it; [`metrics`] serves Prometheus text;
+//!   [`info`] derives the capabilities /control/info states.
+//! - `testkit` feature: [`throwaway`] PostgreSQL/Redis servers, [`sizes`] (bytes per credential)
+//!   and [`local`] (a target served in-process), for tests, benches and the harness, not for the
+//!   service itself.
 
 pub mod config;
 pub mod contract;
 pub mod error;
 pub mod http;
 pub mod info;
+#[cfg(feature = "testkit")]
+pub mod local;
 pub mod logging;
 pub mod metrics;
 pub mod net;
@@ -31,5 +35,6 @@ pub mod store;
 pub mod strategy;
 #[cfg(feature = "testkit")]
 pub mod throwaway;
+pub mod tls;
 pub mod token;
 pub mod users;

@@ -12,6 +12,7 @@ use authbench_targets::http::{router, App};
 use authbench_targets::metrics::Metrics;
 use authbench_targets::net::{Counters, Limits};
 use authbench_targets::strategy::Auth;
+use authbench_targets::tls::Tls;
 use authbench_targets::{info, token};
 
 fn main() -> std::process::ExitCode {
@@ -55,8 +56,15 @@ async fn serve(cfg: Config, workers: usize) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}: pick another --listen address or port 0", cfg.listen))?;
     let addr = listener.local_addr().context("reading the bound address failed")?;
+    // The certificate file is written before the address is announced, so a client never misses it.
+    let tls = match cfg.spec.tls {
+        true => Some(Arc::new(Tls::new(&cfg, Arc::clone(&metrics)).context("setting up --tls failed")?)),
+        false => None,
+    };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on http://{addr}").and_then(|()| out.flush()).context("writing to stdout failed")?;
+    writeln!(out, "listening on {}://{addr}", cfg.spec.scheme())
+        .and_then(|()| out.flush())
+        .context("writing to stdout failed")?;
     drop(out);
 
     let sweeper_app = Arc::clone(&app);
@@ -79,7 +87,7 @@ async fn serve(cfg: Config, workers: usize) -> anyhow::Result<()> {
     };
     let limits =
         Limits { max_connections: cfg.max_connections, header_timeout: cfg.header_timeout, drain: cfg.request_timeout };
-    authbench_targets::net::serve(listener, router(app), counters, limits, shutdown())
+    authbench_targets::net::serve(listener, router(app), counters, limits, tls, shutdown())
         .await
         .context("HTTP server failed")
 }

@@ -27,6 +27,19 @@ pub struct OpLabels {
     pub op: &'static str,
 }
 
+/// Labels of `authbench_tls_handshakes_total`: the key exchange group, which decides most of a
+/// handshake's size.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GroupLabels {
+    pub group: &'static str,
+}
+
+/// Labels of `authbench_tls_handshake_bytes_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabels {
+    pub direction: &'static str,
+}
+
 type HistogramFamily = Family<OpLabels, Histogram, fn() -> Histogram>;
 
 /// Every counter a target exposes; cheap to update from the hot path.
@@ -46,6 +59,11 @@ pub struct Metrics {
     pub auth_bytes_received: Counter,
     /// Bytes of Set-Cookie header lines and token strings in response bodies.
     pub auth_bytes_sent: Counter,
+    tls_handshakes: Family<GroupLabels, Counter>,
+    tls_handshake_bytes: Family<DirectionLabels, Counter>,
+    /// Seconds store connections were checked out of the pool (PostgreSQL, whose connections serve
+    /// one query at a time): divided by the window and the pool size, how busy the pool was.
+    pool_held_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
 }
 
 fn store_histogram() -> Histogram {
@@ -86,6 +104,20 @@ impl Metrics {
             "Bytes of Set-Cookie header lines and token strings sent",
             auth_bytes_sent.clone(),
         );
+        let tls_handshakes = Family::<GroupLabels, Counter>::default();
+        let tls_handshake_bytes = Family::<DirectionLabels, Counter>::default();
+        registry.register("tls_handshakes", "TLS handshakes completed by key exchange group", tls_handshakes.clone());
+        registry.register(
+            "tls_handshake_bytes",
+            "Socket bytes of completed TLS handshakes by direction",
+            tls_handshake_bytes.clone(),
+        );
+        let pool_held_seconds = Counter::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "store_pool_held_seconds",
+            "Seconds store connections were checked out of the pool",
+            pool_held_seconds.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -97,7 +129,22 @@ impl Metrics {
             connections,
             auth_bytes_received,
             auth_bytes_sent,
+            tls_handshakes,
+            tls_handshake_bytes,
+            pool_held_seconds,
         }
+    }
+
+    /// Adds the time one store connection was checked out of the pool.
+    pub fn pool_held(&self, took: Duration) {
+        self.pool_held_seconds.inc_by(took.as_secs_f64());
+    }
+
+    /// Counts one completed TLS handshake and its socket bytes, apart from the requests that follow.
+    pub fn tls_handshake(&self, group: &'static str, received: u64, sent: u64) {
+        self.tls_handshakes.get_or_create(&GroupLabels { group }).inc();
+        self.tls_handshake_bytes.get_or_create(&DirectionLabels { direction: "received" }).inc_by(received);
+        self.tls_handshake_bytes.get_or_create(&DirectionLabels { direction: "sent" }).inc_by(sent);
     }
 
     /// Counts one served request.
@@ -136,6 +183,7 @@ mod tests {
         m.request("/api/me", 200);
         m.failure("expired");
         m.store_op("session_get", Duration::from_micros(30));
+        m.tls_handshake("X25519", 300, 900);
         let text = m.render();
         for name in [
             metric::HTTP_REQUESTS,
@@ -147,6 +195,8 @@ mod tests {
             metric::CONNECTIONS,
             metric::AUTH_BYTES_RECEIVED,
             metric::AUTH_BYTES_SENT,
+            metric::TLS_HANDSHAKES,
+            metric::TLS_HANDSHAKE_BYTES,
         ] {
             assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing from:\n{text}");
         }
@@ -166,5 +216,10 @@ mod tests {
         assert!(text.contains(r#"authbench_store_operations_total{op="session_get"} 1"#), "{text}");
         assert!(text.contains("authbench_http_bytes_received_total 123"), "{text}");
         assert!(text.contains(r#"authbench_store_operation_duration_seconds_count{op="session_get"} 1"#), "{text}");
+        m.tls_handshake("X25519", 300, 900);
+        let text = m.render();
+        assert!(text.contains(r#"authbench_tls_handshakes_total{group="X25519"} 1"#), "{text}");
+        assert!(text.contains(r#"authbench_tls_handshake_bytes_total{direction="received"} 300"#), "{text}");
+        assert!(text.contains(r#"authbench_tls_handshake_bytes_total{direction="sent"} 900"#), "{text}");
     }
 }

@@ -1,6 +1,7 @@
 //! Accepting connections: a cap on how many are open at once, a timeout on reading request
 //! headers, and sockets that count every byte read and written, so bytes on the wire are
-//! measured, not estimated.
+//! measured, not estimated. With `--tls`, TLS sits on top of the counting socket ([`crate::tls`]),
+//! so records and handshakes are counted too.
 
 use std::future::Future;
 use std::io;
@@ -39,12 +40,14 @@ pub struct Limits {
 const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
 retry-after: 1\r\nconnection: close\r\ncontent-length: 45\r\n\r\n{\"error\":\"too many connections, retry later\"}";
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish.
+/// Serves `app` on `listener` (over TLS when `tls` is given) until `shutdown` completes, then lets
+/// requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
     app: axum::Router,
     counters: Counters,
     limits: Limits,
+    tls: Option<Arc<crate::tls::Tls>>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.clamp(1, Semaphore::MAX_PERMITS)));
@@ -69,7 +72,8 @@ pub async fn serve(
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             // Closed at once rather than queued: a flood cannot park connections in the backlog.
-            if let Ok(n) = stream.try_write(OVER_CAPACITY) {
+            // A TLS client is not told in plain text; it sees the connection closed.
+            if let Some(n) = tls.is_none().then(|| stream.try_write(OVER_CAPACITY).ok()).flatten() {
                 counters.sent.inc_by(n as u64);
             }
             tracing::debug!("connection refused: --max-connections reached");
@@ -83,6 +87,10 @@ pub async fn serve(
             sent: counters.sent.clone(),
             _slot: slot,
         };
+        if let Some(tls) = &tls {
+            tokio::spawn(Arc::clone(tls).serve(io, app.clone(), graceful.watcher()));
+            continue;
+        }
         let conn = graceful.watch(http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone())));
         tokio::spawn(async move {
             if let Err(e) = conn.await {

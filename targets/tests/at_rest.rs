@@ -65,20 +65,64 @@ async fn postgres_holds_hashes_not_tokens() {
     }
 }
 
+/// Keys of a namespace matching `pattern` (after the namespace's prefix), counted with SCAN.
+async fn redis_keys(client: &Client, ns: &str, pattern: &str) -> usize {
+    let (mut cursor, mut n) = ("0".to_owned(), 0);
+    let pattern = format!("{ns}:{pattern}");
+    loop {
+        let args = vec![cursor.as_str(), "MATCH", pattern.as_str(), "COUNT", "10000"];
+        let (next, keys): (String, Vec<String>) =
+            client.custom(CustomCommand::new_static("SCAN", None, false), args).await.unwrap();
+        n += keys.len();
+        if next == "0" {
+            return n;
+        }
+        cursor = next;
+    }
+}
+
+const SEEDED: u64 = 10_000;
+
 #[tokio::test]
 async fn seeding_records_creates_exactly_that_many() {
     let (client, conn) = tokio_postgres::connect(&store_url(StoreKind::Postgres), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     for (strategy, table) in [(StrategyKind::Session, "sessions"), (StrategyKind::Hybrid, "refresh_tokens")] {
-        let t = spec(strategy).store(StoreKind::Postgres).start().await;
-        let r = t.control(route::SEED, Some(serde_json::json!({ "count": 250 }))).await;
+        let t = spec(strategy).store(StoreKind::Postgres).seed_users(50).start().await;
+        let r = t.control(route::SEED, Some(serde_json::json!({ "count": SEEDED }))).await;
         assert_eq!(r.status(), 200);
-        assert_eq!(r.json::<serde_json::Value>().await.unwrap()["created"], 250);
-        let row = client
-            .query_one(format!("SELECT count(*) FROM {}.{table}", namespace(&t).await).as_str(), &[])
-            .await
-            .unwrap();
-        assert_eq!(row.get::<_, i64>(0), 250, "{strategy}");
+        assert_eq!(r.json::<serde_json::Value>().await.unwrap()["created"], SEEDED);
+        let ns = namespace(&t).await;
+        let sql = format!(
+            "SELECT count(*), count(DISTINCT token_hash), count(*) FILTER (WHERE user_id = 1) FROM {ns}.{table}"
+        );
+        let row = client.query_one(sql.as_str(), &[]).await.unwrap();
+        let (all, distinct, user1): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!((all, distinct), (10_000, 10_000), "{strategy}: rows in the namespace");
+        // 10,000 records over the 49 seeded users besides the admin: 204 or 205 each.
+        assert!(user1 >= 204, "{strategy}: user 1 has {user1}");
+        // Seeded records are the user's like any other: revoking the user removes every one.
+        t.control(&route::revoke(1), None).await;
+        let row = client.query_one(sql.as_str(), &[]).await.unwrap();
+        assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(2)), (10_000 - user1, 0), "{strategy}: after revoke");
+    }
+    let redis = Builder::from_config(Config::from_url(&store_url(StoreKind::Redis)).unwrap()).build().unwrap();
+    redis.init().await.unwrap();
+    for (strategy, record, index) in [(StrategyKind::Session, "s:*", "ss:*"), (StrategyKind::Hybrid, "f:*", "fu:*")] {
+        let t = spec(strategy).store(StoreKind::Redis).seed_users(50).start().await;
+        let r = t.control(route::SEED, Some(serde_json::json!({ "count": SEEDED }))).await;
+        assert_eq!(r.status(), 200);
+        let ns = namespace(&t).await;
+        assert_eq!(redis_keys(&redis, &ns, record).await, 10_000, "{strategy}: record keys");
+        assert_eq!(redis_keys(&redis, &ns, index).await, 49, "{strategy}: one index per seeded user");
+        if strategy == StrategyKind::Hybrid {
+            assert_eq!(redis_keys(&redis, &ns, "r:*").await, 10_000, "one live refresh token per family");
+        }
+        let key = format!("{ns}:{}:1", &index[..index.len() - 2]);
+        let in_index: i64 = redis.custom(CustomCommand::new_static("ZCARD", None, false), vec![key]).await.unwrap();
+        assert!(in_index >= 204, "{strategy}: user 1's index holds {in_index}");
+        t.control(&route::revoke(1), None).await;
+        assert_eq!(redis_keys(&redis, &ns, record).await, 10_000 - usize::try_from(in_index).unwrap(), "{strategy}");
     }
     let jwt = spec(StrategyKind::Jwt).start().await;
     assert_eq!(jwt.control(route::SEED, Some(serde_json::json!({ "count": 5 }))).await.status(), 400);

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 
-use super::{FamilyId, Rotation, SessionRecord, StoreSettings};
+use super::{FamilyId, Rotation, SeededFamily, SeededSession, SessionRecord, StoreSettings};
 use crate::error::StoreError;
 use crate::token::opaque::TokenHash;
 use crate::users::Role;
@@ -264,6 +264,22 @@ impl MemoryStore {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A seed batch, record by record: the map is in this process, there is no round trip to save.
+    pub(super) async fn seed_sessions(&self, batch: &[SeededSession]) -> Result<(), StoreError> {
+        for s in batch {
+            self.put_session(&s.hash, &s.rec, s.deadline).await?;
+        }
+        Ok(())
+    }
+
+    /// A seed batch of refresh-token families, record by record.
+    pub(super) async fn seed_families(&self, batch: &[SeededFamily]) -> Result<(), StoreError> {
+        for f in batch {
+            self.put_refresh(&f.hash, f.family, f.user_id, f.expires_at, f.deadline).await?;
         }
         Ok(())
     }

@@ -56,6 +56,30 @@ pub enum Rotation {
     Invalid,
 }
 
+/// A session a bulk seed stores, as a login would have: the hash of a token nobody holds.
+#[derive(Debug, Clone)]
+pub struct SeededSession {
+    pub hash: TokenHash,
+    pub rec: SessionRecord,
+    /// Absolute end of the session, Unix seconds.
+    pub deadline: u64,
+}
+
+/// The first refresh token of a family a bulk seed stores, as a login would have.
+#[derive(Debug, Clone, Copy)]
+pub struct SeededFamily {
+    pub hash: TokenHash,
+    pub family: FamilyId,
+    pub user_id: u64,
+    pub expires_at: u64,
+    /// The family's absolute end, Unix seconds.
+    pub deadline: u64,
+}
+
+/// Longest a bulk seed batch may take: thousands of rows per statement or script, far past what
+/// [`OP_TIMEOUT`] allows one request's operation.
+const SEED_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Settings every backend needs.
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
@@ -100,6 +124,13 @@ async fn bounded<T>(fut: impl std::future::Future<Output = Result<T, StoreError>
     }
 }
 
+async fn seed_bounded(fut: impl std::future::Future<Output = Result<(), StoreError>>) -> Result<(), StoreError> {
+    match tokio::time::timeout(SEED_TIMEOUT, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(StoreError::Unavailable(format!("a seed batch took over {} s", SEED_TIMEOUT.as_secs()))),
+    }
+}
+
 impl Store {
     /// Connects to (or creates) the store and prepares its schema.
     pub async fn connect(
@@ -115,7 +146,7 @@ impl Store {
                 let url = postgres_url.ok_or_else(|| {
                     anyhow::anyhow!("--store postgres needs --postgres-url or AUTHBENCH_POSTGRES_URL (start one with scripts/services.sh up)")
                 })?;
-                Backend::Postgres(postgres::PgStore::connect(url, settings).await?)
+                Backend::Postgres(postgres::PgStore::connect(url, settings, Arc::clone(&metrics)).await?)
             }
             StoreKind::Redis => {
                 let url = redis_url.ok_or_else(|| {
@@ -229,6 +260,31 @@ impl Store {
     /// The per-request denylist check: one operation covering the token and its user.
     pub async fn is_denied(&self, jti: &str, user_id: u64, iat: u64) -> Result<bool, StoreError> {
         dispatch!(self, "denylist_get", s => s.is_denied(jti, user_id, iat))
+    }
+
+    /// Stores a batch of sessions in one round trip (PostgreSQL: one INSERT … SELECT FROM unnest;
+    /// Redis: one script), so a deployment-sized keyspace is seeded in seconds, not per login.
+    pub async fn seed_sessions(&self, batch: &[SeededSession]) -> Result<(), StoreError> {
+        let start = Instant::now();
+        let result = match &self.backend {
+            Backend::Memory(s) => s.seed_sessions(batch).await,
+            Backend::Postgres(s) => seed_bounded(s.seed_sessions(batch)).await,
+            Backend::Redis(s) => seed_bounded(s.seed_sessions(batch)).await,
+        };
+        self.metrics.store_op("session_seed", start.elapsed());
+        result
+    }
+
+    /// Stores a batch of refresh-token families in one round trip, as [`Store::seed_sessions`] does sessions.
+    pub async fn seed_families(&self, batch: &[SeededFamily]) -> Result<(), StoreError> {
+        let start = Instant::now();
+        let result = match &self.backend {
+            Backend::Memory(s) => s.seed_families(batch).await,
+            Backend::Postgres(s) => seed_bounded(s.seed_families(batch)).await,
+            Backend::Redis(s) => seed_bounded(s.seed_families(batch)).await,
+        };
+        self.metrics.store_op("refresh_seed", start.elapsed());
+        result
     }
 
     /// Removes expired records (and the index entries of the memory store) where the backend does not

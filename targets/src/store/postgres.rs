@@ -1,14 +1,16 @@
 //! PostgreSQL store: a deadpool connection pool, prepared statements, schema created at start.
 
 use anyhow::Context;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use super::{FamilyId, Rotation, SessionRecord, StoreSettings};
+use super::{FamilyId, Rotation, SeededFamily, SeededSession, SessionRecord, StoreSettings};
 use crate::error::StoreError;
+use crate::metrics::Metrics;
 use crate::token::opaque::TokenHash;
 use crate::users::Role;
 
@@ -30,6 +32,8 @@ struct Sql {
     deny_user: String,
     is_denied: String,
     sweep: String,
+    seed_sessions: String,
+    seed_families: String,
 }
 
 // Concurrency: every statement that changes a session or a family is one statement on one row, or
@@ -94,6 +98,17 @@ impl Sql {
                 "SELECT EXISTS (SELECT 1 FROM {ns}.denied_tokens WHERE jti = $1) \
                  OR EXISTS (SELECT 1 FROM {ns}.denied_users WHERE user_id = $2 AND revoked_at >= $3)"
             ),
+            // Bulk seeding: one statement per batch, the rows passed as arrays.
+            seed_sessions: format!(
+                "INSERT INTO {ns}.sessions (token_hash, user_id, username, role, expires_at, deadline, idle_deadline) \
+                 SELECT h, u, n, r, LEAST(e, d), d, $7 \
+                 FROM unnest($1::bytea[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS t(h, u, n, r, e, d)"
+            ),
+            seed_families: format!(
+                "INSERT INTO {ns}.refresh_tokens (token_hash, family, user_id, expires_at, deadline) \
+                 SELECT h, f, u, LEAST(e, d), d \
+                 FROM unnest($1::bytea[], $2::bytea[], $3::bigint[], $4::bigint[], $5::bigint[]) AS t(h, f, u, e, d)"
+            ),
             sweep: format!(
                 "DELETE FROM {ns}.sessions WHERE expires_at <= $1 OR idle_deadline <= $1; \
                  DELETE FROM {ns}.refresh_tokens WHERE expires_at <= $1; \
@@ -133,6 +148,21 @@ pub struct PgStore {
     pool: Pool,
     sql: Sql,
     idle_s: i64,
+    metrics: Arc<Metrics>,
+}
+
+/// A connection checked out of the pool; the time until it goes back is counted as the pool's
+/// busy time (a connection serves one query at a time, so this is what caps the rate).
+struct Held<'a> {
+    client: Object,
+    since: Instant,
+    metrics: &'a Metrics,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.metrics.pool_held(self.since.elapsed());
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -169,7 +199,7 @@ fn session_from(row: &Row) -> Result<SessionRecord, StoreError> {
 
 impl PgStore {
     /// Connects, creates the schema if needed and keeps a pool of `pool_size` connections.
-    pub async fn connect(url: &str, settings: StoreSettings) -> anyhow::Result<PgStore> {
+    pub async fn connect(url: &str, settings: StoreSettings, metrics: Arc<Metrics>) -> anyhow::Result<PgStore> {
         let mut cfg: tokio_postgres::Config =
             url.parse().with_context(|| format!("--postgres-url {url:?} is not a PostgreSQL URL"))?;
         cfg.connect_timeout(Duration::from_millis(700));
@@ -192,27 +222,34 @@ impl PgStore {
             .batch_execute(&schema(&settings.namespace))
             .await
             .context("creating the authbench schema in PostgreSQL failed")?;
-        Ok(PgStore { pool, sql: Sql::new(&settings.namespace), idle_s: int(settings.session_idle.as_secs()) })
+        let idle_s = int(settings.session_idle.as_secs());
+        Ok(PgStore { pool, sql: Sql::new(&settings.namespace), idle_s, metrics })
+    }
+
+    /// A connection from the pool, timed until it is dropped.
+    async fn checkout(&self) -> Result<Held<'_>, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        Ok(Held { client, since: Instant::now(), metrics: &self.metrics })
     }
 
     /// Every query here reads at most one row (a primary key, or one aggregate): no Vec per call.
     async fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>, StoreError> {
-        let client = self.pool.get().await.map_err(unavailable)?;
-        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
-        client.query_opt(&stmt, params).await.map_err(pg_err)
+        let held = self.checkout().await?;
+        let stmt = held.client.prepare_cached(sql).await.map_err(pg_err)?;
+        held.client.query_opt(&stmt, params).await.map_err(pg_err)
     }
 
     async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
-        let client = self.pool.get().await.map_err(unavailable)?;
-        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
-        client.execute(&stmt, params).await.map_err(pg_err)
+        let held = self.checkout().await?;
+        let stmt = held.client.prepare_cached(sql).await.map_err(pg_err)?;
+        held.client.execute(&stmt, params).await.map_err(pg_err)
     }
 
     /// Deletes expired rows so tables do not grow without bound.
     pub async fn sweep(&self, now: u64) -> Result<(), StoreError> {
-        let client = self.pool.get().await.map_err(unavailable)?;
+        let held = self.checkout().await?;
         let sql = self.sql.sweep.replace("$1", &int(now).to_string());
-        client.batch_execute(&sql).await.map_err(pg_err)
+        held.client.batch_execute(&sql).await.map_err(pg_err)
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
@@ -238,6 +275,28 @@ impl PgStore {
         let p: [&(dyn ToSql + Sync); 7] =
             [&hash.0.as_slice(), &int(rec.user_id), &rec.username, &rec.role.as_str(), &exp, &deadline, &idle];
         self.execute(&self.sql.put_session, &p).await.map(|_| ())
+    }
+
+    pub(super) async fn seed_sessions(&self, batch: &[SeededSession]) -> Result<(), StoreError> {
+        let idle = self.idle_deadline(crate::token::unix_now());
+        let hashes: Vec<&[u8]> = batch.iter().map(|s| s.hash.0.as_slice()).collect();
+        let users: Vec<i64> = batch.iter().map(|s| int(s.rec.user_id)).collect();
+        let names: Vec<&str> = batch.iter().map(|s| s.rec.username.as_str()).collect();
+        let roles: Vec<&str> = batch.iter().map(|s| s.rec.role.as_str()).collect();
+        let exps: Vec<i64> = batch.iter().map(|s| int(s.rec.expires_at)).collect();
+        let deadlines: Vec<i64> = batch.iter().map(|s| int(s.deadline)).collect();
+        let p: [&(dyn ToSql + Sync); 7] = [&hashes, &users, &names, &roles, &exps, &deadlines, &idle];
+        self.execute(&self.sql.seed_sessions, &p).await.map(|_| ())
+    }
+
+    pub(super) async fn seed_families(&self, batch: &[SeededFamily]) -> Result<(), StoreError> {
+        let hashes: Vec<&[u8]> = batch.iter().map(|f| f.hash.0.as_slice()).collect();
+        let families: Vec<&[u8]> = batch.iter().map(|f| f.family.0.as_slice()).collect();
+        let users: Vec<i64> = batch.iter().map(|f| int(f.user_id)).collect();
+        let exps: Vec<i64> = batch.iter().map(|f| int(f.expires_at)).collect();
+        let deadlines: Vec<i64> = batch.iter().map(|f| int(f.deadline)).collect();
+        let p: [&(dyn ToSql + Sync); 5] = [&hashes, &families, &users, &exps, &deadlines];
+        self.execute(&self.sql.seed_families, &p).await.map(|_| ())
     }
 
     pub(super) async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {

@@ -21,7 +21,7 @@ use std::time::Duration;
 use fred::prelude::*;
 use fred::types::{MultipleKeys, MultipleValues};
 
-use super::{FamilyId, Rotation, SessionRecord, StoreSettings};
+use super::{FamilyId, Rotation, SeededFamily, SeededSession, SessionRecord, StoreSettings};
 use crate::error::StoreError;
 use crate::token::opaque::TokenHash;
 use crate::users::Role;
@@ -188,6 +188,35 @@ else
 end
 return 1";
 
+/// Bulk seed: what PUT_SESSION does, for a batch of sessions in one call. ARGV: prefix, now, then
+/// per session: hash, uid, value, expires_at, key ttl.
+const SEED_SESSIONS: &str = r"
+local p, now = ARGV[1], tonumber(ARGV[2])
+for i = 3, #ARGV, 5 do
+  local hash, uid, exp = ARGV[i], ARGV[i + 1], ARGV[i + 3]
+  redis.call('SET', p .. 's:' .. hash, ARGV[i + 2], 'EX', ARGV[i + 4])
+  local uk = p .. 'ss:' .. uid
+  redis.call('ZADD', uk, exp, hash)
+  local ttl = math.max(tonumber(exp) - now, 1)
+  if redis.call('TTL', uk) < ttl then redis.call('EXPIRE', uk, ttl) end
+end
+return (#ARGV - 2) / 5";
+
+/// Bulk seed: what PUT_REFRESH does, for a batch of families in one call. ARGV: prefix, now, then
+/// per family: hash, family, uid, family value, expires_at.
+const SEED_FAMILIES: &str = r"
+local p, now = ARGV[1], tonumber(ARGV[2])
+for i = 3, #ARGV, 5 do
+  local hash, fam, uid, exp = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 4]
+  local ttl = math.max(tonumber(exp) - now, 1)
+  redis.call('SET', p .. 'r:' .. hash, fam, 'EX', ttl)
+  redis.call('SET', p .. 'f:' .. fam, ARGV[i + 3], 'EX', ttl)
+  local uk = p .. 'fu:' .. uid
+  redis.call('ZADD', uk, exp, fam)
+  if redis.call('TTL', uk) < ttl then redis.call('EXPIRE', uk, ttl) end
+end
+return (#ARGV - 2) / 5";
+
 /// A Lua script and the SHA1 the server knows it by.
 struct Script {
     lua: &'static str,
@@ -206,6 +235,8 @@ struct Scripts {
     revoke_family_of: Script,
     revoke_user_refresh: Script,
     deny_user: Script,
+    seed_sessions: Script,
+    seed_families: Script,
 }
 
 /// Sessions, refresh tokens and denylist in Redis.
@@ -241,6 +272,11 @@ fn parse_session(v: &str) -> Result<SessionRecord, StoreError> {
         expires_at: exp.parse().map_err(|_| corrupt("session"))?,
         username: name.to_owned(),
     })
+}
+
+/// A session's stored value: "uid role exp deadline - username" (`-`: never rotated).
+fn session_value(rec: &SessionRecord, exp: u64, deadline: u64) -> String {
+    format!("{} {} {exp} {deadline} - {}", rec.user_id, rec.role.as_str(), rec.username)
 }
 
 impl RedisStore {
@@ -281,6 +317,8 @@ impl RedisStore {
             revoke_family_of: load(REVOKE_FAMILY_OF).await?,
             revoke_user_refresh: load(REVOKE_USER_REFRESH).await?,
             deny_user: load(DENY_USER).await?,
+            seed_sessions: load(SEED_SESSIONS).await?,
+            seed_families: load(SEED_FAMILIES).await?,
         };
         Ok(RedisStore {
             pool,
@@ -350,11 +388,37 @@ impl RedisStore {
         let now = crate::token::unix_now();
         let exp = rec.expires_at.min(deadline);
         let ttl = exp.saturating_sub(now).max(1);
-        let value = format!("{} {} {exp} {deadline} - {}", rec.user_id, rec.role.as_str(), rec.username);
+        let value = session_value(rec, exp, deadline);
         let keys = vec![self.key("s", &hex), self.key("ss", rec.user_id)];
         let args =
             vec![value, self.session_key_ttl(ttl).to_string(), hex, exp.to_string(), now.to_string(), ttl.to_string()];
         self.run::<i64>(&self.scripts.put_session, keys, args).await.map(|_| ())
+    }
+
+    pub(super) async fn seed_sessions(&self, batch: &[SeededSession]) -> Result<(), StoreError> {
+        let now = crate::token::unix_now();
+        let mut args = Vec::with_capacity(2 + 5 * batch.len());
+        args.extend([self.prefix.clone(), now.to_string()]);
+        for s in batch {
+            let exp = s.rec.expires_at.min(s.deadline);
+            let key_ttl = self.session_key_ttl(exp.saturating_sub(now).max(1));
+            let value = session_value(&s.rec, exp, s.deadline);
+            args.extend([s.hash.to_hex(), s.rec.user_id.to_string(), value, exp.to_string(), key_ttl.to_string()]);
+        }
+        self.run::<i64>(&self.scripts.seed_sessions, Vec::new(), args).await.map(|_| ())
+    }
+
+    pub(super) async fn seed_families(&self, batch: &[SeededFamily]) -> Result<(), StoreError> {
+        let now = crate::token::unix_now();
+        let mut args = Vec::with_capacity(2 + 5 * batch.len());
+        args.extend([self.prefix.clone(), now.to_string()]);
+        for f in batch {
+            let (hex, fam) = (f.hash.to_hex(), f.family.to_hex());
+            let value = format!("{} {hex} {}", f.user_id, f.deadline);
+            let exp = f.expires_at.min(f.deadline);
+            args.extend([hex, fam, f.user_id.to_string(), value, exp.to_string()]);
+        }
+        self.run::<i64>(&self.scripts.seed_families, Vec::new(), args).await.map(|_| ())
     }
 
     pub(super) async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {

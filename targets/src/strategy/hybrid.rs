@@ -2,9 +2,9 @@
 
 use super::{Grant, Principal};
 use crate::error::Failure;
-use crate::store::{FamilyId, Rotation, Store};
+use crate::store::{FamilyId, Rotation, SeededFamily, Store};
 use crate::token::jwt::JwtCodec;
-use crate::token::opaque;
+use crate::token::opaque::{self, TokenHash};
 use crate::users::{Directory, User};
 
 /// Access tokens plus stored refresh tokens.
@@ -31,6 +31,23 @@ impl HybridStrategy {
         let expires_at = (now + self.refresh_ttl_s).min(deadline);
         self.store.put_refresh(&refresh.hash, FamilyId::generate(), user.id, expires_at, deadline).await?;
         self.grant(user, refresh.text, expires_at - now, now)
+    }
+
+    /// Starts a refresh-token family per user in one batch, as logins at `now` would have (of
+    /// tokens nobody holds), without signing access tokens no one will use.
+    pub async fn seed(&self, users: &[&User], now: u64) -> Result<(), Failure> {
+        let deadline = now + self.absolute_s;
+        let batch: Vec<SeededFamily> = users
+            .iter()
+            .map(|u| SeededFamily {
+                hash: TokenHash(opaque::random_bytes()),
+                family: FamilyId::generate(),
+                user_id: u.id,
+                expires_at: (now + self.refresh_ttl_s).min(deadline),
+                deadline,
+            })
+            .collect();
+        Ok(self.store.seed_families(&batch).await?)
     }
 
     fn grant(&self, user: &User, refresh: String, refresh_ttl_s: u64, now: u64) -> Result<Grant, Failure> {

@@ -18,6 +18,10 @@ use crate::token::jwt::{JwtCodec, TYP_ACCESS, TYP_JWT};
 use crate::token::{keys, unix_now};
 use crate::users::{Directory, Role};
 
+/// Records per seed batch: one statement or script each, small enough to stay well inside a
+/// store's command timeout.
+const SEED_BATCH: u64 = 5_000;
+
 /// Who a valid credential belongs to.
 #[derive(Debug, Clone, Serialize)]
 pub struct Principal {
@@ -224,25 +228,31 @@ impl Auth {
     }
 
     /// Creates `count` sessions (session) or refresh-token families (hybrid) for seeded users without
-    /// paying argon2, so the harness can measure what one stored record costs the store.
+    /// paying argon2, in batches of [`SEED_BATCH`] (one statement or script each, two in flight), so
+    /// the harness can fill a store to a deployment's size and measure what one record costs.
     pub async fn seed_records(&self, count: u64) -> Result<u64, Failure> {
         use futures_util::stream::{self, StreamExt, TryStreamExt};
         if self.users.len() < 2 {
             return Err(Failure::BadRequest("seed at least 2 users first"));
         }
+        if matches!(self.strategy, Strategy::Jwt(_)) {
+            return Err(Failure::BadRequest("jwt keeps no per-session state"));
+        }
         let now = unix_now();
         let users = self.users.len() as u64 - 1;
         let user = |i: u64| self.users.get(1 + i % users).ok_or(Failure::Internal("seeded user missing"));
-        // A few operations in flight: PostgreSQL groups the commits, Redis pipelines.
-        stream::iter(0..count)
-            .map(|i| async move {
+        let batches = (0..count).step_by(SEED_BATCH as usize).map(|start| start..(start + SEED_BATCH).min(count));
+        stream::iter(batches)
+            .map(|range| async move {
+                let batch: Vec<_> = range.map(user).collect::<Result<_, _>>()?;
                 match &self.strategy {
-                    Strategy::Session(s) => s.issue(user(i)?, now).await.map(|_| ()),
-                    Strategy::Hybrid(h) => h.issue(user(i)?, now).await.map(|_| ()),
+                    Strategy::Session(s) => s.seed(&batch, now).await,
+                    Strategy::Hybrid(h) => h.seed(&batch, now).await,
                     Strategy::Jwt(_) => Err(Failure::BadRequest("jwt keeps no per-session state")),
                 }
             })
-            .buffer_unordered(16)
+            // Two batches in flight: the store works on one while the next is built and sent.
+            .buffer_unordered(2)
             .try_collect::<Vec<()>>()
             .await?;
         Ok(count)

@@ -69,7 +69,7 @@ fn generate(alg: Alg) -> Result<Vec<u8>, KeyError> {
 }
 
 /// Writes a new key so that concurrent targets sharing a directory all end up with the same key.
-fn publish(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+pub(crate) fn publish(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     // Unique per call, not just per process: threads of one process may publish the same key at once.
     let mut suffix = format!("tmp{}-", std::process::id());
     super::opaque::push_hex(&mut suffix, &random_bytes::<8>());

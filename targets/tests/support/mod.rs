@@ -179,9 +179,26 @@ impl Spec {
             .unwrap_or_else(|| panic!("target exited before listening; args {args:?}"));
         let url =
             first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {first:?}")).to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        let client = Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
+        assert!(url.starts_with(&format!("{}://127.0.0.1:", self.target.scheme())), "{url}");
+        let client = client_for(&self.target, &key_dir).timeout(Duration::from_secs(10)).build().expect("http client");
         Target { child, spec: self.target, url, key_dir, client, _own_keys: own_keys }
+    }
+}
+
+/// A client builder for a target: over TLS it trusts only the certificate the target wrote to its
+/// key directory and speaks the configured protocol (HTTP/1.1 only, or h2 offered by ALPN).
+pub fn client_for(spec: &TargetSpec, key_dir: &std::path::Path) -> reqwest::ClientBuilder {
+    let builder = Client::builder();
+    if !spec.tls {
+        return builder;
+    }
+    let path = key_dir.join(authbench_targets::tls::CERT_FILE);
+    let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let cert = reqwest::Certificate::from_pem(&pem).expect("the target's certificate is PEM");
+    let builder = builder.tls_certs_only([cert]);
+    match spec.protocol {
+        authbench_targets::spec::Protocol::Http1 => builder.http1_only(),
+        authbench_targets::spec::Protocol::H2 => builder,
     }
 }
 
@@ -391,7 +408,7 @@ pub async fn try_start(args: &[&str], envs: &[(&str, &str)]) -> Result<Target, S
     let spec = <authbench_targets::config::Config as clap::Parser>::try_parse_from(argv)
         .map(|c| c.spec)
         .unwrap_or_else(|_| TargetSpec::jwt(Alg::Hs256));
-    let client = Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
+    let client = client_for(&spec, keys.path()).timeout(Duration::from_secs(10)).build().expect("http client");
     Ok(Target { child, spec, url, key_dir: keys.path().to_owned(), client, _own_keys: Some(keys) })
 }
 
@@ -410,7 +427,7 @@ impl Target {
 
     /// host:port the target listens on.
     pub fn addr(&self) -> String {
-        self.url.trim_start_matches("http://").to_owned()
+        self.url.trim_start_matches("http://").trim_start_matches("https://").to_owned()
     }
 }
 
