@@ -2,11 +2,14 @@
 //!
 //! goose schedules users and keeps its own (millisecond) report; every request also goes into a
 //! per-user HdrHistogram at microsecond resolution, merged once per user when it stops, so the
-//! hot path takes no lock.
+//! hot path takes no lock; above [`recorder::SHARED_ABOVE_USERS`] users (a population) they
+//! record into a few shared, mutexed shards instead, so memory does not grow with the users.
 
 pub mod bare;
+pub mod client;
 pub mod pacing;
 pub mod plan;
+pub mod population;
 pub mod recorder;
 pub mod steps;
 
@@ -42,7 +45,7 @@ pub fn scenario(plan: Arc<Plan>) -> Scenario {
             Transaction::new(Arc::new(move |user| {
                 let plan = Arc::clone(&stop);
                 Box::pin(async move {
-                    steps::stop(user, &plan);
+                    steps::stop(user, &plan).await;
                     Ok(())
                 })
             }))

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use authbench_targets::spec::{StrategyKind, Transport};
 
+use crate::client::ClientSpec;
+use crate::population::Population;
 use crate::recorder::Recorder;
 
 /// The request mix.
@@ -17,10 +19,17 @@ pub enum ScenarioKind {
     Browse,
     /// Nothing but logins: argon2id included, as a real login pays it.
     Login,
-    /// Browse against a hybrid target with a short access TTL: refreshes at a known rate.
+    /// Refresh-token rotation on every step: POST /auth/refresh (the old refresh token is spent,
+    /// the new access and refresh tokens adopted), then one GET /api/me with the new access token,
+    /// so half the requests are rotations whatever the access TTL. At the end each user presents
+    /// its last spent refresh token once and counts whether the target refused it.
     Refresh,
     /// Browse with a periodic refresh and a logout/login cycle.
     Mixed,
+    /// Users like real users: each arrives, logs in, makes requests with exponential think time
+    /// between them (hybrid clients refresh first when their access token is at 80 % of its
+    /// lifetime), logs out after a geometric number of requests, thinks, and logs in again.
+    Population,
 }
 
 impl ScenarioKind {
@@ -31,6 +40,7 @@ impl ScenarioKind {
             ScenarioKind::Login => "login",
             ScenarioKind::Refresh => "refresh",
             ScenarioKind::Mixed => "mixed",
+            ScenarioKind::Population => "population",
         }
     }
 }
@@ -63,6 +73,10 @@ pub struct Plan {
     /// The strategy under test: hybrid clients refresh their access token before it expires.
     pub strategy: StrategyKind,
     pub recorder: Arc<Recorder>,
+    /// Think time and session length of the population scenario (already time-scaled); None otherwise.
+    pub population: Option<Population>,
+    /// How users reach the target: plain HTTP, or TLS (HTTP/1.1 or h2) trusting its certificate.
+    pub client: ClientSpec,
 }
 
 impl Plan {
@@ -105,6 +119,8 @@ mod tests {
             seeded_users: seeded,
             strategy: StrategyKind::Jwt,
             recorder: Recorder::new(),
+            population: None,
+            client: ClientSpec::Plain,
         }
     }
 

@@ -15,6 +15,7 @@ use authbench_targets::contract::{self, route, ACCESS_COOKIE, REFRESH_COOKIE};
 use authbench_targets::spec::Transport;
 
 use crate::plan::{Plan, ScenarioKind};
+use crate::population::{Action, Due, Visitor};
 use crate::recorder::{UserRecording, TRANSPORT_ERROR, UNAUTHORIZED};
 
 /// Mixed scenario: one refresh every this many steps.
@@ -26,6 +27,9 @@ pub const MIXED_RELOGIN_EVERY: u64 = 200;
 pub const REFRESH_RETRY: Duration = Duration::from_secs(1);
 /// Browse: user0 calls /api/admin on every this many steps.
 pub const ADMIN_EVERY: u64 = 4;
+/// A hybrid client refreshes once its access token has lived this share of its lifetime, as
+/// clients do; the population scenario's analytic store share depends on it.
+pub const REFRESH_AT: f64 = 0.8;
 
 /// What a user does on its next step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,11 +61,16 @@ struct UserState {
     access: (&'static str, String),
     /// Hybrid refresh token.
     refresh: Option<String>,
-    /// When a hybrid client refreshes: at 80 % of the access token's lifetime, as clients do.
+    /// When a hybrid client refreshes: at [`REFRESH_AT`] of the access token's lifetime.
     refresh_at: Option<Instant>,
     pacer: Option<Pacer>,
     rec: UserRecording,
     steps: u64,
+    /// A population user's visit: think times, session length, logged in or away.
+    visitor: Option<Visitor>,
+    /// The refresh token the last successful refresh spent, replayed once when the refresh
+    /// scenario stops.
+    spent: Option<String>,
 }
 
 struct Reply {
@@ -139,7 +148,7 @@ fn apply(plan: &Plan, s: &mut UserState, reply: &Reply) -> Result<(), Box<Transa
     if refresh.is_some() {
         s.refresh = refresh;
     }
-    s.refresh_at = if plan.refreshes_access() { expires.map(|e| Instant::now() + e.mul_f64(0.8)) } else { None };
+    s.refresh_at = if plan.refreshes_access() { expires.map(|e| Instant::now() + e.mul_f64(REFRESH_AT)) } else { None };
     Ok(())
 }
 
@@ -151,8 +160,11 @@ fn elapsed_us(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// On start: log in (outside any measured window) and set up pacing.
+/// On start: the user's own client for the target's protocol, a login (outside any measured
+/// window) and pacing.
 pub async fn start(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
+    let client = plan.client.builder().map_err(|e| custom(format!("{e}")))?;
+    user.set_client_builder(client).await?;
     let index = user.weighted_users_index;
     let account = plan.account(index);
     let pacer = plan.interval().map(|i| Pacer::new(i, i.mul_f64(index as f64 / plan.users.max(1) as f64)));
@@ -165,6 +177,8 @@ pub async fn start(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
         pacer,
         rec: plan.recorder.user(),
         steps: 0,
+        visitor: None,
+        spent: None,
     };
     if plan.kind != ScenarioKind::Login {
         let reply = send(user, GooseMethod::Post, route::LOGIN, None, Some(login_body(account))).await?;
@@ -178,15 +192,35 @@ pub async fn start(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
         }
         apply(plan, &mut state, &reply)?;
     }
+    state.visitor = plan.population.map(|p| Visitor::arrived(p, index, Instant::now()));
     user.set_session_data(state);
     plan.recorder.user_ready();
     Ok(())
 }
 
-/// On stop: hand the user's recording to the shared recorder.
-pub fn stop(user: &mut GooseUser, plan: &Plan) {
+/// On stop: in the refresh scenario, present the last spent refresh token once (rotation must
+/// have killed it); then hand the user's recording to the shared recorder.
+pub async fn stop(user: &mut GooseUser, plan: &Plan) {
+    if plan.kind == ScenarioKind::Refresh {
+        replay_spent(user, plan).await;
+    }
     if let Some(s) = user.get_session_data::<UserState>() {
         plan.recorder.merge(&s.rec);
+    }
+}
+
+/// Presents the refresh token the user's last rotation spent and counts whether it was refused;
+/// no answer at all counts neither way.
+async fn replay_spent(user: &mut GooseUser, plan: &Plan) {
+    let Some(spent) = user.get_session_data::<UserState>().and_then(|s| s.spent.clone()) else {
+        return;
+    };
+    let (header, body) = refresh_credential(plan.transport, &spent);
+    let header = header.as_ref().map(|(n, v)| (*n, v.as_str()));
+    if let Ok(reply) = send(user, GooseMethod::Post, route::REFRESH, header, body).await {
+        if reply.status != TRANSPORT_ERROR {
+            plan.recorder.spent_replayed(reply.status == UNAUTHORIZED);
+        }
     }
 }
 
@@ -253,11 +287,18 @@ async fn login_again(user: &mut GooseUser, plan: &Plan, intended: Instant) -> Tr
     applied.unwrap_or(Ok(()))
 }
 
+/// How a refresh token travels: in a JSON body (bearer) or its cookie.
+fn refresh_credential(transport: Transport, token: &str) -> (Option<(&'static str, String)>, Option<String>) {
+    match transport {
+        Transport::Bearer => (None, Some(format!(r#"{{"refresh_token":"{token}"}}"#))),
+        Transport::Cookie => (Some(("cookie", format!("{REFRESH_COOKIE}={token}"))), None),
+    }
+}
+
 /// What /auth/refresh and /auth/logout are shown: hybrid's refresh token, otherwise the access credential.
 fn presented(plan: &Plan, s: &UserState) -> (Option<(&'static str, String)>, Option<String>) {
-    match (plan.refreshes_access(), plan.transport, &s.refresh) {
-        (true, Transport::Bearer, Some(r)) => (None, Some(format!(r#"{{"refresh_token":"{r}"}}"#))),
-        (true, Transport::Cookie, Some(r)) => (Some(("cookie", format!("{REFRESH_COOKIE}={r}"))), None),
+    match (plan.refreshes_access(), &s.refresh) {
+        (true, Some(r)) => refresh_credential(plan.transport, r),
         _ => (Some(s.access.clone()), None),
     }
 }
@@ -267,7 +308,11 @@ async fn refresh(user: &mut GooseUser, plan: &Plan, intended: Instant) -> Transa
     let reply = authenticated(user, plan, intended, GooseMethod::Post, route::REFRESH, header, body).await?;
     let s = state(user)?;
     match reply.status {
-        200 => apply(plan, s, &reply)?,
+        200 => {
+            let spent = s.refresh.clone();
+            apply(plan, s, &reply)?;
+            s.spent = spent;
+        }
         // Refused: the next step logs in (set by `authenticated`). Otherwise the store may be
         // down: keep the access token, which still works until it expires, and retry later.
         UNAUTHORIZED => {}
@@ -295,6 +340,9 @@ async fn relogin(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
 
 /// One iteration of the plan's scenario.
 pub async fn step(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
+    if plan.kind == ScenarioKind::Population {
+        return visit(user, plan).await;
+    }
     let intended = pace(user).await;
     if plan.kind == ScenarioKind::Login {
         let account = plan.account(user.weighted_users_index);
@@ -304,20 +352,101 @@ pub async fn step(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     if state(user)?.next == NextStep::Login {
         return login_again(user, plan, intended).await;
     }
-    let (n, due, access, account) = {
+    let (n, due) = {
         let s = state(user)?;
         s.steps += 1;
-        let due = s.refresh_at.is_some_and(|at| Instant::now() >= at);
-        (s.steps, due, s.access.clone(), s.account)
+        (s.steps, s.refresh_at.is_some_and(|at| Instant::now() >= at))
     };
+    if plan.kind == ScenarioKind::Refresh {
+        return refresh_then_use(user, plan, intended).await;
+    }
     if plan.kind == ScenarioKind::Mixed && n % MIXED_RELOGIN_EVERY == 0 {
         return relogin(user, plan).await;
     }
     if due || (plan.kind == ScenarioKind::Mixed && n % MIXED_REFRESH_EVERY == 0) {
         return refresh(user, plan, intended).await;
     }
-    let path = if account == contract::ADMIN_USER && n % ADMIN_EVERY == 0 { route::ADMIN } else { route::ME };
+    use_access(user, plan, intended).await
+}
+
+/// One API request with the user's access credential; user0 calls /api/admin every
+/// [`ADMIN_EVERY`] steps.
+async fn use_access(user: &mut GooseUser, plan: &Plan, intended: Instant) -> TransactionResult {
+    let s = state(user)?;
+    let admin = s.account == contract::ADMIN_USER && s.steps % ADMIN_EVERY == 0;
+    let (path, access) = (if admin { route::ADMIN } else { route::ME }, s.access.clone());
     authenticated(user, plan, intended, GooseMethod::Get, path, Some(access), None).await?;
+    Ok(())
+}
+
+/// A refresh, then one request with the access token it handed out, unless it lost the session.
+async fn refresh_then_use(user: &mut GooseUser, plan: &Plan, intended: Instant) -> TransactionResult {
+    refresh(user, plan, intended).await?;
+    if state(user)?.next == NextStep::Login {
+        return Ok(());
+    }
+    use_access(user, plan, Instant::now()).await
+}
+
+/// A population user's step: a slice of its think time, or, once the think is over, its next
+/// action (see [`crate::population`]); the visit moves on even when the action failed.
+async fn visit(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
+    let visitor = state(user)?.visitor.as_ref().ok_or_else(|| custom("population user without a visit".into()))?;
+    let action = match visitor.due(Instant::now()) {
+        Due::Wait(d) => {
+            tokio::time::sleep(d).await;
+            return Ok(());
+        }
+        Due::Now(action) => action,
+    };
+    let outcome = match action {
+        Action::Login => login_on_return(user, plan).await,
+        Action::Request => session_request(user, plan).await.map(|()| true),
+        Action::Logout => logout(user, plan).await.map(|()| true),
+    };
+    if let Some(v) = state(user)?.visitor.as_mut() {
+        v.done(action, matches!(outcome, Ok(true)), Instant::now());
+    }
+    outcome.map(|_| ())
+}
+
+/// One request of a population session: a hybrid client whose access token is at 80 % of its
+/// lifetime refreshes first; a user whose session was refused logs in again instead.
+async fn session_request(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
+    let now = Instant::now();
+    let s = state(user)?;
+    if s.next == NextStep::Login {
+        return login_again(user, plan, now).await;
+    }
+    s.steps += 1;
+    if s.refresh_at.is_some_and(|at| now >= at) {
+        return refresh_then_use(user, plan, now).await;
+    }
+    use_access(user, plan, now).await
+}
+
+/// A population user's login after its time away; true when it succeeded.
+async fn login_on_return(user: &mut GooseUser, plan: &Plan) -> Result<bool, Box<TransactionError>> {
+    let account = state(user)?.account;
+    let body = Some(login_body(account));
+    let reply = timed(user, plan, Instant::now(), GooseMethod::Post, route::LOGIN, None, body).await?;
+    if reply.status != 200 {
+        return Ok(false);
+    }
+    let s = state(user)?;
+    apply(plan, s, &reply)?;
+    s.next = NextStep::Scenario;
+    Ok(true)
+}
+
+/// A population user leaves: it gives up its credential, unless the target already refused it.
+async fn logout(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
+    let s = state(user)?;
+    if s.next == NextStep::Login {
+        return Ok(());
+    }
+    let (header, body) = presented(plan, s);
+    timed(user, plan, Instant::now(), GooseMethod::Post, route::LOGOUT, header, body).await?;
     Ok(())
 }
 
