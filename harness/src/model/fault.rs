@@ -339,7 +339,12 @@ mod tests {
         use authbench_scenarios::{LoadModel, ScenarioKind};
         use authbench_targets::spec::StrategyKind;
         use authbench_targets::token::alg::Alg;
-        let load = LoadSpec { scenario: ScenarioKind::Browse, model: LoadModel::Open { rate_rps: 100.0 }, users: 4 };
+        let load = LoadSpec {
+            scenario: ScenarioKind::Browse,
+            model: LoadModel::Open { rate_rps: 100.0 },
+            users: 4,
+            population: None,
+        };
         let s = |secs| Span(Duration::from_secs(secs));
         let pg = TargetSpec::stored(StrategyKind::Session, StoreKind::Postgres, Alg::Hs256);
         let redis = TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256);

@@ -313,7 +313,7 @@ mod tests {
             p50_us: 1,
             p99_us: 1,
             errors: 0,
-            cpu_us_per_request: Cpu { target: 100.0 - offered / 100.0, store: None, loadgen: 1.0 },
+            cpu_us_per_request: Cpu { target: 100.0 - offered / 100.0, store: None, loadgen: 1.0, relay: None },
             utilization: Some(offered / 10_000.0),
             met_slo: met,
             refined: false,

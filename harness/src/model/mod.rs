@@ -3,12 +3,17 @@
 //! ladders become a capacity ([`ladder`]), with the upgrade of older result files. Nothing here
 //! starts processes or renders output, so the offline commands depend on this alone.
 
+pub mod dimensions;
 pub mod environment;
 pub mod fault;
 pub mod histogram;
 pub mod ladder;
 pub mod matrix;
+pub mod pool;
+pub mod population;
 pub mod probe;
+pub mod protocol;
 pub mod results;
+pub mod seed;
 pub mod stats;
 mod upgrade;

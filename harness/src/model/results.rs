@@ -105,6 +105,13 @@ pub struct Results {
     pub loadgen_ceiling: Option<LoadgenCeiling>,
     pub probes: Vec<ProbeResult>,
     pub skipped: Vec<Skipped>,
+    /// Per configuration with `seed_sessions`, what seeding its namespace did to the store.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<super::seed::SeedRecord>,
+    /// Per TLS configuration, bytes per request and per new connection for goose's client and
+    /// h2load, measured at the target's socket; empty when the run had no TLS configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub h2load: Vec<super::protocol::ProtocolCheck>,
 }
 
 /// A target configuration as recorded: its id (the join key of reports and benches) and its spec.
@@ -170,6 +177,10 @@ pub struct Cpu {
     /// None when the store runs outside this machine's view (an external URL).
     pub store: Option<f64>,
     pub loadgen: f64,
+    /// The delay relay between target and store (its own process, never charged to either);
+    /// None when the configuration had no relay.
+    #[serde(default)]
+    pub relay: Option<f64>,
 }
 
 impl Cpu {
@@ -213,6 +224,9 @@ pub struct Shares {
     pub loadgen: f64,
     /// None when /proc/stat could not be read.
     pub steal: Option<f64>,
+    /// The delay relay's process; None when the configuration had no relay.
+    #[serde(default)]
+    pub relay: Option<f64>,
 }
 
 /// A load generator at or above this share of a core, with the target under it, limited the case.
@@ -309,9 +323,19 @@ pub struct Case {
     pub shares: Option<Shares>,
     #[serde(default)]
     pub timeline: Option<Timeline>,
+    /// PostgreSQL configurations: how busy the target's connection pool was; None otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<super::pool::PoolBusy>,
     /// The fault a fault case performed and what it did; None for every other case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<super::fault::FaultRecord>,
+    /// A hybrid case's store-touching requests (logins, refreshes, logouts) from the target's own
+    /// counters; None for other strategies and in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_touch: Option<super::population::StoreTouch>,
+    /// A population case's time scaling and analytic store share; None for other scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<super::population::PopulationRecord>,
 }
 
 fn first_repetition() -> u32 {
@@ -445,6 +469,11 @@ impl Results {
     /// The ladder of a configuration.
     pub fn ladder(&self, target_id: &str) -> Option<&Ladder> {
         self.ladders.iter().find(|l| l.target.id == target_id)
+    }
+
+    /// The seeding of a target configuration's namespace.
+    pub fn seed(&self, target_id: &str) -> Option<&super::seed::SeedRecord> {
+        self.seeds.iter().find(|s| s.target.id == target_id)
     }
 
     /// The probe of a target configuration.
