@@ -124,6 +124,10 @@ pub struct PlanArgs {
     /// Price of egress per GB, for the bandwidth cost line.
     #[arg(long, default_value_t = 0.09, value_parser = parse_price)]
     pub egress_usd_per_gb: f64,
+    /// Round trip between app and store in the deployment (e.g. 500us, 1ms), for sizing PostgreSQL
+    /// pools; default: each configuration's own round trip in the run (0 unless measured at one).
+    #[arg(long)]
+    pub store_rtt: Option<Span>,
 }
 
 /// Inputs of `authbench run`.

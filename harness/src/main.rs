@@ -134,6 +134,7 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
         active_sessions: args.active_sessions,
         utilization: args.utilization,
         egress_usd_per_gb: args.egress_usd_per_gb,
+        store_rtt: args.store_rtt.map(|s| s.0),
     };
     print!("{}", plan::render(&r, &input));
     Ok(())

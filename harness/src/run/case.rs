@@ -46,7 +46,7 @@ pub(super) fn start_attack(target: &TargetProcess, plan: &Arc<Plan>, files: &Cas
     let mut cfg = GooseConfiguration::default();
     cfg.host = Some(target.url());
     cfg.users = Some(plan.users);
-    cfg.increase_rate = Some(format!("{}", (plan.users * 4).max(1)));
+    cfg.increase_rate = Some(super::population::hatch_rate(plan));
     cfg.run_time = Some("3600".into());
     cfg.quiet = 1;
     cfg.no_print_metrics = true;
@@ -96,7 +96,7 @@ async fn measure_window(
     pb: &ProgressBar,
 ) -> anyhow::Result<Option<Measured>> {
     pb.set_message(format!("{}: warm-up", spec.id()));
-    let sampler = Sampler::start(&target.addr, &target.control_key, recorder.start_timeline());
+    let sampler = Sampler::start(&target.scrape_at()?, &target.control_key, recorder.start_timeline());
     if !sleep_watching(timing.warmup, pb).await {
         return Ok(None);
     }
@@ -127,8 +127,10 @@ pub async fn run_case(
     let stem = file_stem(id);
     let files =
         CaseFiles { out: launch.out, key, goose_report: launch.out.join("goose").join(format!("{stem}.json")), stem };
-    let target = TargetProcess::start(spec, launch, &files.stem).await?;
-    let recorder = Recorder::new();
+    // A population's time scale shortens the access TTL the target runs with; the case keeps `spec`.
+    let run_spec = super::population::run_spec(spec, load)?;
+    let target = TargetProcess::start(&run_spec, launch, &files.stem).await?;
+    let recorder = Recorder::for_users(load.users);
     let plan = Arc::new(Plan {
         kind: load.scenario,
         model: load.model,
@@ -137,6 +139,8 @@ pub async fn run_case(
         seeded_users: launch.seed_users,
         strategy: spec.strategy,
         recorder: Arc::clone(&recorder),
+        population: super::population::users(load, timing.warmup),
+        client: target.client.clone(),
     });
     let handle = start_attack(&target, &plan, &files)?;
     pb.set_message(format!("{id}: users logging in"));

@@ -60,11 +60,13 @@ fn summary(c: &LoadgenCeiling) -> String {
     )
 }
 
-/// Connections for both generators: the users of the matrix's first closed load.
+/// Connections for both generators: the users of the matrix's first closed load (a population's
+/// users think between requests: not a connection count to saturate with).
 fn connections(m: &Matrix) -> anyhow::Result<usize> {
     m.loads
         .iter()
-        .find(|l| l.model == LoadModel::Closed)
+        .map(|l| &l.load)
+        .find(|l| l.model == LoadModel::Closed && l.population.is_none())
         .map(|l| l.users)
         .filter(|n| *n > 0)
         .context("the matrix has no closed load to take the number of connections from")
@@ -252,10 +254,10 @@ Transfer/sec:     21.66MB
     #[test]
     fn connections_are_the_first_closed_loads_users() {
         let m = crate::model::matrix::Profile::Standard.matrix().unwrap();
-        let first_closed = m.loads.iter().find(|l| l.model == LoadModel::Closed).unwrap().users;
+        let first_closed = m.loads.iter().find(|l| l.load.model == LoadModel::Closed).unwrap().load.users;
         assert_eq!(connections(&m).unwrap(), first_closed);
         let open_only =
-            Matrix { loads: m.loads.iter().filter(|l| l.model != LoadModel::Closed).copied().collect(), ..m };
+            Matrix { loads: m.loads.iter().filter(|l| l.load.model != LoadModel::Closed).cloned().collect(), ..m };
         assert!(connections(&open_only).unwrap_err().to_string().contains("no closed load"));
     }
 }

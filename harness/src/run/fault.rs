@@ -19,7 +19,6 @@ use super::case::{file_stem, start_attack, users_ready, CaseKey};
 use super::measure::{build_case, CaseFiles, Edge, Measured};
 use super::progress::{bar, sleep_watching};
 use super::provision::Server;
-use super::relay::Relay;
 use super::scrape::{scrape, Snapshot};
 use super::target::{Launch, TargetProcess};
 use super::timeline::Sampler;
@@ -132,12 +131,11 @@ async fn run(
     let key = CaseKey { id, repetition: 1, role: CaseRole::Fault };
     let files =
         CaseFiles { out: launch.out, key, goose_report: launch.out.join("goose").join(format!("{stem}.json")), stem };
-    let (relayed, relay) = match slow_store_relay(&f.fault, subject, launch).await? {
-        Some((l, r)) => (Some(l), Some(r)),
-        None => (None, None),
+    let mut target = if slows_the_store(&f.fault, subject) {
+        TargetProcess::start_relayed(spec, launch, &files.stem).await?
+    } else {
+        TargetProcess::start(spec, launch, &files.stem).await?
     };
-    let launch = relayed.as_ref().unwrap_or(launch);
-    let mut target = TargetProcess::start(spec, launch, &files.stem).await?;
     let recorder = Recorder::new();
     let plan = Arc::new(Plan {
         kind: f.load.scenario,
@@ -147,6 +145,8 @@ async fn run(
         seeded_users: launch.seed_users,
         strategy: spec.strategy,
         recorder: Arc::clone(&recorder),
+        population: None,
+        client: target.client.clone(),
     });
     let handle = start_attack(&target, &plan, &files)?;
     pb.set_message(format!("{id}: users logging in"));
@@ -154,7 +154,7 @@ async fn run(
     let Some(handle) = users_ready(handle, &recorder, f.load.users, &log).await? else {
         return Ok(None);
     };
-    let mut actor = Actor { fault: f.fault, subject, spec, launch, relay };
+    let mut actor = Actor { fault: f.fault, subject, spec, launch };
     let window = window(&mut target, &mut actor, &files.stem, timing, &recorder, pb).await;
     goose::trigger_killswitch("authbench: fault window complete");
     let goose_outcome = handle.await;
@@ -200,29 +200,10 @@ async fn run(
     Ok(Some(case))
 }
 
-/// For a slow-store fault, a relay between the target and its store (no added delay until the
-/// fault) and a launch whose target reaches the store through it.
-async fn slow_store_relay<'l>(
-    fault: &Fault,
-    subject: &Subject,
-    launch: &Launch<'l>,
-) -> anyhow::Result<Option<(Launch<'l>, Relay)>> {
-    let (Fault::StoreSlow { .. }, Subject::Store(kind, _)) = (fault, subject) else {
-        return Ok(None);
-    };
-    let url = launch.stores.endpoint(*kind).map_err(anyhow::Error::msg)?.map(|e| e.url.clone());
-    let url = url.context("a slow-store fault needs a store server")?;
-    let upstream = host_port(&url).with_context(|| format!("no host:port in the {kind} URL"))?;
-    let relay = Relay::start(&upstream, Duration::ZERO).await?;
-    let through = relay.through(&url)?;
-    Ok(Some((launch.with_store_url(*kind, through), relay)))
-}
-
-/// `host:port` of a `redis://` or `postgres://` URL.
-fn host_port(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?']).next()?;
-    Some(authority.rsplit('@').next()?.to_owned())
+/// Whether the fault slows the store: then the target reaches it through a relay from the start
+/// (at the configuration's own round trip until the fault).
+fn slows_the_store(fault: &Fault, subject: &Subject) -> bool {
+    matches!((fault, subject), (Fault::StoreSlow { .. }, Subject::Store(..)))
 }
 
 /// What performing the fault measured: when it began and ended on the timeline's clock, and the
@@ -241,7 +222,6 @@ struct Actor<'a> {
     subject: &'a Subject,
     spec: &'a TargetSpec,
     launch: &'a Launch<'a>,
-    relay: Option<Relay>,
 }
 
 /// Counters and CPU of a target process retired by a restart inside the window, added to the
@@ -266,7 +246,7 @@ async fn window(
     let spec = actor.spec;
     pb.set_message(format!("{}: warm-up", spec.id()));
     let clock = recorder.start_timeline();
-    let sampler = Sampler::start(&target.addr, &target.control_key, clock);
+    let sampler = Sampler::start(&target.scrape_at()?, &target.control_key, clock);
     if !sleep_watching(timing.warmup, pb).await {
         return Ok(None);
     }
@@ -314,14 +294,14 @@ impl Actor<'_> {
                 let log = format!("{stem}_restarted");
                 sampler.pause(restart_target(target, self.spec, self.launch, &log, retired)).await?;
             }
-            (fault, Subject::Store(_, server)) => self.on_store(*fault, server).await?,
+            (fault, Subject::Store(_, server)) => self.on_store(*fault, server, target).await?,
             (_, Subject::Target) => anyhow::bail!("a store fault was aimed at the target"),
         }
         let end_s = clock.elapsed().as_secs_f64();
         Ok(Performed { start_s, end_s, alive: true, rss_before, rss_after: None })
     }
 
-    async fn on_store(&mut self, fault: Fault, server: &Server) -> anyhow::Result<()> {
+    async fn on_store(&mut self, fault: Fault, server: &Server, target: &mut TargetProcess) -> anyhow::Result<()> {
         let held = Instant::now() + fault.held();
         match fault {
             Fault::StoreOutage { .. } => {
@@ -336,10 +316,10 @@ impl Actor<'_> {
                 blocking(server, Server::start_again).await
             }
             Fault::StoreSlow { rtt, .. } => {
-                let relay = self.relay.as_mut().context("a slow-store fault without its relay")?;
-                relay.set_rtt(rtt.0).await?;
+                let relay = target.relay_mut().context("a slow-store fault without its relay")?;
+                relay.set_rtt(self.spec.store_rtt.0 + rtt.0).await?;
                 wait_until(held).await;
-                relay.set_rtt(Duration::ZERO).await
+                relay.set_rtt(self.spec.store_rtt.0).await
             }
             Fault::TargetRestart { .. } => anyhow::bail!("a target fault was aimed at the store"),
         }
@@ -361,7 +341,7 @@ async fn restart_target(
     log: &str,
     retired: &mut Retired,
 ) -> anyhow::Result<()> {
-    retired.metrics = Some(scrape(&target.addr, &target.control_key).await?);
+    retired.metrics = Some(scrape(&target.scrape_at()?, &target.control_key).await?);
     retired.cpu_us = cpu::process_us(target.pid).context("the target vanished before its restart")?;
     target.restart(spec, launch, log).await
 }
@@ -377,6 +357,7 @@ fn absorb(into: &mut Snapshot, old: &Snapshot) {
     for (k, v) in &old.store_seconds {
         *into.store_seconds.entry(k.clone()).or_default() += v;
     }
+    into.pool_held_seconds += old.pool_held_seconds;
     into.bytes_received += old.bytes_received;
     into.bytes_sent += old.bytes_sent;
     into.auth_received += old.auth_received;
@@ -448,7 +429,7 @@ fn rss(pid: i32) -> Option<u64> {
 
 /// The target's /healthz status after the window, or None when it did not answer.
 async fn healthz(target: &TargetProcess) -> Option<u16> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().ok()?;
+    let client = super::client::http(target, Duration::from_secs(3)).ok()?;
     let url = format!("{}{}", target.url(), authbench_targets::contract::route::HEALTHZ);
     client.get(url).send().await.ok().map(|r| r.status().as_u16())
 }
@@ -477,14 +458,6 @@ fn outcome_line(c: &Case) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn store_urls_give_their_host_and_port() {
-        assert_eq!(host_port("redis://127.0.0.1:6379").as_deref(), Some("127.0.0.1:6379"));
-        assert_eq!(host_port("redis://:pw@127.0.0.1:6379/0").as_deref(), Some("127.0.0.1:6379"));
-        assert_eq!(host_port("postgres://a:b@localhost:5432/db?sslmode=disable").as_deref(), Some("localhost:5432"));
-        assert_eq!(host_port("nonsense"), None);
-    }
 
     #[test]
     fn a_retired_process_counts_towards_the_window() {

@@ -98,6 +98,7 @@ impl Climb<'_, '_> {
             scenario: ScenarioKind::Browse,
             model: LoadModel::Open { rate_rps: rate },
             users: self.ladder.users,
+            population: None,
         };
         let id = format!("{}/ladder/{}", self.spec.id(), load.id());
         let role = if refined { CaseRole::Refine } else { CaseRole::Ladder };
@@ -120,7 +121,7 @@ mod tests {
             p50_us: 100,
             p99_us: if offered <= knee { 5_000 } else { 50_000 },
             errors: 0,
-            cpu_us_per_request: Cpu { target: 50.0, store: None, loadgen: 10.0 },
+            cpu_us_per_request: Cpu { target: 50.0, store: None, loadgen: 10.0, relay: None },
             utilization: None,
             met_slo: Some(offered <= knee),
             refined: false,

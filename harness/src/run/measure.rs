@@ -16,6 +16,7 @@ use super::timeline::{self, Sampled, ScrapeBytes};
 use super::{cpu, export, Timing};
 use crate::model::histogram;
 use crate::model::matrix::LoadSpec;
+use crate::model::pool::PoolBusy;
 use crate::model::results::{Bytes, Case, Cpu, HistogramData, Latency, Shares};
 
 /// Counters and CPU read at one edge of the window.
@@ -24,6 +25,8 @@ pub struct Edge {
     pub target_cpu_us: u64,
     /// None when the store's processes are not visible (an external server).
     pub store_cpu_us: Option<u64>,
+    /// The delay relay's CPU; None without a relay (or when its process could not be read).
+    pub relay_cpu_us: Option<u64>,
     pub loadgen_cpu_us: u64,
     /// The machine's CPU ticks, for steal; None when /proc/stat could not be read.
     pub machine: Option<cpu::MachineTicks>,
@@ -51,21 +54,24 @@ impl Edge {
     /// generator's CPU last, so neither the scrape nor the harness's own readings land inside the
     /// window's CPU figures.
     pub async fn open(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
-        let metrics = scrape(&target.addr, &target.control_key).await?;
+        let metrics = scrape(&target.scrape_at()?, &target.control_key).await?;
         let (target_cpu_us, store_cpu_us) = server_cpu(target, stores, spec)?;
+        let relay_cpu_us = target.relay_pid().and_then(cpu::process_us);
         let cpu_at = Instant::now();
         let machine = cpu::machine_ticks();
-        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us: loadgen_cpu()?, machine, cpu_at })
+        let loadgen_cpu_us = loadgen_cpu()?;
+        Ok(Edge { metrics, target_cpu_us, store_cpu_us, relay_cpu_us, loadgen_cpu_us, machine, cpu_at })
     }
 
     /// The closing edge, in the reverse order of [`Edge::open`].
     pub async fn close(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
         let loadgen_cpu_us = loadgen_cpu()?;
         let machine = cpu::machine_ticks();
+        let relay_cpu_us = target.relay_pid().and_then(cpu::process_us);
         let (target_cpu_us, store_cpu_us) = server_cpu(target, stores, spec)?;
         let cpu_at = Instant::now();
-        let metrics = scrape(&target.addr, &target.control_key).await?;
-        Ok(Edge { metrics, target_cpu_us, store_cpu_us, loadgen_cpu_us, machine, cpu_at })
+        let metrics = scrape(&target.scrape_at()?, &target.control_key).await?;
+        Ok(Edge { metrics, target_cpu_us, store_cpu_us, relay_cpu_us, loadgen_cpu_us, machine, cpu_at })
     }
 }
 
@@ -107,7 +113,9 @@ fn bytes(b: &Snapshot, a: &Snapshot, timeline: ScrapeBytes, per: impl Fn(f64) ->
     // The scrapes' own bytes: the closing scrape's request landed inside the window, the opening
     // scrape's response too, and the timeline's scrapes between them whole.
     let received = a.bytes_received - b.bytes_received - a.request_len as f64 - timeline.request as f64;
-    let sent = a.bytes_sent - b.bytes_sent - b.response_len as f64 - timeline.response as f64;
+    // Over TLS a scrape's handshake is sent before the counters are rendered, its response after.
+    let (opening, closing) = (b.response_after_render(), a.handshake_response_len);
+    let sent = a.bytes_sent - b.bytes_sent - opening as f64 - closing as f64 - timeline.response as f64;
     let (auth_in, auth_out) = (a.auth_received - b.auth_received, a.auth_sent - b.auth_sent);
     Bytes {
         received: per(received),
@@ -123,6 +131,7 @@ fn cpu_per_request(before: &Edge, after: &Edge, per: impl Fn(f64) -> f64) -> Cpu
         target: per(after.target_cpu_us.saturating_sub(before.target_cpu_us) as f64),
         store: before.store_cpu_us.zip(after.store_cpu_us).map(|(b, a)| per(a.saturating_sub(b) as f64)),
         loadgen: per(after.loadgen_cpu_us.saturating_sub(before.loadgen_cpu_us) as f64),
+        relay: before.relay_cpu_us.zip(after.relay_cpu_us).map(|(b, a)| per(a.saturating_sub(b) as f64)),
     }
 }
 
@@ -136,6 +145,7 @@ fn shares(before: &Edge, after: &Edge, span: Duration) -> Shares {
         store: before.store_cpu_us.zip(after.store_cpu_us).map(|(b, a)| share(b, a)),
         loadgen: share(before.loadgen_cpu_us, after.loadgen_cpu_us),
         steal: cpu::steal_share(before.machine, after.machine),
+        relay: before.relay_cpu_us.zip(after.relay_cpu_us).map(|(b, a)| share(b, a)),
     }
 }
 
@@ -199,7 +209,12 @@ pub fn build_case(
         goose_report: files.relative(&files.goose_report),
         shares: Some(shares(&m.before, &m.after, m.after.cpu_at.duration_since(m.before.cpu_at))),
         timeline: Some(timeline::build(w, &m.sampled, m.window)),
+        pool: (spec.needed_store() == Some(StoreKind::Postgres))
+            .then(|| PoolBusy::of(a.pool_held_seconds - b.pool_held_seconds, m.window, spec.pool_size, store_ops))
+            .flatten(),
         fault: None,
+        store_touch: super::population::store_touch(spec, b, a, w),
+        population: super::population::record(spec, load),
     })
 }
 
@@ -213,6 +228,7 @@ mod shares_tests {
             metrics: Snapshot::default(),
             target_cpu_us: target,
             store_cpu_us: store,
+            relay_cpu_us: None,
             loadgen_cpu_us: loadgen,
             machine: machine.map(|(total, steal)| cpu::MachineTicks { total, steal }),
             cpu_at: std::time::Instant::now(),

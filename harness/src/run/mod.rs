@@ -1,29 +1,36 @@
-//! `authbench run`: every case of the matrix on a fresh target, repetition by repetition, then
-//! the rate ladders, the load generator's ceiling, the fault cases and the security probe per
-//! target configuration; results.json is rewritten after each so nothing finished is lost.
+//! `authbench run`: every case of the matrix on a fresh target, repetition by repetition, the TLS
+//! configurations' cross-check with h2load ([`h2load`]), then the rate ladders, the load
+//! generator's ceiling, the fault cases and the security probe per target configuration;
+//! results.json is rewritten after each so nothing finished is lost.
 //!
 //! [`provision`] gets the stores, [`target`] starts targets, [`case`] drives one case and
 //! [`measure`] turns its counters into figures ([`scrape`], [`cpu`], [`timeline`]); [`ladder`]
 //! climbs a configuration's rates, [`ceiling`] measures the load generator on a bare endpoint;
 //! [`probe`] and [`storage`] measure security windows and bytes per stored record;
-//! [`fingerprint`] records the machine; [`relay`] adds a network round trip in front of a store.
+//! [`fingerprint`] records the machine; [`relay`] adds a network round trip in front of a store;
+//! [`client`] builds the HTTP clients of a target (TLS-aware) other than goose's users.
 
 mod case;
 mod ceiling;
+mod client;
 mod cpu;
 mod export;
 mod fault;
 mod fingerprint;
+mod h2load;
 pub mod interrupt;
 mod ladder;
 mod measure;
 mod method;
+mod population;
 pub mod probe;
 mod progress;
 pub mod provision;
 pub mod relay;
 mod scrape;
+mod seed;
 mod storage;
+mod store_link;
 pub mod target;
 mod timeline;
 
@@ -104,6 +111,8 @@ fn new_results(opts: &RunOptions, stores: &Stores) -> Results {
         loadgen_ceiling: None,
         probes: Vec::new(),
         skipped: Vec::new(),
+        seeds: Vec::new(),
+        h2load: Vec::new(),
     }
 }
 
@@ -172,12 +181,19 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
 /// Cases the progress bars count towards: the matrix times its repetitions, plus the listed
 /// ladder steps and their refinements.
 fn planned_cases(m: &Matrix) -> usize {
-    let matrix = m.targets.len() * m.loads.len() * m.repetitions as usize;
+    let matrix: usize = m.targets.iter().map(|t| loads_of(m, t)).sum();
     let ladder = m.ladder.as_ref().map_or(0, |l| {
         let climbing = m.targets.iter().filter(|t| l.includes(&t.id())).count();
         climbing * l.planned_steps()
     });
     matrix + ladder + fault::planned(&m.faults, &m.targets)
+}
+
+/// Matrix cases of one configuration over every repetition: each load that includes it, as many
+/// times as the load repeats.
+fn loads_of(m: &Matrix, t: &TargetSpec) -> usize {
+    let id = t.id();
+    m.loads.iter().filter(|l| l.includes(&id)).map(|l| l.repetitions_in(m.repetitions) as usize).sum()
 }
 
 /// The order matrix cases run in: (repetition, configuration index), every configuration once per
@@ -203,10 +219,12 @@ impl Runner<'_> {
         let m = self.m;
         let ready: Vec<(&TargetSpec, &Launch<'_>)> =
             m.targets.iter().zip(launches).filter(|(spec, launch)| self.store_available(spec, launch)).collect();
+        self.seed_namespaces(&ready).await?;
         for (repetition, i) in interleaved(m.repetitions, ready.len()) {
             let (spec, launch) = ready[i];
             self.matrix_cases(spec, launch, repetition).await?;
         }
+        self.protocol_checks(&ready).await?;
         if let Some(ladder) = &m.ladder {
             self.skip_unready_ladders(ladder, &ready);
             for (spec, launch) in ready.iter().filter(|(s, _)| ladder.includes(&s.id())) {
@@ -252,21 +270,23 @@ impl Runner<'_> {
             return true;
         };
         let tid = spec.id();
-        for load in &self.m.loads {
-            self.results.skipped.push(Skipped { id: format!("{tid}/{}", load.id()), reason: why.clone() });
+        for entry in self.m.loads.iter().filter(|l| l.includes(&tid)) {
+            self.results.skipped.push(Skipped { id: format!("{tid}/{}", entry.load.id()), reason: why.clone() });
         }
         self.results.skipped.push(Skipped { id: format!("{tid}/probe"), reason: why });
-        self.total = self.total.saturating_sub(self.m.loads.len() * self.m.repetitions as usize);
+        self.total = self.total.saturating_sub(loads_of(self.m, spec));
         false
     }
 
-    /// Every load of the matrix against one configuration, once.
+    /// Every load of the matrix that includes one configuration and runs in this repetition, once.
     async fn matrix_cases(&mut self, spec: &TargetSpec, launch: &Launch<'_>, repetition: u32) -> anyhow::Result<()> {
-        for load in &self.m.loads {
+        let tid = spec.id();
+        for entry in self.m.loads.iter().filter(|l| l.includes(&tid) && l.runs_in(repetition)) {
             if interrupt::is_set() {
                 return Ok(());
             }
-            let base = format!("{}/{}", spec.id(), load.id());
+            let load = &entry.load;
+            let base = format!("{tid}/{}", load.id());
             if let Some(why) = load.incompatible_with(spec) {
                 self.done += 1;
                 if repetition == 1 {
@@ -275,12 +295,19 @@ impl Runner<'_> {
                 continue;
             }
             let id = if self.m.repetitions > 1 { format!("{base}/r{repetition}") } else { base };
-            self.case(CaseKey { id: &id, repetition, role: CaseRole::Matrix }, spec, load, launch).await?;
+            let timing = Timing {
+                warmup: entry.warmup.map_or(self.timing.warmup, |w| w.0),
+                duration: entry.duration.map_or(self.timing.duration, |d| d.0),
+                probe_cap: self.timing.probe_cap,
+            };
+            let key = CaseKey { id: &id, repetition, role: CaseRole::Matrix };
+            self.case_timed(key, spec, load, launch, &timing).await?;
         }
         Ok(())
     }
 
-    /// Runs one case and records it, or why it did not finish; the case when it did.
+    /// Runs one case with the matrix's window and records it, or why it did not finish; the case
+    /// when it did.
     async fn case(
         &mut self,
         key: CaseKey<'_>,
@@ -288,10 +315,23 @@ impl Runner<'_> {
         load: &LoadSpec,
         launch: &Launch<'_>,
     ) -> anyhow::Result<Option<Case>> {
+        let timing = self.timing;
+        self.case_timed(key, spec, load, launch, timing).await
+    }
+
+    /// [`Runner::case`] with its own warm-up and window.
+    async fn case_timed(
+        &mut self,
+        key: CaseKey<'_>,
+        spec: &TargetSpec,
+        load: &LoadSpec,
+        launch: &Launch<'_>,
+        timing: &Timing,
+    ) -> anyhow::Result<Option<Case>> {
         self.done += 1;
         let at = Position { n: self.done, total: self.total.max(self.done) };
         let id = key.id.to_owned();
-        let outcome = match run_case(key, spec, load, launch, self.timing, at).await {
+        let outcome = match run_case(key, spec, load, launch, timing, at).await {
             Ok(Some(case)) => {
                 eprintln!("{}", progress::summary(&case));
                 self.results.cases.push(case.clone());

@@ -100,7 +100,7 @@ async fn watch(
 /// Runs the probe against a fresh target.
 pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Duration) -> anyhow::Result<ProbeResult> {
     let client = Client {
-        http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
+        http: super::client::http(target, Duration::from_secs(5))?,
         base: target.url(),
         transport: spec.transport,
         control_key: target.control_key.clone(),

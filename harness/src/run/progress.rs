@@ -77,7 +77,7 @@ pub fn summary(c: &Case) -> String {
         c.bytes_per_request.auth,
         c.error_count(),
         share_warnings(c)
-    )
+    ) + &super::population::summary(c)
 }
 
 fn window_text(w: &WindowResult, cap: f64) -> String {

@@ -6,24 +6,33 @@
 //! process of its own so its CPU is measured as its own component, never charged to the target or
 //! the store.
 //!
-//! Precision: tokio's timers tick in whole milliseconds, so the relay uses blocking std I/O on
-//! threads, a reader and a writer per direction. It asks the kernel for 1 ns of timer slack
-//! (instead of 50 µs), and each writer sleeps until a little before a chunk is due (a low estimate
-//! of how late its sleeps wake) and spins the rest, so a chunk leaves within some 10 µs of due; a
-//! chunk is stamped when its reader wakes, so the kernel's wake-up (tens of µs on a VM) comes on
-//! top, and a loaded machine adds its scheduling delay, as a busy host would. A 200 µs round trip
-//! works. Connection setup is not delayed (the targets' pools connect once).
+//! Precision: tokio's timers tick in whole milliseconds, so the relay uses std I/O on threads, one
+//! per direction of each connection. A direction's thread waits in `ppoll` (nanosecond timeout)
+//! for whichever comes first, bytes to read or a little before the next chunk is due (a low
+//! estimate of how late its waits wake), and spins the rest, so a chunk leaves within some 10 µs
+//! of due. It asks the kernel for 1 ns of timer slack (instead of 50 µs). A chunk is stamped when
+//! the thread wakes for it, so the kernel's wake-up (tens of µs on a VM) comes on top, and a loaded
+//! machine adds its scheduling delay, as a busy host would. A 200 µs round trip works. Connection
+//! setup is not delayed (the targets' pools connect once).
+//!
+//! CPU: one wake-up to read a chunk and one to write it when due (a reader and a separate writer
+//! thread per direction took a third: the hand-over between them); at RTT 0 a chunk is written as
+//! soon as it is read.
 //!
 //! [`serve`] is the process; [`Relay`] is the harness's handle on one.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use nix::poll::{ppoll, PollFd, PollFlags};
+use nix::sys::time::TimeSpec;
 
 use anyhow::Context;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -33,7 +42,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 const CHUNK: usize = 64 * 1024;
 /// Stack of each forwarding thread; the read buffer lives on the heap.
 const STACK: usize = 128 * 1024;
-/// Longest a writer wakes before a chunk is due, however late its sleeps have been waking.
+/// Longest a direction wakes before a chunk is due, however late its waits have been waking.
 const MAX_EARLY: Duration = Duration::from_micros(100);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -167,18 +176,15 @@ fn connect(upstream: &[SocketAddr]) -> std::io::Result<TcpStream> {
     Err(last)
 }
 
-/// One direction of a connection, shared by its reader and writer threads (`&TcpStream` reads and
-/// writes).
+/// One direction of a connection: bytes read from `from` are written to `to` when due.
 struct Direction {
     from: Arc<TcpStream>,
     to: Arc<TcpStream>,
-    /// Chunks handed to the writer and not yet written; the reader writes itself only when none are.
-    queued: AtomicUsize,
 }
 
 impl Direction {
-    fn new(from: Arc<TcpStream>, to: Arc<TcpStream>) -> Arc<Direction> {
-        Arc::new(Direction { from, to, queued: AtomicUsize::new(0) })
+    fn new(from: Arc<TcpStream>, to: Arc<TcpStream>) -> Direction {
+        Direction { from, to }
     }
 
     /// An error on either side closes both, as a broken link would.
@@ -207,39 +213,122 @@ struct Chunk {
     bytes: Vec<u8>,
 }
 
-/// One direction: a reader thread stamps chunks, a writer thread delivers them when due.
-fn pipe(name: &str, direction: Arc<Direction>, half: Arc<AtomicU64>) -> std::io::Result<()> {
-    let (tx, rx) = mpsc::channel();
-    let writer = Arc::clone(&direction);
-    spawn(&format!("relay-{name}-write"), move || deliver(&writer, &rx)).inspect_err(|_| direction.close())?;
-    let reader = Arc::clone(&direction);
-    spawn(&format!("relay-{name}-read"), move || stamp(&reader, &tx, &half)).inspect_err(|_| direction.close())
+/// One direction on its own thread.
+fn pipe(name: &str, direction: Direction, half: Arc<AtomicU64>) -> std::io::Result<()> {
+    let close = (Arc::clone(&direction.from), Arc::clone(&direction.to));
+    spawn(&format!("relay-{name}"), move || Forwarder::new(direction).run(&half)).inspect_err(|_| {
+        let _ = close.0.shutdown(Shutdown::Both);
+        let _ = close.1.shutdown(Shutdown::Both);
+    })
 }
 
-/// Reads chunks as they come and passes each on with its due time; the end of stream too.
-fn stamp(d: &Direction, tx: &Sender<Chunk>, half: &AtomicU64) {
-    let mut buf = vec![0u8; CHUNK];
-    let mut prev = None;
-    loop {
-        let n = match (&*d.from).read(&mut buf) {
+/// What waking up found.
+enum Woke {
+    /// Bytes (or the end of the stream, or an error) are waiting to be read.
+    Readable,
+    /// The wait ran out: the next chunk is nearly due.
+    TimedOut,
+}
+
+/// A direction's loop: reads and stamps chunks as they come, writes each when due, on one thread.
+struct Forwarder {
+    d: Direction,
+    queue: VecDeque<Chunk>,
+    pacer: Pacer,
+    buf: Vec<u8>,
+    prev: Option<Instant>,
+    /// False once the source ended or failed: only the queue is left to deliver.
+    reading: bool,
+}
+
+impl Forwarder {
+    fn new(d: Direction) -> Forwarder {
+        Forwarder {
+            d,
+            queue: VecDeque::new(),
+            pacer: Pacer::default(),
+            buf: vec![0u8; CHUNK],
+            prev: None,
+            reading: true,
+        }
+    }
+
+    fn run(mut self, half: &AtomicU64) {
+        while self.deliver_due() {
+            if !self.reading {
+                let Some(due) = self.queue.front().map(|c| c.due) else { return };
+                self.pacer.wait_until(due);
+                continue;
+            }
+            match self.wait() {
+                Ok(Woke::Readable) => {
+                    if !self.read(half) {
+                        return;
+                    }
+                }
+                Ok(Woke::TimedOut) => {}
+                Err(_) => return self.d.close(),
+            }
+        }
+    }
+
+    /// Writes every chunk due now (spinning the last few µs to its due time); false once done.
+    fn deliver_due(&mut self) -> bool {
+        while let Some(c) = self.queue.front() {
+            if c.due > Instant::now() + self.pacer.early {
+                break;
+            }
+            self.pacer.spin_until(c.due);
+            let going_on = self.d.put(&c.bytes);
+            self.queue.pop_front();
+            if !going_on {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Waits for bytes, or until a little before the next chunk is due.
+    fn wait(&mut self) -> nix::Result<Woke> {
+        let aim = self.queue.front().map(|c| c.due.checked_sub(self.pacer.early).unwrap_or(c.due));
+        let timeout = aim.map(|a| TimeSpec::from_duration(a.saturating_duration_since(Instant::now())));
+        let mut fds = [PollFd::new(self.d.from.as_fd(), PollFlags::POLLIN)];
+        let ready = loop {
+            match ppoll(&mut fds, timeout, None) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => break r?,
+            }
+        };
+        if ready > 0 {
+            return Ok(Woke::Readable);
+        }
+        if let Some(aim) = aim {
+            self.pacer.learn(Instant::now().saturating_duration_since(aim));
+        }
+        Ok(Woke::TimedOut)
+    }
+
+    /// Reads what is there and stamps it; due already with nothing queued ahead (RTT 0), writes it
+    /// at once. False once the direction is done.
+    fn read(&mut self, half: &AtomicU64) -> bool {
+        let n = match (&*self.d.from).read(&mut self.buf) {
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return d.close(),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return true,
+            Err(_) => {
+                self.d.close();
+                return false;
+            }
         };
         let now = Instant::now();
-        let due = next_deadline(now, Duration::from_nanos(half.load(Ordering::Relaxed)), prev);
-        prev = Some(due);
-        let going_on = if due <= now && d.queued.load(Ordering::Acquire) == 0 {
-            // Due already (RTT 0) and nothing ahead of it: writing here saves two thread switches.
-            d.put(&buf[..n])
-        } else {
-            d.queued.fetch_add(1, Ordering::AcqRel);
-            // The queued copy must outlive `buf`, which the next read reuses: the one copy needed.
-            tx.send(Chunk { due, bytes: buf[..n].to_vec() }).is_ok() && n > 0
-        };
-        if !going_on {
-            return;
+        let due = next_deadline(now, Duration::from_nanos(half.load(Ordering::Relaxed)), self.prev);
+        self.prev = Some(due);
+        self.reading = n > 0;
+        if due <= now && self.queue.is_empty() {
+            return self.d.put(&self.buf[..n]);
         }
+        // The queued copy must outlive `buf`, which the next read reuses: the one copy needed.
+        self.queue.push_back(Chunk { due, bytes: self.buf[..n].to_vec() });
+        true
     }
 }
 
@@ -248,19 +337,6 @@ fn stamp(d: &Direction, tx: &Sender<Chunk>, half: &AtomicU64) {
 fn next_deadline(now: Instant, half: Duration, prev: Option<Instant>) -> Instant {
     let own = now + half;
     prev.map_or(own, |p| own.max(p))
-}
-
-/// Writes each chunk when due, then counts it off so the reader knows when the queue is empty.
-fn deliver(d: &Direction, rx: &Receiver<Chunk>) {
-    let mut pacer = Pacer::default();
-    for chunk in rx {
-        pacer.wait_until(chunk.due);
-        let going_on = d.put(&chunk.bytes);
-        d.queued.fetch_sub(1, Ordering::Release);
-        if !going_on {
-            return;
-        }
-    }
 }
 
 /// Waits until an instant precisely: sleeps until `early` before it, then spins.
@@ -278,6 +354,11 @@ impl Pacer {
             std::thread::sleep(aim - now);
             self.learn(Instant::now().saturating_duration_since(aim));
         }
+        self.spin_until(due);
+    }
+
+    /// Spins the last few µs to `due`: a sleep that short would wake late.
+    fn spin_until(&self, due: Instant) {
         while Instant::now() < due {
             std::hint::spin_loop();
         }

@@ -51,7 +51,7 @@ pub async fn measure(
     records: u64,
 ) -> anyhow::Result<Storage> {
     let before = size(spec, stores, namespace, target.pid).await?.0;
-    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(300)).build()?;
+    let http = super::client::http(target, std::time::Duration::from_secs(300))?;
     let r = http
         .post(format!("{}{}", target.url(), route::SEED))
         .header(CONTROL_KEY_HEADER, &target.control_key)

@@ -8,10 +8,14 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use authbench_scenarios::client::ClientSpec;
 use authbench_targets::config::redact;
 use authbench_targets::spec::{StoreKind, TargetSpec};
 
 use super::provision::Stores;
+use super::relay::Relay;
+use super::scrape::ScrapeAt;
+use super::store_link;
 
 /// Where the target binary is: next to `authbench` (same cargo profile), unless told otherwise.
 pub fn default_binary() -> PathBuf {
@@ -30,6 +34,11 @@ pub struct TargetProcess {
     pub control_key: String,
     /// Where its stderr goes.
     pub log_path: PathBuf,
+    /// The delay relay between the target and its store, when the configuration has a store round
+    /// trip or a fault slows its store; it outlives restarts and is killed when this drops.
+    relay: Option<Relay>,
+    /// How clients reach it: plain HTTP, or TLS trusting the certificate it wrote to the key directory.
+    pub client: ClientSpec,
 }
 
 /// Inputs common to every target of a run.
@@ -75,13 +84,44 @@ fn secrets_in_env(cmd: &mut Command, control_key: &str, stores: &Stores, via: Op
 }
 
 impl TargetProcess {
-    /// Starts a target and waits for its `listening on` line.
+    /// Starts a target and waits for its `listening on` line; with a store round trip in its
+    /// configuration, behind a relay that adds it.
     pub async fn start(spec: &TargetSpec, launch: &Launch<'_>, log_name: &str) -> anyhow::Result<TargetProcess> {
+        TargetProcess::start_maybe_relayed(spec, launch, log_name, !spec.store_rtt.0.is_zero()).await
+    }
+
+    /// Starts a target behind a relay even at no added round trip, so the round trip can change
+    /// while it runs (a slow-store fault; [`TargetProcess::relay_mut`]).
+    pub async fn start_relayed(
+        spec: &TargetSpec,
+        launch: &Launch<'_>,
+        log_name: &str,
+    ) -> anyhow::Result<TargetProcess> {
+        TargetProcess::start_maybe_relayed(spec, launch, log_name, true).await
+    }
+
+    async fn start_maybe_relayed(
+        spec: &TargetSpec,
+        launch: &Launch<'_>,
+        log_name: &str,
+        relayed: bool,
+    ) -> anyhow::Result<TargetProcess> {
         let control_key = base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             authbench_targets::token::opaque::random_bytes::<18>(),
         );
-        TargetProcess::start_on(spec, launch, log_name, control_key, None).await
+        let relay = if relayed { Some(store_link::start(spec, launch, spec.store_rtt.0).await?.1) } else { None };
+        TargetProcess::start_on(spec, launch, log_name, control_key, None, relay).await
+    }
+
+    /// The relay's process id, so its CPU is read as its own component; None without a relay.
+    pub fn relay_pid(&self) -> Option<i32> {
+        self.relay.as_ref().map(Relay::pid)
+    }
+
+    /// The relay, to change its round trip while the target runs; None without a relay.
+    pub fn relay_mut(&mut self) -> Option<&mut Relay> {
+        self.relay.as_mut()
     }
 
     /// Kills the process and starts the same configuration on the same address (a fault case's
@@ -90,7 +130,8 @@ impl TargetProcess {
     pub async fn restart(&mut self, spec: &TargetSpec, launch: &Launch<'_>, log_name: &str) -> anyhow::Result<()> {
         let _ = self.child.kill().await;
         let key = self.control_key.clone();
-        let next = TargetProcess::start_on(spec, launch, log_name, key, Some(&self.addr)).await?;
+        let relay = self.relay.take();
+        let next = TargetProcess::start_on(spec, launch, log_name, key, Some(&self.addr), relay).await?;
         *self = next;
         Ok(())
     }
@@ -101,7 +142,13 @@ impl TargetProcess {
         log_name: &str,
         control_key: String,
         listen: Option<&str>,
+        relay: Option<Relay>,
     ) -> anyhow::Result<TargetProcess> {
+        let routed = match (&relay, spec.needed_store()) {
+            (Some(r), Some(kind)) => Some(store_link::routed(launch, kind, r)?),
+            _ => None,
+        };
+        let launch = routed.as_ref().unwrap_or(launch);
         let log_path = launch.log_dir.join(format!("{log_name}.log"));
         let log = std::fs::File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
         let mut cmd = Command::new(launch.binary);
@@ -136,17 +183,24 @@ impl TargetProcess {
             }
         };
         let addr = line
-            .strip_prefix("listening on http://")
-            .ok_or_else(|| anyhow::anyhow!("target printed {line:?} instead of its address"))?
+            .strip_prefix(&format!("listening on {}://", spec.scheme()))
+            .ok_or_else(|| anyhow::anyhow!("target printed {line:?} instead of its {} address", spec.scheme()))?
             .to_owned();
         let pid =
             child.id().and_then(|p| i32::try_from(p).ok()).ok_or_else(|| anyhow::anyhow!("target exited at once"))?;
-        Ok(TargetProcess { child, addr, pid, control_key, log_path })
+        // Written by the target before it printed its address.
+        let client = ClientSpec::for_target(spec, launch.key_dir)?;
+        Ok(TargetProcess { child, addr, pid, control_key, log_path, relay, client })
     }
 
-    /// Base URL for HTTP clients.
+    /// Base URL for HTTP clients: `https://` for a TLS target.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.client.scheme(), self.addr)
+    }
+
+    /// Where its /metrics is scraped, over TLS when it serves TLS.
+    pub fn scrape_at(&self) -> anyhow::Result<ScrapeAt> {
+        ScrapeAt::new(&self.addr, &self.client)
     }
 
     /// Stops the target and waits for it.

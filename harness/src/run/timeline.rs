@@ -16,7 +16,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use super::scrape::{scrape, Snapshot};
+use super::scrape::{scrape, ScrapeAt, Snapshot};
 use crate::model::results::{Second, Timeline};
 
 /// How often the target's store-operation counter is read.
@@ -99,15 +99,15 @@ pub(super) struct Sampled {
 }
 
 impl Sampler {
-    /// Starts reading `addr`'s /metrics at `start` (the timeline's second 0) and every second after.
-    pub(super) fn start(addr: &str, control_key: &str, start: Instant) -> Sampler {
+    /// Starts reading the target's /metrics at `start` (the timeline's second 0) and every second after.
+    pub(super) fn start(at: &ScrapeAt, control_key: &str, start: Instant) -> Sampler {
         let state = Arc::new(Mutex::new(State {
             phase: Phase::WarmUp,
             readings: Vec::new(),
             in_window: ScrapeBytes::default(),
             failed_in_window: None,
         }));
-        let task = tokio::spawn(sample(addr.to_owned(), control_key.to_owned(), start, Arc::clone(&state)));
+        let task = tokio::spawn(sample(at.clone(), control_key.to_owned(), start, Arc::clone(&state)));
         Sampler { start, state, task }
     }
 
@@ -156,7 +156,7 @@ impl Drop for Sampler {
 
 /// The sampler task: one scrape per whole second under the lock, until the window closes or a
 /// scrape fails (the seconds after it then have no store-operation figure).
-async fn sample(addr: String, control_key: String, start: Instant, state: Arc<Mutex<State>>) {
+async fn sample(at: ScrapeAt, control_key: String, start: Instant, state: Arc<Mutex<State>>) {
     let mut tick = tokio::time::interval_at(start.into(), PERIOD);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
@@ -166,7 +166,7 @@ async fn sample(addr: String, control_key: String, start: Instant, state: Arc<Mu
             return;
         }
         let from = start.elapsed();
-        match scrape(&addr, &control_key).await {
+        match scrape(&at, &control_key).await {
             Ok(snapshot) => s.reading(from, &snapshot, start.elapsed()),
             Err(e) => {
                 if s.phase == Phase::Window {
@@ -249,6 +249,8 @@ mod tests {
             relogins: 0,
             relogin_failures: 0,
             seconds,
+            spent_replayed: 0,
+            spent_refused: 0,
         }
     }
 
@@ -364,8 +366,9 @@ mod tests {
         let addr = listener.local_addr().unwrap().to_string();
         let fake = Arc::new(FakeTarget::default());
         tokio::spawn(serve(listener, Arc::clone(&fake)));
-        let sampler = Sampler::start(&addr, "key", Instant::now());
-        let before = sampler.open(scrape(&addr, "key")).await.unwrap();
+        let at = ScrapeAt::plain(&addr);
+        let sampler = Sampler::start(&at, "key", Instant::now());
+        let before = sampler.open(scrape(&at, "key")).await.unwrap();
         let opened = Instant::now();
         let at_open = fake.scrapes.load(Ordering::SeqCst);
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -373,7 +376,7 @@ mod tests {
             assert!(Instant::now() < deadline, "the sampler never scraped inside the window");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let (after, sampled) = sampler.close(opened, scrape(&addr, "key")).await.unwrap();
+        let (after, sampled) = sampler.close(opened, scrape(&at, "key")).await.unwrap();
         assert!(sampled.window_bytes.request > 0 && sampled.window_bytes.response > 0);
         // No other traffic: once every scrape's own bytes are out, nothing may remain.
         let received = after.bytes_received - before.bytes_received;
