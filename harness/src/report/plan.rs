@@ -2,10 +2,12 @@
 //! measured figure with its formula shown.
 
 use std::fmt::{self, Write as _};
+use std::time::Duration;
 
 use authbench_targets::spec::TargetSpec;
 
 use crate::model::ladder::CurvePoint;
+use crate::model::pool::{self, PoolUse};
 use crate::model::results::{Case, Results};
 
 /// What the user plans for.
@@ -15,6 +17,9 @@ pub struct PlanInput {
     /// Fraction of a core a plan may use before it needs another (headroom).
     pub utilization: f64,
     pub egress_usd_per_gb: f64,
+    /// Round trip to the store in the deployment (`--store-rtt`); None: each configuration's own
+    /// (0 unless the run measured it at a distance).
+    pub store_rtt: Option<Duration>,
 }
 
 /// One strategy's plan.
@@ -31,6 +36,68 @@ pub struct Line {
     pub egress_gb_month: f64,
     pub egress_usd_month: f64,
     pub window: Window,
+    pub pool: PoolPlan,
+}
+
+/// Store connections a configuration needs at the planned rate, with the inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PoolPlan {
+    /// No store outside the target (jwt without denylist, memory stores).
+    NoPool,
+    /// Redis: the client pipelines on each connection, so the pool does not cap the rate.
+    Pipelined,
+    /// rps × store ops/request × (RTT + service time) ÷ utilization (Little's law, with headroom).
+    Connections { connections: f64, ops_s: f64, rtt: Duration, rtt_given: bool, service: pool::ServiceTime },
+    /// The run has no RTT-0 store latency for this configuration.
+    NotMeasured,
+}
+
+impl PoolPlan {
+    fn of(r: &Results, c: &Case, i: &PlanInput) -> PoolPlan {
+        let spec = &c.target.spec;
+        match spec.needed_store().and_then(PoolUse::of) {
+            None => return PoolPlan::NoPool,
+            Some(PoolUse::Pipelined) => return PoolPlan::Pipelined,
+            Some(PoolUse::OneAtATime) => {}
+        }
+        let Some(service) = pool::service_time(r, spec) else { return PoolPlan::NotMeasured };
+        let rtt = i.store_rtt.unwrap_or(spec.store_rtt.0);
+        let ops_s = i.rps * c.store_ops_per_request;
+        let connections = pool::connections_needed(ops_s, rtt, service.us, i.utilization);
+        PoolPlan::Connections { connections, ops_s, rtt, rtt_given: i.store_rtt.is_some(), service }
+    }
+
+    /// The table's cell: whole connections, rounded up.
+    fn cell(&self) -> String {
+        match self {
+            PoolPlan::NoPool => "none".into(),
+            PoolPlan::Pipelined => "any (pipelined)".into(),
+            PoolPlan::Connections { connections, .. } => format!("{:.0}", connections.ceil().max(1.0)),
+            PoolPlan::NotMeasured => "not measured".into(),
+        }
+    }
+}
+
+impl fmt::Display for PoolPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PoolPlan::NoPool => f.write_str("no store connections"),
+            PoolPlan::Pipelined => f.write_str(
+                "Redis: fred pipelines commands on every connection, so the round trip adds latency but the pool \
+                 puts no ceiling on the rate; a small pool (the default 8) suffices",
+            ),
+            PoolPlan::Connections { connections, ops_s, rtt, rtt_given, service } => write!(
+                f,
+                "{connections:.1} connections = {ops_s:.0} store ops/s × ({:.0} µs RTT {} + {:.0} µs service time at \
+                 RTT 0 from {}) ÷ utilisation",
+                rtt.as_secs_f64() * 1e6,
+                if *rtt_given { "(--store-rtt)" } else { "(as measured)" },
+                service.us,
+                service.case_id
+            ),
+            PoolPlan::NotMeasured => f.write_str("not measured: the run has no store latency for it at RTT 0"),
+        }
+    }
 }
 
 /// Store memory for the planned active sessions.
@@ -218,7 +285,8 @@ fn line(r: &Results, c: &Case, i: &PlanInput, bound: Bound) -> Line {
     let per_core = 1e6 * i.utilization;
     let b = &c.bytes_per_request;
     let probe = r.probe(&c.target.id);
-    let per_record = probe.and_then(|p| p.storage.as_ref()).map(|s| s.bytes_per_record);
+    let seeded = r.seed(&c.target.id).and_then(|s| s.bytes_per_record);
+    let per_record = seeded.or(probe.and_then(|p| p.storage.as_ref()).map(|s| s.bytes_per_record));
     let window = probe.map_or(Window::NotProbed, |p| match p.revocation.measured_s {
         Some(s) => Window::Measured { s, bound_s: p.revocation.bound_s },
         None => Window::Bound { bound_s: p.revocation.bound_s, cap_s: p.cap_s },
@@ -235,6 +303,7 @@ fn line(r: &Results, c: &Case, i: &PlanInput, bound: Bound) -> Line {
         egress_gb_month: i.rps * b.sent * SECONDS_PER_MONTH / 1e9,
         egress_usd_month: i.rps * b.sent * SECONDS_PER_MONTH / 1e9 * i.egress_usd_per_gb,
         window,
+        pool: PoolPlan::of(r, c, i),
     }
 }
 
@@ -257,6 +326,7 @@ fn table(lines: &[Line]) -> String {
                 format!("{:.1}", l.app_cpu.us()),
                 l.store_cores.map_or("unknown (external store)".into(), |c| format!("{c:.2}")),
                 format!("{:.0}", l.store_ops_s),
+                l.pool.cell(),
                 l.session_storage.to_string(),
                 format!("{:.1}", l.ingress_gb_month),
                 format!("{:.1}", l.egress_gb_month),
@@ -272,6 +342,7 @@ fn table(lines: &[Line]) -> String {
             "target CPU µs/req",
             "store cores",
             "store ops/s",
+            "store connections",
             "session storage",
             "ingress GB/month",
             "egress GB/month",
@@ -299,6 +370,10 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
     for l in &lines {
         let _ = writeln!(s, "- {}: {}", l.target, l.app_cpu);
     }
+    s.push_str("\n## Store connection pools\n\n");
+    for l in lines.iter().filter(|l| l.pool != PoolPlan::NoPool) {
+        let _ = writeln!(s, "- {}: {}", l.target, l.pool);
+    }
     let _ = write!(
         s,
         "\n## Formulas\n\n\
@@ -312,8 +387,15 @@ pub fn render(r: &Results, input: &PlanInput) -> String {
          - store cores = rps × store CPU µs/request ÷ (1e6 × utilisation)\n\
          - store ops/s = rps × store operations/request\n\
          - session storage = active sessions ({}) × bytes per stored record, measured by the run (store growth after \
-           creating many sessions or refresh families; the report lists it per configuration); none for jwt without a \
-           denylist, which stores nothing; not measured where the run has no record size (the probe sizes sessions and refresh families, not denylist entries)\n\
+           seeding the matrix's seed_sessions records into the configuration's namespace where the run seeded, else \
+           after the probe created storage_records sessions or refresh families; the report lists both per \
+           configuration); none for jwt without a denylist, which stores nothing; not measured where the run has no \
+           record size (the probe sizes sessions and refresh families, not denylist entries)\n\
+         - store connections (PostgreSQL) = store ops/s × (RTT + service time) ÷ utilisation: a connection serves one \
+           query at a time, so by Little's law the pool must hold rate × time per query; service time is the lowest \
+           connection time per operation the run measured for the configuration at RTT 0 (the target's pool counter; \
+           under load it includes waiting for CPU, so it errs high; files without it use the mean store operation \
+           latency); RTT is --store-rtt, else the configuration's own. Redis pipelines: any pool carries the rate\n\
          - ingress / egress GB per month = rps × bytes received / sent per request × 2,592,000 s ÷ 1e9\n\
          - egress $ per month = egress GB × {} $/GB\n\
          - revocation window: from the run's security probe\n",

@@ -6,9 +6,11 @@ mod bars;
 mod cpu_curve;
 mod curves;
 mod fault;
+mod hybrid_share;
 mod ladder;
 mod lines;
 mod scatter;
+mod store_rtt;
 pub mod style;
 mod sweeps;
 mod timeline;
@@ -218,6 +220,9 @@ pub struct Drawn {
     pub timelines: Vec<ChartRef>,
     /// One chart per `[[fault]]`, keyed by its id ("browse-open-16u-1000rps/store_outage").
     pub faults: Vec<(String, ChartRef)>,
+    /// Hybrid's store-touching share against access TTL, measured and analytic, when the run has
+    /// hybrid population cases.
+    pub population: Option<ChartRef>,
 }
 
 /// Renders every chart the results support into `dir`, in report order (the auth-cost chart is
@@ -232,5 +237,11 @@ pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Drawn> {
     out.extend(sweeps::render(r, dir, &ctx.run)?);
     out.extend(ladder::render(r, &ctx)?);
     out.extend(cpu_curve::render(r, &ctx)?);
-    Ok(Drawn { charts: out, timelines: timeline::render(&closed, &ctx)?, faults: fault::render(r, &ctx)? })
+    out.extend(store_rtt::render(r, &ctx)?);
+    Ok(Drawn {
+        charts: out,
+        timelines: timeline::render(&closed, &ctx)?,
+        faults: fault::render(r, &ctx)?,
+        population: hybrid_share::render(r, &ctx)?,
+    })
 }

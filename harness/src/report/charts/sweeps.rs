@@ -14,7 +14,8 @@ use super::Series;
 use crate::model::results::{Case, Results};
 use crate::report::document::ChartRef;
 
-/// One hybrid refresh case of a TTL sweep.
+/// One hybrid population case of a TTL sweep (users with think time refresh at the rate their
+/// access TTL implies; the refresh scenario rotates on every step whatever the TTL).
 struct TtlPoint {
     ttl_s: f64,
     store_ops: f64,
@@ -24,10 +25,10 @@ struct TtlPoint {
 
 fn is_ttl_sweep_case(c: &Case) -> bool {
     let spec = &c.target.spec;
-    spec.strategy == StrategyKind::Hybrid && c.load.scenario == ScenarioKind::Refresh && spec.alg == Alg::Hs256
+    spec.strategy == StrategyKind::Hybrid && c.load.scenario == ScenarioKind::Population && spec.alg == Alg::Hs256
 }
 
-/// Hybrid HS256 refresh cases of the matrix by store (with repetitions, the one with the median
+/// Hybrid HS256 population cases of the matrix by store (with repetitions, the one with the median
 /// throughput), where a store has at least two TTLs.
 fn ttl_points(r: &Results) -> BTreeMap<StoreKind, Vec<TtlPoint>> {
     let mut by_store: BTreeMap<StoreKind, Vec<TtlPoint>> = BTreeMap::new();
@@ -66,7 +67,7 @@ fn ttl_charts(r: &Results, dir: &Path, run: &str) -> anyhow::Result<Vec<ChartRef
         log_x: true,
         series,
     };
-    let ops = "Hybrid: store operations per request against access TTL (refresh scenario)";
+    let ops = "Hybrid: store operations per request against access TTL (population scenario)";
     let window = "Hybrid: revocation window against access TTL";
     Ok(vec![
         write(

@@ -4,6 +4,12 @@
 //! - `bottleneck`: the warnings that open the report; CPU shares, steal, the load generator ceiling.
 //! - `capacity`: capacity at the SLO and the CPU curve, from the rate ladders.
 //! - `timeline`: the second-by-second charts and how to read them.
+//! - `store_rtt`, `pool`, `seeded`: stores at a network distance, the ceiling a pool puts on a
+//!   target there, and session storage at a deployment's size (each only when the run has them).
+//! - `protocols`: "TLS and HTTP/2", bytes per request by protocol, transport and client, and a
+//!   handshake's bytes per new connection (only when the run has a TLS configuration).
+//! - `population`: users like real users (population cases, hybrid's store share measured against
+//!   the formula) and the refresh scenario's rotations.
 //! - `faults`: "Failure modes", the fault cases, after every speed section and before the probes.
 //! - `findings`: security windows, claims, caveats, skipped.
 //! - "Where the time goes" is built by [`super::auth_cost`].
@@ -12,7 +18,12 @@ mod bottleneck;
 mod capacity;
 pub(crate) mod faults;
 mod findings;
+mod pool;
+mod population;
+mod protocols;
 mod run;
+mod seeded;
+mod store_rtt;
 mod timeline;
 
 use crate::model::results::Results;
@@ -31,6 +42,9 @@ pub fn build(r: &Results, drawn: &Drawn, time: Section, verdicts: &[Verdict]) ->
         bottleneck::section(r),
         time,
     ];
+    sections.extend([store_rtt::section(r), pool::section(r), seeded::section(r)].into_iter().flatten());
+    sections.extend(protocols::section(r));
+    sections.extend(population::section(r, drawn.population.as_ref()));
     sections.extend(faults::section(r, &drawn.faults));
     sections.extend([findings::security(r), findings::claims(verdicts), findings::caveats(r)]);
     sections.extend(findings::skipped(r));

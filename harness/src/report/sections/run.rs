@@ -119,9 +119,13 @@ const SUMMARY_HEAD: [&str; 15] = [
 ];
 
 fn load(c: &Case) -> String {
-    match c.load.rate_rps() {
+    let base = match c.load.rate_rps() {
         Some(rate) => format!("open {rate:.0} req/s, {} users", c.load.users),
         None => format!("closed, {} users", c.load.users),
+    };
+    match super::population::load_note(c) {
+        Some(note) => format!("{base}, {note}"),
+        None => base,
     }
 }
 
