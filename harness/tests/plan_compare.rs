@@ -25,7 +25,13 @@ fn plan_arithmetic_matches_hand_computation() {
         TargetSpec::jwt(Alg::Hs256),
         TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
     ]);
-    let input = plan::PlanInput { rps: 10_000.0, active_sessions: 50_000, utilization: 0.5, egress_usd_per_gb: 0.1 };
+    let input = plan::PlanInput {
+        rps: 10_000.0,
+        active_sessions: 50_000,
+        utilization: 0.5,
+        egress_usd_per_gb: 0.1,
+        store_rtt: None,
+    };
     let lines = plan::compute(&r, &input);
     assert_eq!(lines.len(), 2);
     let s = lines.iter().find(|l| l.target == "session-redis").unwrap();
@@ -67,7 +73,13 @@ fn laddered() -> authbench_harness::model::results::Results {
 #[test]
 fn plan_reads_target_cpu_off_the_curve_at_the_planned_utilization() {
     let r = laddered();
-    let input = plan::PlanInput { rps: 10_000.0, active_sessions: 1, utilization: 0.6, egress_usd_per_gb: 0.1 };
+    let input = plan::PlanInput {
+        rps: 10_000.0,
+        active_sessions: 1,
+        utilization: 0.6,
+        egress_usd_per_gb: 0.1,
+        store_rtt: None,
+    };
     let lines = plan::compute(&r, &input);
     let s = lines.iter().find(|l| l.target == "session-redis").unwrap();
     // Fixture curve 26 µs × (1 + 0.8 (1 − u)), read between its 50 % and 75 % steps: 26 × 1.32 at 60 %.
@@ -98,7 +110,13 @@ fn the_saturated_figure_is_called_a_bound_only_when_every_ladder_says_so() {
     let mut r = laddered();
     // One step below saturation cheaper than saturation: the saturated figure bounds nothing.
     r.ladders[0].steps[0].cpu_us_per_request.target = 10.0;
-    let input = plan::PlanInput { rps: 10_000.0, active_sessions: 1, utilization: 0.6, egress_usd_per_gb: 0.1 };
+    let input = plan::PlanInput {
+        rps: 10_000.0,
+        active_sessions: 1,
+        utilization: 0.6,
+        egress_usd_per_gb: 0.1,
+        store_rtt: None,
+    };
     let j = plan::compute(&r, &input).into_iter().find(|l| l.target == "jwt-HS256").unwrap();
     assert!(matches!(j.app_cpu, AppCpu::Saturated { bound: Bound::NotABound, .. }), "{:?}", j.app_cpu);
     let text = plan::render(&r, &input);
@@ -270,7 +288,8 @@ fn plan_says_not_measured_instead_of_zero() {
     let mut r = fixture(vec![TargetSpec::jwt(Alg::Hs256), deny]);
     // The denylist's store runs elsewhere: its CPU is not visible.
     r.cases[2].cpu_us_per_request.store = None;
-    let input = plan::PlanInput { rps: 1000.0, active_sessions: 10, utilization: 0.5, egress_usd_per_gb: 0.1 };
+    let input =
+        plan::PlanInput { rps: 1000.0, active_sessions: 10, utilization: 0.5, egress_usd_per_gb: 0.1, store_rtt: None };
     let lines = plan::compute(&r, &input);
     let d = lines.iter().find(|l| l.target == "jwt-denylist-redis-HS256").unwrap();
     assert_eq!(d.store_cores, None);
@@ -360,4 +379,42 @@ fn the_adr_command_refuses_an_unknown_criterion_before_reading_anything() {
     assert_eq!(out.status.code(), Some(2), "clap's usage error");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown criterion \"speed\"") && err.contains("revocation, cpu, latency"), "{err}");
+}
+
+#[test]
+fn plan_sizes_postgres_pools_from_the_round_trip_and_the_measured_service_time() {
+    // Fixture store-backed cases: 1 store op per request at a mean 40 µs, measured at RTT 0.
+    let r = fixture(vec![
+        TargetSpec::jwt(Alg::Hs256),
+        TargetSpec::stored(StrategyKind::Session, StoreKind::Postgres, Alg::Hs256),
+        TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
+    ]);
+    let rtt = std::time::Duration::from_millis(1);
+    let input = plan::PlanInput {
+        rps: 10_000.0,
+        active_sessions: 1,
+        utilization: 0.5,
+        egress_usd_per_gb: 0.1,
+        store_rtt: Some(rtt),
+    };
+    let lines = plan::compute(&r, &input);
+    let pg = lines.iter().find(|l| l.target == "session-postgres").unwrap();
+    // 10,000 ops/s × (1,000 + 40) µs = 10.4 connections busy; at 50 % utilisation, 20.8.
+    let plan::PoolPlan::Connections { connections, rtt: used, rtt_given, .. } = &pg.pool else {
+        panic!("{:?}", pg.pool)
+    };
+    assert!((connections - 20.8).abs() < 1e-9, "{connections}");
+    assert_eq!((*used, *rtt_given), (rtt, true));
+    let redis = lines.iter().find(|l| l.target == "session-redis").unwrap();
+    assert_eq!(redis.pool, plan::PoolPlan::Pipelined, "fred pipelines: no per-connection ceiling");
+    let jwt = lines.iter().find(|l| l.target == "jwt-HS256").unwrap();
+    assert_eq!(jwt.pool, plan::PoolPlan::NoPool);
+    let text = plan::render(&r, &input);
+    assert!(text.contains("| 21 |"), "whole connections, rounded up: {text}");
+    assert!(text.contains("20.8 connections = 10000 store ops/s × (1000 µs RTT (--store-rtt) + 40 µs"), "{text}");
+    // Without --store-rtt, each configuration's own round trip: 0 in this run.
+    let own = plan::compute(&r, &plan::PlanInput { store_rtt: None, ..input });
+    let pg = own.iter().find(|l| l.target == "session-postgres").unwrap();
+    let plan::PoolPlan::Connections { connections, .. } = &pg.pool else { panic!("{:?}", pg.pool) };
+    assert!((connections - 0.8).abs() < 1e-9, "{connections}");
 }
