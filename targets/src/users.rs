@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -144,11 +144,17 @@ impl Directory {
         }
     }
 
-    /// Checks a username and password with one argon2id verification whatever the outcome.
-    /// Blocking: call from a blocking thread.
-    pub fn check_password(&self, username: &str, password: &str) -> Option<&User> {
+    /// Argon2 memory blocks one password check needs (`memory` of [`Directory::check_password`]).
+    pub fn hash_blocks(&self) -> usize {
+        self.hasher.params().block_count()
+    }
+
+    /// Checks a username and password with one argon2id verification whatever the outcome, in
+    /// the caller's argon2 memory (at least [`Directory::hash_blocks`] blocks, reused across
+    /// calls so hashing never allocates). Blocking: call from a hashing thread.
+    pub fn check_password(&self, username: &str, password: &str, memory: &mut [Block]) -> Option<&User> {
         let mut computed = [0u8; 32];
-        let hashed = self.hasher.hash_password_into(SEED_SECRET, &self.salt, &mut computed).is_ok();
+        let hashed = self.hasher.hash_password_into_with_memory(SEED_SECRET, &self.salt, &mut computed, memory).is_ok();
         let hash_ok = hashed && bool::from(computed.ct_eq(&self.digest));
         let user = self.by_name.get(username).and_then(|id| self.get(*id));
         let expected = match user {
@@ -185,11 +191,21 @@ mod tests {
     #[test]
     fn password_check() {
         let d = dir(3);
-        assert_eq!(d.check_password("user1", "pass-1").map(|u| u.id), Some(1));
-        assert!(d.check_password("user1", "pass-2").is_none());
-        assert!(d.check_password("user1", "").is_none());
-        assert!(d.check_password("nobody", "pass-1").is_none());
-        assert!(d.check_password("user9", "pass-9").is_none());
+        let mut m = vec![Block::default(); d.hash_blocks()];
+        assert_eq!(d.check_password("user1", "pass-1", &mut m).map(|u| u.id), Some(1));
+        assert!(d.check_password("user1", "pass-2", &mut m).is_none());
+        assert!(d.check_password("user1", "", &mut m).is_none());
+        assert!(d.check_password("nobody", "pass-1", &mut m).is_none());
+        assert!(d.check_password("user9", "pass-9", &mut m).is_none());
+        // Reused memory holds the previous hash's blocks: the right password still matches.
+        assert_eq!(d.check_password("user2", "pass-2", &mut m).map(|u| u.id), Some(2));
+    }
+
+    #[test]
+    fn too_little_memory_refuses_rather_than_accepts() {
+        let d = dir(3);
+        let mut m = vec![Block::default(); 1];
+        assert!(d.check_password("user1", "pass-1", &mut m).is_none());
     }
 
     #[test]
@@ -204,7 +220,8 @@ mod tests {
     fn ten_thousand_users_seed_with_owasp_cost() {
         let d = Directory::seeded(10_000, 19_456, 2, 1).unwrap();
         assert_eq!(d.len(), 10_000);
-        assert_eq!(d.check_password("user9999", "pass-9999").map(|u| u.id), Some(9999));
+        let mut m = vec![Block::default(); d.hash_blocks()];
+        assert_eq!(d.check_password("user9999", "pass-9999", &mut m).map(|u| u.id), Some(9999));
     }
 
     #[test]

@@ -6,11 +6,12 @@ pub mod session;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::error::Failure;
+use crate::hashing::{HashError, Hashers};
 use crate::metrics::Metrics;
 use crate::spec::StrategyKind;
 use crate::store::{Store, StoreSettings};
@@ -46,31 +47,13 @@ pub enum Strategy {
     Hybrid(hybrid::HybridStrategy),
 }
 
-/// The strategy plus the user directory and the login throttle.
+/// The strategy plus the user directory and the threads that check passwords.
 pub struct Auth {
     pub strategy: Strategy,
     pub users: Arc<Directory>,
-    /// Bounds concurrent argon2 runs, and the logins waiting for one, so a login storm neither
-    /// exhausts memory nor queues without end.
-    hashing: LoginThrottle,
-}
-
-/// Password-hashing slots plus a bounded number of places to wait for one.
-struct LoginThrottle {
-    /// One permit per argon2 run allowed at once; held by the blocking task until the hash is done.
-    slots: Arc<Semaphore>,
-    /// One permit per login admitted (running or waiting): slots + the waiting places.
-    admitted: Semaphore,
-}
-
-impl LoginThrottle {
-    fn new(slots: usize, max_waiting: usize) -> LoginThrottle {
-        let slots = slots.max(1);
-        LoginThrottle {
-            slots: Arc::new(Semaphore::new(slots)),
-            admitted: Semaphore::new(slots.saturating_add(max_waiting).min(Semaphore::MAX_PERMITS)),
-        }
-    }
+    /// A fixed number of argon2 runs at once, each in memory allocated once, and a bounded queue,
+    /// so a login storm neither grows memory nor queues without end.
+    hashing: Hashers,
 }
 
 /// Result of a revoke-all through the control API.
@@ -124,8 +107,10 @@ impl Auth {
             }),
             (kind, None) => anyhow::bail!("strategy {kind:?} needs a store: pass --store"),
         };
-        let hashing = LoginThrottle::new(hashing_slots, cfg.max_pending_logins);
-        Ok(Auth { strategy, users: Arc::new(users), hashing })
+        let users = Arc::new(users);
+        let hashing = Hashers::start(Arc::clone(&users), hashing_slots, cfg.max_pending_logins)
+            .context("starting the password-hashing threads")?;
+        Ok(Auth { strategy, users, hashing })
     }
 
     /// The store in use, if any (session/refresh store or jwt denylist).
@@ -156,27 +141,16 @@ impl Auth {
         }
     }
 
-    /// Verifies the password (argon2id on a blocking thread) and issues credentials.
+    /// Verifies the password (argon2id on a hashing thread) and issues credentials.
     pub async fn login(&self, username: String, password: String) -> Result<Grant, Failure> {
         if username.len() > 256 || password.len() > 1024 {
             return Err(Failure::BadLogin);
         }
         // Full queue: refuse at once (503 + Retry-After) rather than let waiting logins pile up.
-        let _admitted = self.hashing.admitted.try_acquire().map_err(|_| Failure::Busy)?;
-        let slot = Arc::clone(&self.hashing.slots)
-            .acquire_owned()
-            .await
-            .map_err(|_| Failure::Internal("login throttle closed"))?;
-        let users = Arc::clone(&self.users);
-        // The slot moves into the blocking task: a client that disconnects (or a request timeout)
-        // drops this future, but the hash runs on, and so must keep its slot until it ends.
-        let id = tokio::task::spawn_blocking(move || {
-            let id = users.check_password(&username, &password).map(|u| u.id);
-            drop(slot);
-            id
-        })
-        .await
-        .map_err(|_| Failure::Internal("password check panicked"))?;
+        let id = self.hashing.check(username, password).await.map_err(|e| match e {
+            HashError::Busy => Failure::Busy,
+            HashError::Stopped => Failure::Internal("password-hashing threads stopped"),
+        })?;
         let user = id.and_then(|id| self.users.get(id)).ok_or(Failure::BadLogin)?;
         let now = unix_now();
         match &self.strategy {
@@ -255,6 +229,9 @@ impl Auth {
             .buffer_unordered(2)
             .try_collect::<Vec<()>>()
             .await?;
+        if let Some(store) = self.store() {
+            store.settle().await?;
+        }
         Ok(count)
     }
 
