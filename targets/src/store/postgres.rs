@@ -16,6 +16,7 @@ use crate::users::Role;
 
 /// SQL text of every statement, built once with the namespace's schema; prepared per connection.
 struct Sql {
+    settle: String,
     get_session: String,
     get_session_sliding: String,
     put_session: String,
@@ -46,6 +47,7 @@ struct Sql {
 impl Sql {
     fn new(ns: &str) -> Sql {
         Sql {
+            settle: format!("VACUUM (ANALYZE) {ns}.sessions, {ns}.refresh_tokens"),
             get_session: format!("SELECT user_id, username, role, expires_at FROM {ns}.sessions WHERE token_hash = $1 AND expires_at > $2"),
             get_session_sliding: format!(
                 "UPDATE {ns}.sessions SET idle_deadline = $2 + $3 WHERE token_hash = $1 AND expires_at > $2 AND idle_deadline > $2 \
@@ -250,6 +252,20 @@ impl PgStore {
         let held = self.checkout().await?;
         let sql = self.sql.sweep.replace("$1", &int(now).to_string());
         held.client.batch_execute(&sql).await.map_err(pg_err)
+    }
+
+    /// VACUUM (ANALYZE) of the seeded tables: sets the visibility map and hint bits and updates the
+    /// statistics, as a deployment's long-lived tables have them. Then a CHECKPOINT, so the
+    /// checkpointer does not write out the seed during the first case; it needs superuser or
+    /// pg_checkpoint, which a shared server may not grant: without it the checkpoint is left to
+    /// the server.
+    pub(super) async fn settle(&self) -> Result<(), StoreError> {
+        let held = self.checkout().await?;
+        held.client.batch_execute(&self.sql.settle).await.map_err(pg_err)?;
+        match held.client.batch_execute("CHECKPOINT").await {
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => Ok(()),
+            r => r.map_err(pg_err),
+        }
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {

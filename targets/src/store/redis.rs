@@ -19,7 +19,7 @@ use anyhow::Context;
 use std::time::Duration;
 
 use fred::prelude::*;
-use fred::types::{MultipleKeys, MultipleValues};
+use fred::types::{ClusterHash, CustomCommand, MultipleKeys, MultipleValues};
 
 use super::{FamilyId, Rotation, SeededFamily, SeededSession, SessionRecord, StoreSettings};
 use crate::error::StoreError;
@@ -279,6 +279,9 @@ fn session_value(rec: &SessionRecord, exp: u64, deadline: u64) -> String {
     format!("{} {} {exp} {deadline} - {}", rec.user_id, rec.role.as_str(), rec.username)
 }
 
+/// Longest a seed script may take (the store layer bounds a whole batch at 120 s).
+const SEED_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl RedisStore {
     /// Connects a pool of `pool_size` connections that reconnect on their own, and loads the scripts.
     pub async fn connect(url: &str, settings: StoreSettings) -> anyhow::Result<RedisStore> {
@@ -365,6 +368,25 @@ impl RedisStore {
         }
     }
 
+    /// A seed batch: 5,000 records in one script, which may meet the server growing its keyspace
+    /// table (a large allocation at tens of millions of keys), so it gets [`SEED_COMMAND_TIMEOUT`]
+    /// instead of a request's command timeout (fred takes per-command options only through
+    /// `custom`, hence EVALSHA spelled out).
+    async fn run_seed(&self, script: &Script, args: Vec<String>) -> Result<(), StoreError> {
+        let patient = self.pool.with_options(&Options { timeout: Some(SEED_COMMAND_TIMEOUT), ..Options::default() });
+        let mut argv: Vec<Value> = Vec::with_capacity(2 + args.len());
+        argv.extend([Value::from(script.sha.as_str()), Value::from(0)]);
+        argv.extend(args.into_iter().map(Value::from));
+        let evalsha = || CustomCommand::new_static("EVALSHA", ClusterHash::Random, false);
+        match patient.custom::<i64, Value>(evalsha(), argv.clone()).await {
+            Err(e) if e.details().starts_with("NOSCRIPT") => {
+                let _: String = self.pool.script_load(script.lua).await.map_err(redis_err)?;
+                patient.custom::<i64, Value>(evalsha(), argv).await.map(|_| ()).map_err(redis_err)
+            }
+            r => r.map(|_| ()).map_err(redis_err),
+        }
+    }
+
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
         self.pool.ping::<String>(None).await.map(|_| ()).map_err(redis_err)
     }
@@ -405,7 +427,7 @@ impl RedisStore {
             let value = session_value(&s.rec, exp, s.deadline);
             args.extend([s.hash.to_hex(), s.rec.user_id.to_string(), value, exp.to_string(), key_ttl.to_string()]);
         }
-        self.run::<i64>(&self.scripts.seed_sessions, Vec::new(), args).await.map(|_| ())
+        self.run_seed(&self.scripts.seed_sessions, args).await
     }
 
     pub(super) async fn seed_families(&self, batch: &[SeededFamily]) -> Result<(), StoreError> {
@@ -418,7 +440,7 @@ impl RedisStore {
             let exp = f.expires_at.min(f.deadline);
             args.extend([hex, fam, f.user_id.to_string(), value, exp.to_string()]);
         }
-        self.run::<i64>(&self.scripts.seed_families, Vec::new(), args).await.map(|_| ())
+        self.run_seed(&self.scripts.seed_families, args).await
     }
 
     pub(super) async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {
