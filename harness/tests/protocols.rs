@@ -58,13 +58,13 @@ fn new_connections(s: &Shape) -> bool {
 /// and the Bearer token on the wire on every h2 request.
 fn check_goose_client(c: &ProtocolCheck) {
     let kept = c.run(ClientKind::Reqwest, keep_alive, true).expect("goose's client, keep-alive");
-    assert_eq!(kept.requests, 2000, "4 tasks × 500 requests, all inside the window");
+    assert_eq!(kept.requests, 10_000, "4 tasks × 2,500 requests, all inside the window");
     assert_eq!(kept.failed, 0);
     assert_eq!(kept.protocol, "h2");
     assert!(kept.handshakes.is_none(), "the connection was open before the window: {:?}", kept.handshakes);
     let fresh = c.run(ClientKind::Reqwest, new_connections, true).expect("goose's client, new connections");
     let hs = fresh.handshakes.as_ref().expect("handshakes of new connections");
-    assert_eq!((fresh.requests, hs.count), (200, 200), "one handshake per new connection");
+    assert_eq!((fresh.requests, hs.count), (1_000, 1_000), "one handshake per new connection");
     assert!(hs.received_per > 0.0 && hs.sent_per > hs.received_per, "{hs:?}");
     let token = c.credential_header_bytes as f64 - "authorization: Bearer \r\n".len() as f64;
     let wire = c.credential_on_wire(ClientKind::Reqwest).expect("measured with and without the credential");
@@ -87,7 +87,7 @@ fn check_h2load(c: &ProtocolCheck, installed: bool) {
     assert!(traffic.total > 0.0 && traffic.total < kept.per_request.sent, "TLS framing is positive: {traffic:?}");
     assert!(kept.tls.as_deref().is_some_and(|t| t.contains("TLSv1.3")), "{:?}", kept.tls);
     let fresh = c.run(ClientKind::H2load, new_connections, true).expect("h2load, new connections");
-    assert_eq!(fresh.handshakes.as_ref().map(|h| h.count), Some(200));
+    assert_eq!(fresh.handshakes.as_ref().map(|h| h.count), Some(1_000));
     assert!(c.run(ClientKind::H2load, keep_alive, false).is_some(), "the baseline without the credential");
 }
 

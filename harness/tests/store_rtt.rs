@@ -73,7 +73,16 @@ fn round_trips_change_time_per_store_operation_not_their_number() {
         let near = case(&r, &format!("session-{store}"));
         let far = case(&r, &format!("session-{store}-rtt1ms"));
         for c in [near, far] {
-            assert_eq!(c.store_ops_per_request, 1.0, "{}: one lookup per request, whatever the distance", c.id);
+            // One lookup per request, whatever the distance; a request in flight at a window edge
+            // may have its lookup counted on the other side of the edge: at most the 8 users' worth
+            // at each of the two edges.
+            let ops = c.store_ops_per_request * c.target_requests;
+            assert!(
+                (ops - c.target_requests).abs() <= 16.0,
+                "{}: {ops} store operations for {} requests",
+                c.id,
+                c.target_requests
+            );
             assert_eq!(c.error_count(), 0, "{}: {:?}", c.id, c.errors);
         }
         assert_eq!(near.cpu_us_per_request.relay, None, "{store}: no relay at RTT 0");

@@ -30,9 +30,9 @@ use crate::model::results::{self, Skipped};
 /// (HTTP/1.1 gets one request at a time per connection: browsers do not pipeline).
 const H2LOAD_KEEP_ALIVE: (u32, u32, u32) = (20_000, 4, 16);
 /// New connections, one request each, for h2load and for goose's client.
-const NEW_CONNECTIONS: u32 = 200;
+const NEW_CONNECTIONS: u32 = 1_000;
 /// goose's client over long-lived connections: users (a client and connection each), requests each.
-const RUST_KEEP_ALIVE: (u32, u32) = (4, 500);
+const RUST_KEEP_ALIVE: (u32, u32) = (4, 2_500);
 /// Longest an h2load run may take before it counts as failed.
 const H2LOAD_TIMEOUT: Duration = Duration::from_secs(120);
 /// What a missing h2load is recorded as.

@@ -65,7 +65,7 @@ fn share_warnings(c: &Case) -> String {
 /// The one-line summary printed for each finished case.
 pub fn summary(c: &Case) -> String {
     format!(
-        "✓ {}: {:.0} req/s, p50 {} p99 {}, {:.2} store ops/req, target {:.1} µs CPU/req{}, {} B/req on the wire ({:.0} auth), {} errors{}",
+        "✓ {}: {:.0} req/s, p50 {} p99 {}, {:.2} store ops/req, target {:.1} µs CPU/req{}, {} B/req on the wire ({:.0} auth as header text), {} errors{}",
         c.id,
         c.throughput_rps,
         fmt_us(c.latency_us.p50 as f64),

@@ -87,20 +87,30 @@ struct Ctx<'a> {
 
 fn bytes_chart(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<ChartRef> {
     let (auth, rest_in, rest_out) = (RGBColor(214, 39, 40), RGBColor(158, 202, 225), RGBColor(49, 130, 189));
+    let hpack = RGBColor(150, 150, 150);
     let part = |value: f64, color| Segment { value: Some(value), color, name: "" };
+    // Over h2 the header text the target counts is not what crossed the wire (HPACK codes it), so
+    // an h2 row is drawn whole; its credential's cost on the wire is in the TLS and HTTP/2 section.
+    let split = |whole: f64, of_it: f64, rest| {
+        if of_it <= whole {
+            vec![part(of_it, auth), part(whole - of_it, rest)]
+        } else {
+            vec![part(whole, hpack)]
+        }
+    };
     let rows = closed
         .iter()
         .flat_map(|c| {
             let b = &c.bytes_per_request;
+            let h2 = c.target.spec.protocol == authbench_targets::spec::Protocol::H2;
+            let (inward, outward) = if h2 {
+                (vec![part(b.received, hpack)], vec![part(b.sent, hpack)])
+            } else {
+                (split(b.received, b.auth_received, rest_in), split(b.sent, b.auth_sent, rest_out))
+            };
             [
-                Row {
-                    label: format!("{} · in", c.target.id),
-                    segments: vec![part(b.auth_received, auth), part((b.received - b.auth_received).max(0.0), rest_in)],
-                },
-                Row {
-                    label: format!("{} · out", c.target.id),
-                    segments: vec![part(b.auth_sent, auth), part((b.sent - b.auth_sent).max(0.0), rest_out)],
-                },
+                Row { label: format!("{} · in", c.target.id), segments: inward },
+                Row { label: format!("{} · out", c.target.id), segments: outward },
             ]
         })
         .collect();
@@ -113,6 +123,7 @@ fn bytes_chart(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<ChartRef> {
             ("auth material (token / cookie)".into(), auth),
             ("rest of request".into(), rest_in),
             ("rest of response".into(), rest_out),
+            ("h2, HPACK-coded: credential share in the TLS and HTTP/2 section".into(), hpack),
         ],
     };
     write(&chart, ctx.dir, "bytes", caption)

@@ -114,7 +114,7 @@ const SUMMARY_HEAD: [&str; 15] = [
     "store CPU µs/req",
     "req/core·s",
     "bytes/req",
-    "auth bytes/req",
+    "auth bytes/req (as header text)",
     "errors",
 ];
 
