@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what authbench needs and a fresh Debian machine may lack: redis-server, PostgreSQL
-# server binaries, docker-compose (used offline to validate docker-compose.yml) and wrk (the
-# reference load generator the load generator ceiling is compared with).
+# server binaries, docker-compose (used offline to validate docker-compose.yml), wrk (the
+# reference load generator the load generator ceiling is compared with) and h2load (nghttp2's
+# HTTP/2 load generator, the second client of the TLS and HTTP/2 byte cross-check).
 # Installs only what is missing; needs root (or passwordless sudo) for apt-get.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/n
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
