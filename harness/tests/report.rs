@@ -304,7 +304,12 @@ fn the_committed_reference_run_reads_and_renders_with_its_ladders() {
     std::fs::copy(&reference, tmp.path().join("results.json")).unwrap();
     let r = results::read(tmp.path()).unwrap();
     assert_eq!(r.config.matrix.repetitions, 3);
-    assert!(r.summaries.iter().all(|s| s.throughput_rps.n == 3 && s.throughput_rps.interval.is_some()));
+    // Every load runs the matrix's three repetitions except the population, which runs once.
+    for s in &r.summaries {
+        let once = s.load.scenario == authbench_scenarios::ScenarioKind::Population;
+        let (n, interval) = (s.throughput_rps.n, s.throughput_rps.interval.is_some());
+        assert_eq!((n, interval), if once { (1, false) } else { (3, true) }, "{}/{}", s.target.id, s.load.id());
+    }
     let laddered: Vec<&str> = r.ladders.iter().map(|l| l.target.id.as_str()).collect();
     assert_eq!(laddered, ["jwt-HS256", "session-postgres", "session-redis", "hybrid-redis-HS256"]);
     for l in &r.ladders {
@@ -313,7 +318,9 @@ fn the_committed_reference_run_reads_and_renders_with_its_ladders() {
     report::render(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
     let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
     assert!(md.contains("## Capacity at the SLO") && md.contains("capacity found between"), "{md}");
-    let counts = "115 cases (75 matrix windows: 25 configuration × load pairs × 3 repetitions; 40 ladder steps)";
+    let counts =
+        "142 cases (96 matrix windows: 34 configuration × load pairs, up to 3 repetitions each; 32 ladder steps; \
+                  14 fault cases (see Failure modes))";
     assert!(md.contains(counts), "{md}");
     let part = |heading: &str| md.split("\n## ").find(|p| p.starts_with(heading)).unwrap_or_default().to_owned();
     assert!(!part("Charts").contains("timeline_"), "timelines have their own section");

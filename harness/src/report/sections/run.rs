@@ -31,10 +31,12 @@ fn case_counts(r: &Results) -> String {
     let mut parts = vec![format!(
         "{matrix} matrix window{}{}",
         if matrix == 1 { "" } else { "s" },
-        if reps > 1 {
-            format!(": {} configuration × load pairs × {reps} repetitions", r.summaries.len())
-        } else {
-            String::new()
+        match (reps > 1, r.summaries.iter().all(|s| s.throughput_rps.n == reps as usize)) {
+            (false, _) => String::new(),
+            (true, true) => format!(": {} configuration × load pairs × {reps} repetitions", r.summaries.len()),
+            // A [[load]] may run fewer repetitions than the matrix (a population, once).
+            (true, false) =>
+                format!(": {} configuration × load pairs, up to {reps} repetitions each", r.summaries.len()),
         }
     )];
     if ladder > 0 {
