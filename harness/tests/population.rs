@@ -8,6 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use authbench_harness::model::results::{Case, Results};
+use authbench_scenarios::ScenarioKind;
+use authbench_targets::spec::StrategyKind;
 
 /// Hybrid on the in-process store (nothing to provision) with a 3-minute access TTL, run at ×60:
 /// 3 s, with a 3 s think time run as 50 ms, so a short window holds hundreds of refreshes. Long
@@ -76,7 +78,9 @@ fn refresh_rotates_and_a_scaled_population_touches_the_store_as_predicted() {
     let tmp = tempfile::Builder::new().prefix("authbench-population-").tempdir().unwrap();
     let r = run(tmp.path());
     assert!(r.skipped.is_empty(), "{:?}", r.skipped);
-    assert!(!r.cases.iter().any(|c| c.id.starts_with("jwt-HS256/refresh")), "the load's targets keep it off jwt");
+    let jwt_refresh =
+        |c: &&Case| c.target.spec.strategy == StrategyKind::Jwt && c.load.scenario == ScenarioKind::Refresh;
+    assert!(!r.cases.iter().any(|c| jwt_refresh(&c)), "the load's targets keep it off jwt");
 
     let rotation = case(&r, "hybrid-memory-HS256-access3m/refresh-closed-4u");
     let t = rotation.store_touch.as_ref().expect("a hybrid case counts its store-touching requests");

@@ -14,13 +14,14 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::Context;
-use authbench_targets::contract::{self, route, ACCESS_COOKIE};
-use authbench_targets::spec::{Protocol, TargetSpec, Transport};
+use authbench_targets::contract::route;
+use authbench_targets::spec::{Protocol, TargetSpec};
 
 use super::case::file_stem;
+use super::client::{self, Credential};
 use super::scrape::{scrape, Snapshot};
 use super::target::{Launch, TargetProcess};
-use super::{client, cpu, interrupt, Runner};
+use super::{cpu, interrupt, Runner};
 use crate::model::protocol::{
     ClientKind, ClientRun, Handshakes, NotMeasured, PerRequest, ProtocolCheck, Shape, Traffic,
 };
@@ -104,12 +105,9 @@ async fn check(spec: &TargetSpec, launch: &Launch<'_>) -> anyhow::Result<Protoco
     checked
 }
 
-/// The header a request carries its credential in: (name, value).
-type Credential = (&'static str, String);
-
 async fn runs(target: &TargetProcess, spec: &TargetSpec) -> anyhow::Result<ProtocolCheck> {
     let http = client::http(target, Duration::from_secs(10))?;
-    let credential = login(&http, target, spec.transport).await?;
+    let credential = client::login(&http, &target.url(), spec.transport, 1).await.context("the cross-check's login")?;
     let line = format!("{}: {}\r\n", credential.0, credential.1);
     let mut check = ProtocolCheck {
         target: spec.into(),
@@ -142,35 +140,6 @@ async fn runs(target: &TargetProcess, spec: &TargetSpec) -> anyhow::Result<Proto
         }
     }
     Ok(check)
-}
-
-/// Logs seeded user 1 in; its credential as the configuration's transport carries it.
-async fn login(http: &reqwest::Client, target: &TargetProcess, transport: Transport) -> anyhow::Result<Credential> {
-    let r = http
-        .post(format!("{}{}", target.url(), route::LOGIN))
-        .header("content-type", "application/json")
-        .body(contract::login_body(1))
-        .send()
-        .await
-        .context("the cross-check's login failed")?;
-    anyhow::ensure!(r.status() == 200, "the cross-check's login answered {}", r.status());
-    match transport {
-        Transport::Cookie => {
-            let value = r
-                .headers()
-                .get_all("set-cookie")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(|c| contract::set_cookie_value(c, ACCESS_COOKIE))
-                .context("no access cookie in the cross-check's login")?;
-            Ok(("cookie", format!("{ACCESS_COOKIE}={value}")))
-        }
-        Transport::Bearer => {
-            let body: serde_json::Value = r.json().await?;
-            let token = body["access_token"].as_str().with_context(|| format!("no access_token in {body}"))?;
-            Ok(("authorization", format!("Bearer {token}")))
-        }
-    }
 }
 
 /// The target's counters before and after a run, and its CPU between them.
@@ -558,7 +527,7 @@ traffic: 16.41KB (16800) total, 9.67KB (9900) headers (space savings 91.25%), 2.
         use authbench_targets::token::alg::Alg;
         let plain = TargetSpec::jwt(Alg::Hs256);
         let h2 = TargetSpec { tls: true, protocol: Protocol::H2, ..plain };
-        let cookie = TargetSpec { transport: Transport::Cookie, ..plain };
+        let cookie = TargetSpec { transport: authbench_targets::spec::Transport::Cookie, ..plain };
         let all = [plain, h2, cookie];
         assert!(compared(&h2, &all) && compared(&plain, &all));
         assert!(!compared(&cookie, &all), "no TLS variant of the cookie configuration in the matrix");

@@ -2,9 +2,12 @@
 
 use std::time::{Duration, Instant};
 
-use authbench_targets::contract::{self, route, Info, ACCESS_COOKIE, CONTROL_KEY_HEADER};
+use anyhow::Context;
+
+use authbench_targets::contract::{self, route, Info, CONTROL_KEY_HEADER};
 use authbench_targets::spec::{TargetSpec, Transport};
 
+use super::client::Credential;
 use super::target::TargetProcess;
 use crate::model::probe::{ProbeResult, WindowResult};
 
@@ -19,36 +22,11 @@ struct Client {
 }
 
 impl Client {
-    async fn login(&self, id: u64) -> anyhow::Result<(&'static str, String)> {
-        let r = self
-            .http
-            .post(format!("{}{}", self.base, route::LOGIN))
-            .header("content-type", "application/json")
-            .body(contract::login_body(id))
-            .send()
-            .await?;
-        anyhow::ensure!(r.status() == 200, "probe login of {} answered {}", contract::username(id), r.status());
-        match self.transport {
-            Transport::Cookie => {
-                let value = r
-                    .headers()
-                    .get_all("set-cookie")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .find_map(|c| contract::set_cookie_value(c, ACCESS_COOKIE))
-                    .ok_or_else(|| anyhow::anyhow!("no access cookie in the probe login"))?;
-                Ok(("cookie", format!("{ACCESS_COOKIE}={value}")))
-            }
-            Transport::Bearer => {
-                let body: serde_json::Value = r.json().await?;
-                let token =
-                    body["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("no access_token in {body}"))?;
-                Ok(("authorization", format!("Bearer {token}")))
-            }
-        }
+    async fn login(&self, id: u64) -> anyhow::Result<Credential> {
+        super::client::login(&self.http, &self.base, self.transport, id).await.context("probe login")
     }
 
-    async fn status(&self, path: &str, cred: &(&'static str, String)) -> anyhow::Result<u16> {
+    async fn status(&self, path: &str, cred: &Credential) -> anyhow::Result<u16> {
         Ok(self.http.get(format!("{}{path}", self.base)).header(cred.0, &cred.1).send().await?.status().as_u16())
     }
 
