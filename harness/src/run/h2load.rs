@@ -179,20 +179,24 @@ impl Window {
     /// by group); a plain target has none.
     fn handshakes(&self) -> (f64, f64, f64, BTreeMap<String, u64>) {
         let (b, a) = (&self.before, &self.after);
-        let count = a.tls_handshakes().unwrap_or(0.0) - b.tls_handshakes().unwrap_or(0.0) - 1.0;
+        let count = match (a.tls_handshakes(), b.tls_handshakes()) {
+            // The closing scrape's own connection is the last handshake counted.
+            (Some(after), Some(before)) => after - before - 1.0,
+            _ => 0.0,
+        };
         let bytes = |s: &Snapshot| s.tls_handshake_bytes.unwrap_or((0.0, 0.0));
         let received = bytes(a).0 - bytes(b).0 - a.handshake_request_len as f64;
         let sent = bytes(a).1 - bytes(b).1 - a.handshake_response_len as f64;
         let mut groups: BTreeMap<String, u64> = a
             .tls_groups
             .iter()
-            .map(|(g, n)| (g.clone(), (n - b.tls_groups.get(g).copied().unwrap_or(0.0)).max(0.0) as u64))
+            .map(|(g, n)| (g.clone(), (n - b.tls_groups.get(g).copied().unwrap_or(0.0)) as u64))
             .collect();
         if let Some(n) = a.scrape_group.as_ref().and_then(|g| groups.get_mut(g)) {
             *n = n.saturating_sub(1);
         }
         groups.retain(|_, n| *n > 0);
-        (count.max(0.0), received, sent, groups)
+        (count, received, sent, groups)
     }
 
     /// Per request, handshakes left out (they are reported per connection).
