@@ -1,5 +1,6 @@
 //! Prometheus counters the harness scrapes before and after each measured window.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -7,6 +8,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+
+use crate::contract::route;
 
 /// Labels of `authbench_http_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -42,6 +45,43 @@ pub struct DirectionLabels {
 
 type HistogramFamily = Family<OpLabels, Histogram, fn() -> Histogram>;
 
+/// Statuses whose request counters are kept in lock-free slots; others go through the family.
+const HOT_STATUSES: [u16; 6] = [200, 204, 401, 403, 429, 503];
+
+/// Store operations whose counters are kept in lock-free slots (every one the store layer names).
+const HOT_OPS: [&str; 15] = [
+    "session_get",
+    "session_put",
+    "session_rotate",
+    "session_delete",
+    "session_revoke_user",
+    "session_set_role",
+    "session_seed",
+    "refresh_put",
+    "refresh_rotate",
+    "refresh_revoke_family",
+    "refresh_revoke_user",
+    "refresh_seed",
+    "denylist_get",
+    "denylist_put",
+    "ping",
+];
+
+/// Handles to a family's hot label sets, each filled on its first use, so a request reads a slot
+/// instead of taking the family's lock and hashing its labels; /metrics still shows only the label
+/// sets that occurred.
+struct Slots<M>(Box<[OnceLock<M>]>);
+
+impl<M: Clone> Slots<M> {
+    fn new(n: usize) -> Slots<M> {
+        Slots((0..n).map(|_| OnceLock::new()).collect())
+    }
+
+    fn get(&self, i: usize, create: impl FnOnce() -> M) -> Option<&M> {
+        self.0.get(i).map(|slot| slot.get_or_init(create))
+    }
+}
+
 /// Every counter a target exposes; cheap to update from the hot path.
 pub struct Metrics {
     registry: Registry,
@@ -64,6 +104,8 @@ pub struct Metrics {
     /// Seconds store connections were checked out of the pool (PostgreSQL, whose connections serve
     /// one query at a time): divided by the window and the pool size, how busy the pool was.
     pool_held_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
+    hot_requests: Slots<Counter>,
+    hot_ops: Slots<(Counter, Histogram)>,
 }
 
 fn store_histogram() -> Histogram {
@@ -132,6 +174,8 @@ impl Metrics {
             tls_handshakes,
             tls_handshake_bytes,
             pool_held_seconds,
+            hot_requests: Slots::new((route::ALL.len() + 1) * HOT_STATUSES.len()),
+            hot_ops: Slots::new(HOT_OPS.len()),
         }
     }
 
@@ -149,7 +193,13 @@ impl Metrics {
 
     /// Counts one served request.
     pub fn request(&self, route: &'static str, status: u16) {
-        self.requests.get_or_create(&RequestLabels { route, status }).inc();
+        let labels = || RequestLabels { route, status };
+        let r = route::ALL.iter().position(|r| *r == route).unwrap_or(route::ALL.len());
+        let hot = HOT_STATUSES.iter().position(|s| *s == status).map(|s| r * HOT_STATUSES.len() + s);
+        match hot.and_then(|i| self.hot_requests.get(i, || self.requests.get_or_create(&labels()).clone())) {
+            Some(counter) => counter.inc(),
+            None => self.requests.get_or_create(&labels()).inc(),
+        };
     }
 
     /// Counts one refused request.
@@ -159,8 +209,20 @@ impl Metrics {
 
     /// Counts and times one store operation.
     pub fn store_op(&self, op: &'static str, took: Duration) {
-        self.store_ops.get_or_create(&OpLabels { op }).inc();
-        self.store_latency.get_or_create(&OpLabels { op }).observe(took.as_secs_f64());
+        let create = || {
+            let labels = OpLabels { op };
+            (self.store_ops.get_or_create(&labels).clone(), self.store_latency.get_or_create(&labels).clone())
+        };
+        match HOT_OPS.iter().position(|o| *o == op).and_then(|i| self.hot_ops.get(i, create)) {
+            Some((count, latency)) => {
+                count.inc();
+                latency.observe(took.as_secs_f64());
+            }
+            None => {
+                self.store_ops.get_or_create(&OpLabels { op }).inc();
+                self.store_latency.get_or_create(&OpLabels { op }).observe(took.as_secs_f64());
+            }
+        }
     }
 
     /// Prometheus text exposition.
@@ -212,6 +274,10 @@ mod tests {
         m.bytes_received.inc_by(123);
         let text = m.render();
         assert!(text.contains(r#"authbench_http_requests_total{route="/api/me",status="200"} 2"#), "{text}");
+        assert!(!text.contains("status=\"401\""), "a status that never occurred is not shown: {text}");
+        m.request("other", 418);
+        m.request("other", 418);
+        assert!(m.render().contains(r#"authbench_http_requests_total{route="other",status="418"} 2"#));
         assert!(text.contains(r#"authbench_auth_failures_total{reason="expired"} 1"#), "{text}");
         assert!(text.contains(r#"authbench_store_operations_total{op="session_get"} 1"#), "{text}");
         assert!(text.contains("authbench_http_bytes_received_total 123"), "{text}");

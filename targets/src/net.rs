@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -44,7 +43,7 @@ retry-after: 1\r\nconnection: close\r\ncontent-length: 45\r\n\r\n{\"error\":\"to
 /// requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
-    app: axum::Router,
+    app: crate::http::Service,
     counters: Counters,
     limits: Limits,
     tls: Option<Arc<crate::tls::Tls>>,
@@ -91,7 +90,7 @@ pub async fn serve(
             tokio::spawn(Arc::clone(tls).serve(io, app.clone(), graceful.watcher()));
             continue;
         }
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone())));
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(io), app.clone()));
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 // Header timeouts, resets and malformed requests end here; the client got its answer.

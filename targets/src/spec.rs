@@ -228,8 +228,9 @@ pub struct TargetSpec {
     pub transport: Transport,
     #[command(flatten)]
     pub ttls: Ttls,
-    /// Connections in the store pool (PostgreSQL and Redis): at a store round trip of R it caps
-    /// the target near pool_size / R lookups per second.
+    /// Connections in the PostgreSQL pool: at a store round trip of R it caps the target near
+    /// pool_size / R lookups per second. Redis pipelines every command over one connection, so it
+    /// has no pool to size.
     #[arg(long, default_value_t = TargetSpec::POOL)]
     pub pool_size: u32,
     /// Serve HTTPS (rustls; a self-signed ECDSA certificate unless one is given).
@@ -261,6 +262,8 @@ pub enum SpecError {
     H2WithoutTls,
     #[error("pool_size must be at least 1")]
     EmptyPool,
+    #[error("pool_size sizes a PostgreSQL pool; {0} has none (Redis pipelines over one connection): remove pool_size")]
+    PoolWithoutPostgres(String),
     #[error("store_rtt needs a store outside the target (postgres or redis); {0} has none")]
     RttWithoutStore(String),
 }
@@ -310,6 +313,9 @@ impl TargetSpec {
         }
         if self.pool_size == 0 {
             return Err(SpecError::EmptyPool);
+        }
+        if self.pool_size != TargetSpec::POOL && self.needed_store() != Some(StoreKind::Postgres) {
+            return Err(SpecError::PoolWithoutPostgres(self.id()));
         }
         let remote = matches!(self.needed_store(), Some(StoreKind::Postgres | StoreKind::Redis));
         if !self.store_rtt.0.is_zero() && !remote {

@@ -21,7 +21,6 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
-use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
@@ -197,7 +196,7 @@ impl Tls {
 
     /// Serves one accepted connection: the handshake (bounded by the header timeout), then HTTP/2
     /// when ALPN chose h2 and HTTP/1.1 otherwise, until the client leaves or the server drains.
-    pub async fn serve(self: Arc<Self>, io: CountingStream, app: axum::Router, drain: Watcher) {
+    pub async fn serve(self: Arc<Self>, io: CountingStream, app: crate::http::Service, drain: Watcher) {
         let Some(stream) = self.handshake(io).await else {
             return;
         };
@@ -207,12 +206,11 @@ impl Tls {
         // in flight is closed after the same time, as an idle HTTP/1.1 keep-alive is.
         let idle = h2.then_some(self.header_timeout);
         let io = TokioIo::new(IdleClose::new(stream, Arc::clone(&activity), idle));
-        let inner = TowerToHyperService::new(app);
         // Every request holds the connection busy until it is answered or cancelled.
         let service = hyper::service::service_fn(move |mut req| {
             host_from_authority(&mut req);
             let busy = Busy::start(Arc::clone(&activity));
-            let answer = hyper::service::Service::call(&inner, req);
+            let answer = hyper::service::Service::call(&app, req);
             async move {
                 let res = answer.await;
                 drop(busy);

@@ -67,7 +67,7 @@ struct Me {
 
 enum Check {
     Floor,
-    Jwt(JwtCodec),
+    Jwt(Box<JwtCodec>),
     Redis { client: fred::clients::Client, prefix: String },
     Postgres { pool: deadpool_postgres::Pool, sql: String },
 }
@@ -98,7 +98,15 @@ async fn connect(args: &Args) -> anyhow::Result<Check> {
         Kind::Jwt => {
             let dir = args.key_dir.as_deref().context("--kind jwt needs --key-dir (the target's)")?;
             let material = keys::load_or_generate(dir, Alg::Hs256)?;
-            Check::Jwt(JwtCodec::new(Alg::Hs256, material, 7 * 86_400, 0, TYP_JWT, "authbench", "authbench-api"))
+            Check::Jwt(Box::new(JwtCodec::new(
+                Alg::Hs256,
+                material,
+                7 * 86_400,
+                0,
+                TYP_JWT,
+                "authbench",
+                "authbench-api",
+            )))
         }
         Kind::Redis => {
             let url = need(&args.redis_url, "--redis-url")?;

@@ -9,10 +9,10 @@ pub mod ops;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::HeaderMap;
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -39,9 +39,18 @@ pub struct App {
     pub info: String,
 }
 
-/// Builds the router with request accounting around every route.
-pub fn router(app: Arc<App>) -> Router {
-    Router::new()
+/// The router behind request accounting: what a connection serves.
+#[derive(Clone)]
+pub struct Service {
+    router: Router,
+    app: Arc<App>,
+}
+
+/// Builds the router, with request accounting wrapped around it (not layered onto each route: a
+/// per-route middleware clones and boxes the route's service on every request, which cost more
+/// CPU than a session lookup's own work).
+pub fn router(app: Arc<App>) -> Service {
+    let router = Router::new()
         .route(route::LOGIN, post(auth::login))
         .route(route::REFRESH, post(auth::refresh))
         .route(route::LOGOUT, post(auth::logout))
@@ -55,13 +64,50 @@ pub fn router(app: Arc<App>) -> Router {
         .route(route::INFO, get(control::info))
         .route(route::SEED, post(control::seed))
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, r#"{"error":"not found"}"#) })
-        .layer(middleware::from_fn_with_state(Arc::clone(&app), account))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(app)
+        .with_state(Arc::clone(&app));
+    Service { router, app }
 }
 
-fn route_label(path: Option<&MatchedPath>) -> &'static str {
-    path.and_then(|p| route::ALL.iter().find(|r| **r == p.as_str()).copied()).unwrap_or("other")
+impl<B> hyper::service::Service<axum::http::Request<B>> for Service
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, Self::Error>> + Send>>;
+
+    fn call(&self, req: axum::http::Request<B>) -> Self::Future {
+        let (mut router, app) = (self.router.clone(), Arc::clone(&self.app));
+        let route = route_label(req.uri().path());
+        let auth_in = auth_bytes_in(req.headers());
+        let answer = tower_service::Service::call(&mut router, req.map(Body::new));
+        Box::pin(async move {
+            let resp = match route::is_control(route) {
+                true => answer.await,
+                false => tokio::time::timeout(app.request_timeout, answer)
+                    .await
+                    .unwrap_or_else(|_| Ok(Failure::Timeout.into_response())),
+            };
+            let resp = resp.unwrap_or_else(|never| match never {});
+            account(&app, route, auth_in, &resp);
+            Ok(resp)
+        })
+    }
+}
+
+/// The route a path matches, as axum matches it (a `{id}` stands for one non-empty segment), or
+/// "other".
+fn route_label(path: &str) -> &'static str {
+    let matches = |pattern: &str| match pattern.split_once("{id}") {
+        None => pattern == path,
+        Some((prefix, suffix)) => path
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/')),
+    };
+    route::ALL.iter().copied().find(|r| matches(r)).unwrap_or("other")
 }
 
 /// Bytes of header lines as they cross the wire, so every auth byte count means the same thing.
@@ -70,24 +116,18 @@ pub fn header_line_bytes<'a>(name: &str, values: impl Iterator<Item = &'a axum::
     values.map(|v| (name.len() + 4 + v.len()) as u64).sum()
 }
 
-/// Counts requests by route and status, refusal reasons, and auth-material bytes, and answers 503
-/// when a request (reading its body included) outlasts --request-timeout. Control calls carry the
-/// key and may run long (seeding a million records): they have no deadline.
-async fn account(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let route = route_label(req.extensions().get::<MatchedPath>());
-    let h = req.headers();
-    let auth_in = header_line_bytes("authorization", h.get_all(AUTHORIZATION).iter())
-        + header_line_bytes("cookie", h.get_all(COOKIE).iter());
+fn auth_bytes_in(h: &HeaderMap) -> u64 {
+    header_line_bytes("authorization", h.get_all(AUTHORIZATION).iter())
+        + header_line_bytes("cookie", h.get_all(COOKIE).iter())
+}
+
+/// Counts a request by route and status, its refusal reason, and its auth-material bytes. Public
+/// requests that outlast --request-timeout (reading their body included) were answered 503;
+/// control calls carry the key and may run long (seeding a million records): they have no deadline.
+fn account(app: &App, route: &'static str, auth_in: u64, resp: &Response) {
     if auth_in > 0 {
         app.metrics.auth_bytes_received.inc_by(auth_in);
     }
-    let resp = if route::is_control(route) {
-        next.run(req).await
-    } else {
-        tokio::time::timeout(app.request_timeout, next.run(req))
-            .await
-            .unwrap_or_else(|_| Failure::Timeout.into_response())
-    };
     let set_cookie = header_line_bytes("set-cookie", resp.headers().get_all(SET_COOKIE).iter());
     if set_cookie > 0 {
         app.metrics.auth_bytes_sent.inc_by(set_cookie);
@@ -96,7 +136,6 @@ async fn account(State(app): State<Arc<App>>, req: Request, next: Next) -> Respo
         app.metrics.failure(reason);
     }
     app.metrics.request(route, resp.status().as_u16());
-    resp
 }
 
 /// Body-or-rejection helper: malformed JSON is a 400 with a message, never a 422 or a panic.
@@ -151,6 +190,21 @@ impl App {
             Ok(())
         } else {
             Err(Failure::ControlDenied)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_get_the_label_of_the_route_axum_matches() {
+        assert_eq!(route_label("/api/me"), route::ME);
+        assert_eq!(route_label("/control/users/17/revoke"), route::REVOKE);
+        assert_eq!(route_label("/control/users/0/role"), route::ROLE);
+        for unmatched in ["/api/me/", "/api", "/control/users//revoke", "/control/users/1/2/revoke", "/nope"] {
+            assert_eq!(route_label(unmatched), "other", "{unmatched}");
         }
     }
 }
