@@ -7,7 +7,11 @@ use std::sync::Arc;
 use goose::prelude::{GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
 use tokio::time::Instant;
 
+use hyper::Method;
+
+use crate::client::ClientSpec;
 use crate::recorder::{Recorder, UserRecording, TRANSPORT_ERROR};
+use crate::wire::Wire;
 
 /// Builds the scenario: every user GETs `path` in a loop; all share `recorder`.
 pub fn scenario(path: &'static str, recorder: Arc<Recorder>) -> Scenario {
@@ -17,7 +21,8 @@ pub fn scenario(path: &'static str, recorder: Arc<Recorder>) -> Scenario {
             Transaction::new(Arc::new(move |user| {
                 let r = Arc::clone(&start);
                 Box::pin(async move {
-                    user.set_session_data(r.user());
+                    let wire = Wire::for_user(user, &ClientSpec::Plain);
+                    user.set_session_data(BareUser { rec: r.user(), wire });
                     r.user_ready();
                     Ok(())
                 })
@@ -36,8 +41,8 @@ pub fn scenario(path: &'static str, recorder: Arc<Recorder>) -> Scenario {
             Transaction::new(Arc::new(move |user| {
                 let r = Arc::clone(&stop);
                 Box::pin(async move {
-                    if let Some(rec) = user.get_session_data::<UserRecording>() {
-                        r.merge(rec);
+                    if let Some(u) = user.get_session_data::<BareUser>() {
+                        r.merge(&u.rec);
                     }
                     Ok(())
                 })
@@ -47,20 +52,31 @@ pub fn scenario(path: &'static str, recorder: Arc<Recorder>) -> Scenario {
         )
 }
 
-/// One timed GET, body read to the end, recorded with its status (0 when no answer came).
+/// A bare user's recording and, on a plain target, its own connection.
+#[derive(Clone)]
+struct BareUser {
+    rec: UserRecording,
+    wire: Option<Wire>,
+}
+
+/// One timed GET, body read to the end, recorded with its status (0 when no answer came); on the
+/// user's wire when it has one, as the scenarios send, otherwise through goose.
 async fn get(user: &mut GooseUser, path: &str, recorder: &Recorder) -> TransactionResult {
+    let no_user = || Box::new(TransactionError::Custom("user has no recording: its start failed".into()));
+    let wire = user.get_session_data::<BareUser>().ok_or_else(no_user)?.wire.clone();
     let sent = Instant::now();
-    let status = match user.get(path).await?.response {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            r.bytes().await.map_or(TRANSPORT_ERROR, |_| status)
-        }
-        Err(_) => TRANSPORT_ERROR,
+    let status = match wire {
+        Some(w) => w.send(Method::GET, path, None, None).await.status,
+        None => match user.get(path).await?.response {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                r.bytes().await.map_or(TRANSPORT_ERROR, |_| status)
+            }
+            Err(_) => TRANSPORT_ERROR,
+        },
     };
     let us = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-    let rec = user
-        .get_session_data_mut::<UserRecording>()
-        .ok_or_else(|| Box::new(TransactionError::Custom("user has no recording: its start failed".into())))?;
-    recorder.record(rec, status, us);
+    let u = user.get_session_data_mut::<BareUser>().ok_or_else(no_user)?;
+    recorder.record(&mut u.rec, status, us);
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod population;
 pub mod recorder;
 pub mod steps;
+pub mod wire;
 
 pub use plan::{LoadModel, Plan, ScenarioKind};
 pub use recorder::{Recorder, Window};

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use goose::prelude::{GooseMethod, GooseRequest, GooseUser, TransactionError, TransactionResult};
+use hyper::Method;
 use tokio::time::Instant;
 
 use crate::pacing::Pacer;
@@ -17,6 +18,7 @@ use authbench_targets::spec::Transport;
 use crate::plan::{Plan, ScenarioKind};
 use crate::population::{Action, Due, Visitor};
 use crate::recorder::{UserRecording, TRANSPORT_ERROR, UNAUTHORIZED};
+use crate::wire::{Reply, Wire};
 
 /// Mixed scenario: one refresh every this many steps.
 pub const MIXED_REFRESH_EVERY: u64 = 50;
@@ -71,25 +73,36 @@ struct UserState {
     /// The refresh token the last successful refresh spent, replayed once when the refresh
     /// scenario stops.
     spent: Option<String>,
-}
-
-struct Reply {
-    status: u16,
-    body: String,
-    set_cookies: Vec<String>,
+    /// The user's own connection when the target is plain HTTP/1.1 (see [`crate::wire`]); None
+    /// over TLS, where requests take goose's path.
+    wire: Option<Wire>,
 }
 
 fn custom(msg: String) -> Box<TransactionError> {
     Box::new(TransactionError::Custom(msg))
 }
 
+/// The methods the scenarios send; any other goes through goose.
+fn http_method(method: &GooseMethod) -> Option<Method> {
+    match method {
+        GooseMethod::Get => Some(Method::GET),
+        GooseMethod::Post => Some(Method::POST),
+        _ => None,
+    }
+}
+
+/// Sends one request on the user's wire when it has one, otherwise through goose.
 async fn send(
     user: &mut GooseUser,
+    wire: Option<&Wire>,
     method: GooseMethod,
     path: &str,
     header: Option<(&'static str, &str)>,
     body: Option<String>,
 ) -> Result<Reply, Box<TransactionError>> {
+    if let (Some(wire), Some(m)) = (wire, http_method(&method)) {
+        return Ok(wire.send(m, path, header, body).await);
+    }
     let mut rb = user.get_request_builder(&method, path)?;
     if let Some((name, value)) = header {
         rb = rb.header(name, value);
@@ -104,10 +117,10 @@ async fn send(
             let status = r.status().as_u16();
             let set_cookies =
                 r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
-            let body = r.text().await.unwrap_or_default();
+            let body = r.bytes().await.unwrap_or_default();
             Ok(Reply { status, body, set_cookies })
         }
-        Err(_) => Ok(Reply { status: TRANSPORT_ERROR, body: String::new(), set_cookies: Vec::new() }),
+        Err(_) => Ok(Reply { status: TRANSPORT_ERROR, body: Default::default(), set_cookies: Vec::new() }),
     }
 }
 
@@ -125,7 +138,7 @@ struct Grant {
 /// Credentials from a login or refresh reply.
 fn grant(plan: &Plan, reply: &Reply) -> Result<Grant, Box<TransactionError>> {
     let json: serde_json::Value =
-        serde_json::from_str(&reply.body).map_err(|e| custom(format!("grant body is not JSON: {e}")))?;
+        serde_json::from_slice(&reply.body).map_err(|e| custom(format!("grant body is not JSON: {e}")))?;
     let expires = json["expires_in"].as_u64().map(Duration::from_secs);
     match plan.transport {
         Transport::Bearer => {
@@ -165,6 +178,7 @@ fn elapsed_us(since: Instant) -> u64 {
 pub async fn start(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     let client = plan.client.builder().map_err(|e| custom(format!("{e}")))?;
     user.set_client_builder(client).await?;
+    let wire = Wire::for_user(user, &plan.client);
     let index = user.weighted_users_index;
     let account = plan.account(index);
     let pacer = plan.interval().map(|i| Pacer::new(i, i.mul_f64(index as f64 / plan.users.max(1) as f64)));
@@ -179,15 +193,17 @@ pub async fn start(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
         steps: 0,
         visitor: None,
         spent: None,
+        wire,
     };
     if plan.kind != ScenarioKind::Login {
-        let reply = send(user, GooseMethod::Post, route::LOGIN, None, Some(login_body(account))).await?;
+        let body = Some(login_body(account));
+        let reply = send(user, state.wire.as_ref(), GooseMethod::Post, route::LOGIN, None, body).await?;
         if reply.status != 200 {
             return Err(custom(format!(
                 "login of {} answered {}: {}",
                 contract::username(account),
                 reply.status,
-                reply.body
+                String::from_utf8_lossy(&reply.body)
             )));
         }
         apply(plan, &mut state, &reply)?;
@@ -212,12 +228,14 @@ pub async fn stop(user: &mut GooseUser, plan: &Plan) {
 /// Presents the refresh token the user's last rotation spent and counts whether it was refused;
 /// no answer at all counts neither way.
 async fn replay_spent(user: &mut GooseUser, plan: &Plan) {
-    let Some(spent) = user.get_session_data::<UserState>().and_then(|s| s.spent.clone()) else {
+    let Some((spent, wire)) =
+        user.get_session_data::<UserState>().and_then(|s| Some((s.spent.clone()?, s.wire.clone())))
+    else {
         return;
     };
     let (header, body) = refresh_credential(plan.transport, &spent);
     let header = header.as_ref().map(|(n, v)| (*n, v.as_str()));
-    if let Ok(reply) = send(user, GooseMethod::Post, route::REFRESH, header, body).await {
+    if let Ok(reply) = send(user, wire.as_ref(), GooseMethod::Post, route::REFRESH, header, body).await {
         if reply.status != TRANSPORT_ERROR {
             plan.recorder.spent_replayed(reply.status == UNAUTHORIZED);
         }
@@ -245,7 +263,8 @@ async fn timed(
     header: Option<(&'static str, String)>,
     body: Option<String>,
 ) -> Result<Reply, Box<TransactionError>> {
-    let reply = send(user, method, path, header.as_ref().map(|(n, v)| (*n, v.as_str())), body).await?;
+    let wire = state(user)?.wire.clone();
+    let reply = send(user, wire.as_ref(), method, path, header.as_ref().map(|(n, v)| (*n, v.as_str())), body).await?;
     let us = elapsed_us(intended);
     let s = state(user)?;
     plan.recorder.record(&mut s.rec, reply.status, us);
