@@ -4,7 +4,7 @@
 #
 #   scripts/same-shape.sh [--rounds N] [--duration 5s] [--connections 64] [KIND...]
 #
-# KIND: jwt redis postgres (default: all). Stores come from AUTHBENCH_REDIS_URL /
+# KIND: none jwt redis postgres (default: all). Stores come from AUTHBENCH_REDIS_URL /
 # AUTHBENCH_POSTGRES_URL, or throwaway ones are started (scripts/services.sh) and stopped after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +16,11 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     -h|--help) sed -n 2,9p "$0"; exit 0 ;;
-    jwt|redis|postgres) kinds+=("$1"); shift ;;
+    none|jwt|redis|postgres) kinds+=("$1"); shift ;;
     *) echo "same-shape.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#kinds[@]} -gt 0 ] || kinds=(jwt redis postgres)
+[ ${#kinds[@]} -gt 0 ] || kinds=(none jwt redis postgres)
 command -v wrk >/dev/null || { echo "same-shape.sh: wrk missing: run scripts/install-deps.sh" >&2; exit 1; }
 
 work=$(mktemp -d); chmod 700 "$work"
@@ -63,6 +63,7 @@ printf '| target | authbench-target req/s | same-shape req/s | ratio per round |
 for kind in "${kinds[@]}"; do
   ns="shape_${kind}_$$"
   case $kind in
+    none) targs=(--strategy none) shape=floor ;;
     jwt) targs=(--strategy jwt) shape=jwt ;;
     redis) targs=(--strategy session --store redis) shape=redis ;;
     postgres) targs=(--strategy session --store postgres) shape=postgres ;;

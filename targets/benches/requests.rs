@@ -226,7 +226,7 @@ fn main() {
             (StrategyKind::Hybrid, Some(store)) if setup.alg == Alg::Hs256 => {
                 hybrid_refresh(&mut c, &rt, store.as_str(), &r)
             }
-            (StrategyKind::Jwt | StrategyKind::Session | StrategyKind::Hybrid, _) => {}
+            (StrategyKind::Jwt | StrategyKind::Session | StrategyKind::Hybrid | StrategyKind::None, _) => {}
         }
     }
     c.final_summary();

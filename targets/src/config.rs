@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::spec::{parse_duration, TargetSpec};
+use crate::spec::{parse_duration, StrategyKind, TargetSpec};
 
 /// Everything a target process needs to know, from flags or environment.
 #[derive(Clone, Debug, Parser)]
@@ -135,6 +135,12 @@ impl Config {
         if self.workers == Some(0) {
             return Err("--workers must be at least 1".into());
         }
+        if self.spec.strategy == StrategyKind::None && !self.listen.ip().is_loopback() {
+            return Err(format!(
+                "--strategy none checks no credential, so it listens on loopback only, not {}: use --listen 127.0.0.1:PORT",
+                self.listen
+            ));
+        }
         if let Some(key) = &self.control_key {
             if key.len() < MIN_CONTROL_KEY {
                 return Err(format!(
@@ -243,6 +249,13 @@ mod tests {
         assert!(!with("fifteen-bytes!!").unwrap_err().contains("fifteen"), "the error must not echo the key");
         assert!(with("sixteen-bytes!!!").is_ok());
         assert!(Config::parse_from(["t", "--strategy", "jwt"]).validate().is_ok());
+    }
+
+    #[test]
+    fn none_listens_on_loopback_only() {
+        let at = |addr: &str| Config::parse_from(["t", "--strategy", "none", "--listen", addr]).validate();
+        assert!(at("0.0.0.0:8080").unwrap_err().contains("loopback"));
+        assert!(at("127.0.0.1:0").is_ok() && at("[::1]:0").is_ok());
     }
 
     #[test]

@@ -105,10 +105,11 @@ pub struct Capabilities {
     pub logout: String,
     /// When a revoke-all takes effect.
     pub revoke: String,
-    /// Upper bound, in seconds, of the window in which a revoked credential is still accepted.
-    pub revoke_window_bound_s: u64,
+    /// Upper bound, in seconds, of the window in which a revoked credential is still accepted;
+    /// None when there is none (the `none` strategy never refuses a credential).
+    pub revoke_window_bound_s: Option<u64>,
     /// Upper bound, in seconds, of the window in which an old role is still honoured.
-    pub role_change_window_bound_s: u64,
+    pub role_change_window_bound_s: Option<u64>,
     /// What /auth/refresh does for this strategy.
     pub refresh: String,
 }

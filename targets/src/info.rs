@@ -24,8 +24,8 @@ pub fn capabilities(spec: &TargetSpec, leeway_s: u64) -> Capabilities {
                 "exchanges a valid token for a new one with the user's current role; the old one stays valid \
                  until exp; no refresh reaches past login + absolute-ttl",
             ),
-            jwt_chain,
-            jwt_token,
+            Some(jwt_chain),
+            Some(jwt_token),
         ),
         (StrategyKind::Jwt, Some(_)) => (
             1,
@@ -35,8 +35,8 @@ pub fn capabilities(spec: &TargetSpec, leeway_s: u64) -> Capabilities {
                 "exchanges a valid token for a new one with the user's current role and denies the old one; \
                  no refresh reaches past login + absolute-ttl",
             ),
-            0,
-            jwt_token,
+            Some(0),
+            Some(jwt_token),
         ),
         (StrategyKind::Session, _) => (
             1,
@@ -45,8 +45,8 @@ pub fn capabilities(spec: &TargetSpec, leeway_s: u64) -> Capabilities {
                 "immediate: every session of the user is deleted",
                 "rotates the session id: new token, fresh lifetime, old token deleted",
             ),
-            0,
-            0,
+            Some(0),
+            Some(0),
         ),
         (StrategyKind::Hybrid, _) => (
             0,
@@ -55,8 +55,18 @@ pub fn capabilities(spec: &TargetSpec, leeway_s: u64) -> Capabilities {
                 "refresh tokens at once; access tokens at their exp",
                 "rotates the refresh token; replaying a spent one revokes the family",
             ),
-            access,
-            access,
+            Some(access),
+            Some(access),
+        ),
+        (StrategyKind::None, _) => (
+            0,
+            text(
+                "nothing: no credential is checked",
+                "impossible: a request only names its user, and that is never checked",
+                "hands back a credential naming the same user",
+            ),
+            None,
+            Some(0),
         ),
     };
     Capabilities {
@@ -115,19 +125,24 @@ mod tests {
     #[test]
     fn bounds_follow_ttls() {
         let jwt = caps(&["--strategy", "jwt", "--token-ttl", "7d"]);
-        assert_eq!(jwt.revoke_window_bound_s, 30 * 86_400 + 1, "refreshable until login + absolute-ttl (30d)");
-        assert_eq!(jwt.role_change_window_bound_s, 7 * 86_400 + 1, "refresh picks up the new role");
+        assert_eq!(jwt.revoke_window_bound_s, Some(30 * 86_400 + 1), "refreshable until login + absolute-ttl (30d)");
+        assert_eq!(jwt.role_change_window_bound_s, Some(7 * 86_400 + 1), "refresh picks up the new role");
         assert_eq!(jwt.store_ops_per_request, 0);
         let capped = caps(&["--strategy", "jwt", "--token-ttl", "7d", "--absolute-ttl", "1d", "--leeway", "5s"]);
-        assert_eq!((capped.revoke_window_bound_s, capped.role_change_window_bound_s), (86_400 + 6, 86_400 + 6));
+        assert_eq!(
+            (capped.revoke_window_bound_s, capped.role_change_window_bound_s),
+            (Some(86_400 + 6), Some(86_400 + 6))
+        );
         let deny = caps(&["--strategy", "jwt", "--denylist", "memory"]);
-        assert_eq!(deny.revoke_window_bound_s, 0);
-        assert_eq!(deny.role_change_window_bound_s, 7 * 86_400 + 1);
+        assert_eq!(deny.revoke_window_bound_s, Some(0));
+        assert_eq!(deny.role_change_window_bound_s, Some(7 * 86_400 + 1));
         assert_eq!(deny.store_ops_per_request, 1);
         let hybrid = caps(&["--strategy", "hybrid", "--store", "memory", "--access-ttl", "2m"]);
-        assert_eq!(hybrid.revoke_window_bound_s, 120 + 1);
+        assert_eq!(hybrid.revoke_window_bound_s, Some(120 + 1));
         let session = Config::parse_from(["t", "--strategy", "session", "--store", "memory"]);
-        assert_eq!(capabilities(&session.spec, 0).role_change_window_bound_s, 0);
+        assert_eq!(capabilities(&session.spec, 0).role_change_window_bound_s, Some(0));
+        let none = caps(&["--strategy", "none"]);
+        assert_eq!((none.revoke_window_bound_s, none.role_change_window_bound_s), (None, Some(0)));
         let back: Info = serde_json::from_str(&render(&session, 3, 2)).unwrap();
         assert_eq!(back.strategy, StrategyKind::Session);
         assert_eq!(back.alg, None);

@@ -78,6 +78,7 @@ pub async fn measure(
     let what = format!("{} {} over {}", strategy.as_str(), alg.as_str(), transport.as_str());
     let spec = match strategy {
         StrategyKind::Jwt => TargetSpec { transport, ..TargetSpec::jwt(alg) },
+        StrategyKind::None => TargetSpec { strategy, transport, ..TargetSpec::jwt(alg) },
         StrategyKind::Session | StrategyKind::Hybrid => {
             TargetSpec { transport, ..TargetSpec::stored(strategy, StoreKind::Memory, alg) }
         }

@@ -20,6 +20,9 @@ pub enum StrategyKind {
     Session,
     /// Short-lived JWT plus a stored, rotating refresh token.
     Hybrid,
+    /// No authentication: the credential names a user and is never checked. The floor every
+    /// strategy's cost is measured against (same server, same instrumentation); loopback only.
+    None,
 }
 
 /// Where sessions, refresh tokens or denylist entries live.
@@ -66,14 +69,14 @@ macro_rules! names {
     };
 }
 
-names!(StrategyKind { Jwt => "jwt", Session => "session", Hybrid => "hybrid" });
+names!(StrategyKind { Jwt => "jwt", Session => "session", Hybrid => "hybrid", None => "none" });
 
 impl StrategyKind {
     /// Whether clients hold a refresh token that renews a short-lived access token.
     pub fn has_refresh_token(self) -> bool {
         match self {
             StrategyKind::Hybrid => true,
-            StrategyKind::Jwt | StrategyKind::Session => false,
+            StrategyKind::Jwt | StrategyKind::Session | StrategyKind::None => false,
         }
     }
 }
@@ -254,8 +257,10 @@ pub enum SpecError {
     StoreOnJwt(StoreKind),
     #[error("denylist applies to jwt targets only; {0} already revokes through its store")]
     DenylistOnStored(StrategyKind),
-    #[error("session targets sign nothing: remove alg")]
+    #[error("session and none targets sign nothing: remove alg")]
     AlgOnSession,
+    #[error("none checks no credential and keeps nothing: remove store and denylist")]
+    StoreOnNone,
     #[error("{0} ttl must be at least 1s")]
     TtlTooShort(&'static str),
     #[error("protocol h2 runs over TLS here: set tls = true (--tls)")]
@@ -297,6 +302,7 @@ impl TargetSpec {
     pub fn validate(&self) -> Result<(), SpecError> {
         match (self.strategy, self.store, self.denylist) {
             (StrategyKind::Jwt, Some(store), _) => return Err(SpecError::StoreOnJwt(store)),
+            (StrategyKind::None, Some(_), _) | (StrategyKind::None, _, Some(_)) => return Err(SpecError::StoreOnNone),
             (StrategyKind::Session | StrategyKind::Hybrid, None, _) => {
                 return Err(SpecError::StoreMissing(self.strategy))
             }
@@ -314,12 +320,12 @@ impl TargetSpec {
         if self.pool_size == 0 {
             return Err(SpecError::EmptyPool);
         }
-        if self.pool_size != TargetSpec::POOL && self.needed_store() != Some(StoreKind::Postgres) {
-            return Err(SpecError::PoolWithoutPostgres(self.id()));
-        }
         let remote = matches!(self.needed_store(), Some(StoreKind::Postgres | StoreKind::Redis));
         if !self.store_rtt.0.is_zero() && !remote {
             return Err(SpecError::RttWithoutStore(self.id()));
+        }
+        if self.pool_size != TargetSpec::POOL && self.needed_store() != Some(StoreKind::Postgres) {
+            return Err(SpecError::PoolWithoutPostgres(self.id()));
         }
         Ok(())
     }
@@ -338,6 +344,7 @@ impl TargetSpec {
         match self.strategy {
             StrategyKind::Jwt => self.denylist,
             StrategyKind::Session | StrategyKind::Hybrid => self.store,
+            StrategyKind::None => None,
         }
     }
 
@@ -345,7 +352,7 @@ impl TargetSpec {
     pub fn signing_alg(&self) -> Option<Alg> {
         match self.strategy {
             StrategyKind::Jwt | StrategyKind::Hybrid => Some(self.alg),
-            StrategyKind::Session => None,
+            StrategyKind::Session | StrategyKind::None => None,
         }
     }
 
@@ -452,7 +459,7 @@ impl TryFrom<SpecFields> for TargetSpec {
     type Error = SpecError;
 
     fn try_from(f: SpecFields) -> Result<TargetSpec, SpecError> {
-        if f.strategy == StrategyKind::Session && f.alg.is_some() {
+        if matches!(f.strategy, StrategyKind::Session | StrategyKind::None) && f.alg.is_some() {
             return Err(SpecError::AlgOnSession);
         }
         let spec = TargetSpec {

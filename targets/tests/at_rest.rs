@@ -17,7 +17,7 @@ fn stored_token(strategy: StrategyKind, l: &Login) -> String {
     match strategy {
         StrategyKind::Session => l.token(),
         StrategyKind::Hybrid => l.refresh_token(),
-        StrategyKind::Jwt => panic!("jwt targets store no tokens"),
+        StrategyKind::Jwt | StrategyKind::None => panic!("{strategy} targets store no tokens"),
     }
 }
 

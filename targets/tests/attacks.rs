@@ -630,8 +630,12 @@ async fn jwt_refresh_chain_ends_at_the_absolute_lifetime() {
     assert!(p["exp"].as_u64().unwrap() <= p["auth_time"].as_u64().unwrap() + 3, "{p}");
     assert!(l.body["expires_in"].as_u64().unwrap() <= 3, "{}", l.body);
     let info = t.info().await.capabilities;
-    assert_eq!(info.role_change_window_bound_s, 3 + 1, "an old role lives as long as one token: here the cap");
-    assert_eq!(info.revoke_window_bound_s, 3 + 1, "without a denylist, refresh extends a revoked user to the cap");
+    assert_eq!(info.role_change_window_bound_s, Some(3 + 1), "an old role lives as long as one token: here the cap");
+    assert_eq!(
+        info.revoke_window_bound_s,
+        Some(3 + 1),
+        "without a denylist, refresh extends a revoked user to the cap"
+    );
 }
 
 #[tokio::test]

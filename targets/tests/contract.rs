@@ -14,6 +14,7 @@ enum Kind {
     JwtDenylist,
     Session,
     Hybrid,
+    None,
 }
 
 impl Kind {
@@ -23,6 +24,7 @@ impl Kind {
             (StrategyKind::Jwt, Some(_)) => Kind::JwtDenylist,
             (StrategyKind::Session, _) => Kind::Session,
             (StrategyKind::Hybrid, _) => Kind::Hybrid,
+            (StrategyKind::None, _) => Kind::None,
         }
     }
 }
@@ -52,7 +54,7 @@ async fn contract(t: Target) {
 
     // Store operations per authenticated request.
     let expected_ops = match kind {
-        Kind::Jwt | Kind::Hybrid => 0.0,
+        Kind::Jwt | Kind::Hybrid | Kind::None => 0.0,
         Kind::JwtDenylist | Kind::Session => 1.0,
     };
     assert_eq!(store_ops_per_me(&t, &user1).await, expected_ops, "{kind:?}");
@@ -60,11 +62,12 @@ async fn contract(t: Target) {
     assert!(info.describes(&t.spec), "{info:?}");
     assert_eq!(f64::from(info.capabilities.store_ops_per_request), expected_ops, "{info:?}");
 
-    // Role change: sessions see it on the next request, issued JWTs keep the old role.
+    // Role change: sessions (and none, which reads the directory) see it on the next request,
+    // issued JWTs keep the old role.
     let admin = t.login_ok(ADMIN_USER).await.token();
     assert_eq!(t.admin(&admin).await, StatusCode::OK);
     t.set_role(ADMIN_USER, "user").await;
-    let expected = if kind == Kind::Session { StatusCode::FORBIDDEN } else { StatusCode::OK };
+    let expected = if matches!(kind, Kind::Session | Kind::None) { StatusCode::FORBIDDEN } else { StatusCode::OK };
     assert_eq!(t.admin(&admin).await, expected, "{kind:?}: admin after demotion");
     assert_eq!(
         t.admin(&t.login_ok(ADMIN_USER).await.token()).await,
@@ -73,12 +76,13 @@ async fn contract(t: Target) {
     );
     t.set_role(ADMIN_USER, "admin").await;
 
-    // Revoke: immediate for session and denylist, impossible for plain jwt, access lives on for hybrid.
+    // Revoke: immediate for session and denylist, impossible for plain jwt and none, access lives
+    // on for hybrid.
     let hybrid_refresh = if kind == Kind::Hybrid { Some(t.login_ok(1).await.refresh_token()) } else { None };
     t.revoke(1).await;
     let expected = match kind {
         Kind::Session | Kind::JwtDenylist => StatusCode::UNAUTHORIZED,
-        Kind::Jwt | Kind::Hybrid => StatusCode::OK,
+        Kind::Jwt | Kind::Hybrid | Kind::None => StatusCode::OK,
     };
     assert_eq!(t.me(&user1).await, expected, "{kind:?}: me after revoke");
     if let Some(refresh) = hybrid_refresh {
@@ -100,10 +104,10 @@ async fn contract(t: Target) {
     };
     assert_eq!(resp.status(), StatusCode::OK);
     let body: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(body["server_side"], kind != Kind::Jwt, "{body}");
+    assert_eq!(body["server_side"], !matches!(kind, Kind::Jwt | Kind::None), "{body}");
     let expected = match kind {
         Kind::Session | Kind::JwtDenylist => StatusCode::UNAUTHORIZED,
-        Kind::Jwt | Kind::Hybrid => StatusCode::OK,
+        Kind::Jwt | Kind::Hybrid | Kind::None => StatusCode::OK,
     };
     assert_eq!(t.me(&l.token()).await, expected, "{kind:?}: me after logout");
     if kind == Kind::Hybrid {
@@ -116,6 +120,17 @@ async fn contract(t: Target) {
     assert!(m.contains(&me_ok), "{m}");
     assert!(support::sum_metric(&m, metric::AUTH_FAILURES) >= 3.0, "{m}");
     assert!(support::sum_metric(&m, metric::BYTES_RECEIVED) > 0.0);
+}
+
+#[tokio::test]
+async fn none_floor() {
+    let t = spec(StrategyKind::None).start().await;
+    // A credential naming nobody, or not a user id at all, is refused like a forged one.
+    for bad in ["999999", "abc", "01"] {
+        assert_eq!(t.me(bad).await, StatusCode::UNAUTHORIZED, "{bad}");
+    }
+    assert!(t.info().await.capabilities.revoke_window_bound_s.is_none(), "none has no revocation bound");
+    contract(t).await;
 }
 
 #[tokio::test]

@@ -270,7 +270,7 @@ async fn check(strategy: StrategyKind, store: StoreKind, rival: Rival) {
     let tally = match strategy {
         StrategyKind::Session => session_rounds(store, rival).await,
         StrategyKind::Hybrid => hybrid_rounds(store, rival).await,
-        StrategyKind::Jwt => unreachable!("jwt keeps no server-side credential to race"),
+        StrategyKind::Jwt | StrategyKind::None => unreachable!("{strategy} keeps no server-side credential to race"),
     };
     eprintln!(
         "races: {strategy} {store} vs {rival:?}: {} rounds in {:?} (a refresh takes {:?}), refresh won {} times, {} survivors",

@@ -555,7 +555,7 @@ mod tests {
         };
         let n = m.clone().narrowed(&o).unwrap();
         let ids: Vec<String> = n.targets.iter().map(TargetSpec::id).collect();
-        assert_eq!(ids, ["jwt-ES256"]);
+        assert_eq!(ids, ["none", "jwt-ES256"], "the floor has no store and no algorithm to filter it out");
         assert!(n.loads.iter().all(|l| l.load.users == 3));
         let o = Overrides {
             strategies: vec![StrategyKind::Session],
@@ -652,7 +652,7 @@ duration = "5s"
         assert!(err.contains("fault target \"session-postgres\"") && err.contains("session-postgres-rtt1ms"), "{err}");
         let on_memory = SWEPT.replace(r#"targets = ["session-postgres"]"#, r#"targets = ["jwt-HS256"]"#);
         let err = parse(&on_memory, "t.toml").unwrap_err().to_string();
-        assert!(err.contains("needs a store outside"), "{err}");
+        assert!(err.contains("jwt-HS256-pool4, which cannot run: pool_size sizes a PostgreSQL pool"), "{err}");
     }
 
     const POPULATION: &str = r#"

@@ -140,6 +140,8 @@ pub enum Window {
     Bound { bound_s: u64, cap_s: f64 },
     /// The run has no probe for this configuration.
     NotProbed,
+    /// The `none` floor checks no credential: nothing is ever refused.
+    NoAuth,
 }
 
 impl fmt::Display for Window {
@@ -148,6 +150,7 @@ impl fmt::Display for Window {
             Window::Measured { s, bound_s } => write!(f, "{s:.2} s measured (bound {bound_s} s)"),
             Window::Bound { bound_s, cap_s } => write!(f, "up to {bound_s} s (bound; probe cap {cap_s:.0} s reached)"),
             Window::NotProbed => f.write_str("not probed"),
+            Window::NoAuth => f.write_str("never: no authentication (the floor, not an option)"),
         }
     }
 }
@@ -287,10 +290,14 @@ fn line(r: &Results, c: &Case, i: &PlanInput, bound: Bound) -> Line {
     let probe = r.probe(&c.target.id);
     let seeded = r.seed(&c.target.id).and_then(|s| s.bytes_per_record);
     let per_record = seeded.or(probe.and_then(|p| p.storage.as_ref()).map(|s| s.bytes_per_record));
-    let window = probe.map_or(Window::NotProbed, |p| match p.revocation.measured_s {
-        Some(s) => Window::Measured { s, bound_s: p.revocation.bound_s },
-        None => Window::Bound { bound_s: p.revocation.bound_s, cap_s: p.cap_s },
-    });
+    let window = match (c.target.spec.strategy, probe) {
+        (authbench_targets::spec::StrategyKind::None, _) => Window::NoAuth,
+        (_, None) => Window::NotProbed,
+        (_, Some(p)) => match p.revocation.measured_s {
+            Some(s) => Window::Measured { s, bound_s: p.revocation.bound_s },
+            None => Window::Bound { bound_s: p.revocation.bound_s, cap_s: p.cap_s },
+        },
+    };
     let app_cpu = app_cpu(r, c, i.utilization, bound);
     Line {
         target: c.target.id.clone(),

@@ -1,6 +1,7 @@
-//! The load generator's own ceiling: goose closed-loop on an endpoint that does no auth work (the
-//! JWKS document of a jwt HS256 target, no store), then wrk on the same endpoint with the same
-//! connections, so a case that "saturated" can be told from a load generator that did.
+//! The load generator's own ceiling: goose closed-loop on the `none` floor's /api/me (the same
+//! server and response as every strategy, no auth work, no store), then wrk on the same endpoint
+//! with the same credential and connections, so a case that "saturated" can be told from a load
+//! generator that did.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use authbench_scenarios::{bare, LoadModel, Recorder};
-use authbench_targets::contract::route;
-use authbench_targets::spec::TargetSpec;
+use authbench_targets::contract::{self, route};
+use authbench_targets::spec::{StrategyKind, TargetSpec};
 use authbench_targets::token::alg::Alg;
 use goose::config::GooseConfiguration;
 use goose::GooseAttack;
@@ -72,10 +73,17 @@ fn connections(m: &Matrix) -> anyhow::Result<usize> {
         .context("the matrix has no closed load to take the number of connections from")
 }
 
-/// The ceiling on a fresh jwt HS256 target; None when Ctrl-C cut the goose window short.
+/// The header the ceiling's requests carry: the floor's credential for the admin, whom every
+/// target seeds.
+fn credential() -> (&'static str, String) {
+    ("authorization", format!("Bearer {}", contract::ADMIN_USER))
+}
+
+/// The ceiling on a fresh `none` target; None when Ctrl-C cut the goose window short.
 async fn measure(m: &Matrix, launch: &Launch<'_>, timing: &Timing) -> anyhow::Result<Option<LoadgenCeiling>> {
     let connections = connections(m)?;
-    let target = TargetProcess::start(&TargetSpec::jwt(Alg::Hs256), launch, ID).await?;
+    let floor = TargetSpec { strategy: StrategyKind::None, ..TargetSpec::jwt(Alg::Hs256) };
+    let target = TargetProcess::start(&floor, launch, ID).await?;
     let pb = ProgressBar::new_spinner();
     pb.enable_steady_tick(Duration::from_millis(200));
     let ceiling = goose_then_wrk(&target, connections, timing, &pb).await;
@@ -91,15 +99,15 @@ async fn goose_then_wrk(
     timing: &Timing,
     pb: &ProgressBar,
 ) -> anyhow::Result<Option<LoadgenCeiling>> {
-    pb.set_message(format!("load generator ceiling: authbench, {connections} connections on {}", route::JWKS));
+    pb.set_message(format!("load generator ceiling: authbench, {connections} connections on {}", route::ME));
     let Some(g) = drive_goose(target, connections, timing, pb).await? else {
         return Ok(None);
     };
-    pb.set_message(format!("load generator ceiling: wrk, {connections} connections on {}", route::JWKS));
+    pb.set_message(format!("load generator ceiling: wrk, {connections} connections on {}", route::ME));
     let (wrk_rps, wrk_note) = wrk(target, connections, timing.duration).await;
     let seconds = g.window.as_secs_f64();
     Ok(Some(LoadgenCeiling {
-        endpoint: route::JWKS.to_owned(),
+        endpoint: route::ME.to_owned(),
         connections,
         duration_s: seconds,
         authbench_rps: g.requests as f64 / seconds,
@@ -139,7 +147,7 @@ async fn drive_goose(
     pb: &ProgressBar,
 ) -> anyhow::Result<Option<GooseWindow>> {
     let recorder = Recorder::new();
-    let scenario = bare::scenario(route::JWKS, Arc::clone(&recorder));
+    let scenario = bare::scenario(route::ME, Some(credential()), Arc::clone(&recorder));
     let attack = GooseAttack::initialize_with_config(goose_config(target, connections))?.register_scenario(scenario);
     let log = target.log_path.display().to_string();
     let Some(handle) = users_ready(tokio::spawn(attack.execute()), &recorder, connections, &log).await? else {
@@ -153,8 +161,8 @@ async fn drive_goose(
     };
     let w = recorder.take();
     let failed: u64 = w.statuses.iter().filter(|(s, _)| !(200..300).contains(*s)).map(|(_, n)| n).sum();
-    anyhow::ensure!(!w.histogram.is_empty(), "no request to {} completed in the window", route::JWKS);
-    anyhow::ensure!(failed == 0, "{failed} of {} requests to {} failed", w.histogram.len(), route::JWKS);
+    anyhow::ensure!(!w.histogram.is_empty(), "no request to {} completed in the window", route::ME);
+    anyhow::ensure!(failed == 0, "{failed} of {} requests to {} failed", w.histogram.len(), route::ME);
     Ok(Some(GooseWindow { requests: w.histogram.len(), cpu_us, window }))
 }
 
@@ -177,9 +185,11 @@ async fn window(recorder: &Recorder, timing: &Timing, pb: &ProgressBar) -> anyho
 /// wrk on the same endpoint and connections for the same duration: its req/s, or a note why not.
 async fn wrk(target: &TargetProcess, connections: usize, duration: Duration) -> (Option<f64>, Option<String>) {
     let seconds = duration.as_secs_f64().ceil().max(1.0);
-    let url = format!("{}{}", target.url(), route::JWKS);
+    let url = format!("{}{}", target.url(), route::ME);
+    let (name, value) = credential();
+    let header = format!("{name}: {value}");
     let run = tokio::process::Command::new("wrk")
-        .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", &url])
+        .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-H", &header, &url])
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();

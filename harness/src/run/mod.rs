@@ -353,6 +353,11 @@ impl Runner<'_> {
     }
 
     async fn probe(&mut self, spec: &TargetSpec, launch: &Launch<'_>) -> anyhow::Result<()> {
+        if spec.strategy == StrategyKind::None {
+            let reason = "none checks no credential: there is nothing to revoke or demote (the floor, not an option)";
+            self.results.skipped.push(Skipped { id: format!("{}/probe", spec.id()), reason: reason.into() });
+            return Ok(results::write(self.results, launch.out)?);
+        }
         match run_probe(spec, launch, self.m, self.timing).await {
             Ok(p) => {
                 eprintln!("{}", progress::probe_summary(&p));
@@ -378,7 +383,7 @@ async fn measure_storage(
     pb: &ProgressBar,
 ) -> Option<crate::model::probe::Storage> {
     match spec.strategy {
-        StrategyKind::Jwt => return None,
+        StrategyKind::Jwt | StrategyKind::None => return None,
         StrategyKind::Session | StrategyKind::Hybrid => {}
     }
     pb.set_message(format!("{}: measuring storage per record", spec.id()));

@@ -105,7 +105,9 @@ pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Dur
     for id in 1..=u64::from(users) {
         client.control(&route::revoke(id), None).await?;
     }
-    let revocation = watch(&client, route::ME, &creds, cap, t0, caps.revoke_window_bound_s).await?;
+    let bound = |b: Option<u64>, what: &str| b.with_context(|| format!("{} promises no {what} bound", spec.id()));
+    let revocation =
+        watch(&client, route::ME, &creds, cap, t0, bound(caps.revoke_window_bound_s, "revocation")?).await?;
 
     // Logged in only now: with a short access TTL an earlier token could expire before the demotion.
     let admin_id = contract::ADMIN_USER;
@@ -115,7 +117,8 @@ pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Dur
     let t1 = Instant::now();
     client.control(&route::role(admin_id), Some(r#"{"role":"user"}"#.into())).await?;
     let admin_creds = std::slice::from_ref(&admin);
-    let stale_role = watch(&client, route::ADMIN, admin_creds, cap, t1, caps.role_change_window_bound_s).await?;
+    let role_bound = bound(caps.role_change_window_bound_s, "role change")?;
+    let stale_role = watch(&client, route::ADMIN, admin_creds, cap, t1, role_bound).await?;
 
     Ok(ProbeResult {
         storage: None,

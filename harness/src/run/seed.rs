@@ -35,7 +35,7 @@ fn layout(spec: &TargetSpec) -> Option<(StoreKind, &'static str, &'static str)> 
     match spec.strategy {
         StrategyKind::Session => Some((store, "sessions", "s")),
         StrategyKind::Hybrid => Some((store, "refresh_tokens", "f")),
-        StrategyKind::Jwt => None,
+        StrategyKind::Jwt | StrategyKind::None => None,
     }
 }
 

@@ -11,7 +11,7 @@ async fn size(spec: &TargetSpec, stores: &Stores, namespace: &str, pid: i32) -> 
     let table = match spec.strategy {
         StrategyKind::Session => "sessions",
         StrategyKind::Hybrid => "refresh_tokens",
-        StrategyKind::Jwt => anyhow::bail!("jwt targets store no sessions"),
+        StrategyKind::Jwt | StrategyKind::None => anyhow::bail!("{} targets store no sessions", spec.strategy),
     };
     match spec.store {
         Some(StoreKind::Redis) => {

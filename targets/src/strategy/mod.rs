@@ -2,6 +2,7 @@
 
 pub mod hybrid;
 pub mod jwt;
+pub mod none;
 pub mod session;
 
 use std::sync::Arc;
@@ -40,11 +41,12 @@ pub struct Grant {
     pub refresh: Option<(String, u64)>,
 }
 
-/// One of the three strategies.
+/// One of the strategies.
 pub enum Strategy {
     Jwt(jwt::JwtStrategy),
     Session(session::SessionStrategy),
     Hybrid(hybrid::HybridStrategy),
+    None(none::NoneStrategy),
 }
 
 /// The strategy plus the user directory and the threads that check passwords.
@@ -105,6 +107,10 @@ impl Auth {
                 refresh_ttl_s: spec.ttls.refresh.secs(),
                 absolute_s: spec.ttls.absolute.secs(),
             }),
+            (StrategyKind::None, None) => Strategy::None(none::NoneStrategy { expires_in: spec.ttls.token.secs() }),
+            (StrategyKind::None, Some(_)) => {
+                anyhow::bail!("strategy none keeps nothing: remove --store and --denylist")
+            }
             (kind, None) => anyhow::bail!("strategy {kind:?} needs a store: pass --store"),
         };
         let users = Arc::new(users);
@@ -119,6 +125,7 @@ impl Auth {
             Strategy::Jwt(s) => s.denylist.as_ref(),
             Strategy::Session(s) => Some(&s.store),
             Strategy::Hybrid(s) => Some(&s.store),
+            Strategy::None(_) => None,
         }
     }
 
@@ -127,7 +134,7 @@ impl Auth {
         match &self.strategy {
             Strategy::Jwt(s) => Some(s.codec.jwks()),
             Strategy::Hybrid(s) => Some(s.codec.jwks()),
-            Strategy::Session(_) => None,
+            Strategy::Session(_) | Strategy::None(_) => None,
         }
     }
 
@@ -138,6 +145,7 @@ impl Auth {
             Strategy::Jwt(s) => s.authenticate(credential, now).await,
             Strategy::Session(s) => s.authenticate(credential, now).await,
             Strategy::Hybrid(s) => s.authenticate(credential, now),
+            Strategy::None(s) => s.authenticate(&self.users, credential),
         }
     }
 
@@ -157,6 +165,7 @@ impl Auth {
             Strategy::Jwt(s) => s.issue(user, now),
             Strategy::Session(s) => s.issue(user, now).await,
             Strategy::Hybrid(s) => s.issue(user, now).await,
+            Strategy::None(s) => Ok(s.issue(user)),
         }
     }
 
@@ -167,6 +176,7 @@ impl Auth {
             Strategy::Jwt(s) => s.refresh(&self.users, presented, now).await,
             Strategy::Session(s) => s.refresh(presented, now).await,
             Strategy::Hybrid(s) => s.refresh(&self.users, presented, now).await,
+            Strategy::None(s) => s.refresh(&self.users, presented),
         }
     }
 
@@ -176,6 +186,8 @@ impl Auth {
             Strategy::Jwt(s) => s.logout(presented, unix_now()).await,
             Strategy::Session(s) => s.logout(presented).await,
             Strategy::Hybrid(s) => s.logout(presented).await,
+            // Checked like any request, so a credential naming nobody is a 401 here too.
+            Strategy::None(s) => s.authenticate(&self.users, presented).map(|_| false),
         }
     }
 
@@ -198,6 +210,9 @@ impl Auth {
                 s.store.revoke_user_refresh(user_id).await?;
                 RevokeOutcome { effective: true, note: "refresh tokens revoked; access tokens live until their exp" }
             }
+            Strategy::None(_) => {
+                RevokeOutcome { effective: false, note: "none checks no credential: there is nothing to revoke" }
+            }
         })
     }
 
@@ -209,8 +224,8 @@ impl Auth {
         if self.users.len() < 2 {
             return Err(Failure::BadRequest("seed at least 2 users first"));
         }
-        if matches!(self.strategy, Strategy::Jwt(_)) {
-            return Err(Failure::BadRequest("jwt keeps no per-session state"));
+        if matches!(self.strategy, Strategy::Jwt(_) | Strategy::None(_)) {
+            return Err(Failure::BadRequest("jwt and none keep no per-session state"));
         }
         let now = unix_now();
         let users = self.users.len() as u64 - 1;
@@ -222,7 +237,9 @@ impl Auth {
                 match &self.strategy {
                     Strategy::Session(s) => s.seed(&batch, now).await,
                     Strategy::Hybrid(h) => h.seed(&batch, now).await,
-                    Strategy::Jwt(_) => Err(Failure::BadRequest("jwt keeps no per-session state")),
+                    Strategy::Jwt(_) | Strategy::None(_) => {
+                        Err(Failure::BadRequest("jwt and none keep no per-session state"))
+                    }
                 }
             })
             // Two batches in flight: the store works on one while the next is built and sent.
@@ -239,7 +256,7 @@ impl Auth {
     pub async fn set_role(&self, user_id: u64, role: Role) -> Result<(), Failure> {
         let known = match &self.strategy {
             Strategy::Session(s) => s.set_role(&self.users, user_id, role).await?,
-            Strategy::Jwt(_) | Strategy::Hybrid(_) => self.users.set_role(user_id, role),
+            Strategy::Jwt(_) | Strategy::Hybrid(_) | Strategy::None(_) => self.users.set_role(user_id, role),
         };
         if known {
             Ok(())

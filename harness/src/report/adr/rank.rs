@@ -41,6 +41,7 @@ impl StorePath {
             },
             StrategyKind::Session => StorePath::EveryRequest,
             StrategyKind::Hybrid => StorePath::RefreshOnly,
+            StrategyKind::None => StorePath::NoStore,
         }
     }
 
@@ -103,8 +104,13 @@ impl Candidate {
     }
 }
 
+/// An option the decision can pick: every configuration but the `none` floor, which authenticates nothing.
+fn is_option(c: &Case) -> bool {
+    c.target.spec.strategy != StrategyKind::None
+}
+
 fn candidate(r: &Results, c: &Case) -> Option<Candidate> {
-    let p = r.probe(&c.target.id)?;
+    let p = r.probe(&c.target.id).filter(|_| is_option(c))?;
     Some(Candidate {
         target: c.target.id.clone(),
         spec: c.target.spec,
@@ -120,7 +126,8 @@ fn candidate(r: &Results, c: &Case) -> Option<Candidate> {
 
 /// Configurations with a closed browse case but no security probe: they cannot be candidates.
 pub fn unprobed(r: &Results) -> Vec<&str> {
-    r.closed_browse().into_iter().filter(|c| r.probe(&c.target.id).is_none()).map(|c| c.target.id.as_str()).collect()
+    let unprobed = |c: &&Case| is_option(c) && r.probe(&c.target.id).is_none();
+    r.closed_browse().into_iter().filter(unprobed).map(|c| c.target.id.as_str()).collect()
 }
 
 /// Normalises lower-is-better figures to 1 (best) .. 0 (worst) across the measured ones; log scale

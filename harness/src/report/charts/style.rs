@@ -54,6 +54,7 @@ pub fn color(spec: &TargetSpec) -> RGBColor {
         (StrategyKind::Hybrid, Some(Memory), _) => RGBColor(253, 174, 107),
         (StrategyKind::Hybrid, Some(Redis), _) => RGBColor(255, 127, 14),
         (StrategyKind::Hybrid, _, _) => RGBColor(166, 86, 40),
+        (StrategyKind::None, _, _) => RGBColor(127, 127, 127),
     }
 }
 

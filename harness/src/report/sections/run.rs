@@ -1,6 +1,8 @@
 //! The sections about the run itself: its introduction, environment and method, the summary of
 //! the matrix over its repetitions, and the charts.
 
+use authbench_targets::spec::StrategyKind;
+
 use crate::model::results::{Case, CaseRole, Results, Summary};
 use crate::model::stats::IntervalMethod;
 use crate::report::document::{opt, Block, ChartRef, Section, Text};
@@ -102,7 +104,7 @@ fn intervals(r: &Results) -> Option<String> {
     Some(text)
 }
 
-const SUMMARY_HEAD: [&str; 15] = [
+const SUMMARY_HEAD: [&str; 17] = [
     "target",
     "scenario",
     "load",
@@ -113,10 +115,12 @@ const SUMMARY_HEAD: [&str; 15] = [
     "p99.9 µs",
     "store ops/req",
     "target CPU µs/req",
+    "over the floor µs/req",
     "store CPU µs/req",
     "req/core·s",
     "bytes/req",
     "auth bytes/req (as header text)",
+    "peak RSS MiB",
     "errors",
 ];
 
@@ -131,9 +135,30 @@ fn load(c: &Case) -> String {
     }
 }
 
+/// The `none` floor's summary under the same load, transport and protocol as `s`: what the same
+/// server costs without authenticating.
+fn floor<'a>(r: &'a Results, s: &Summary) -> Option<&'a Summary> {
+    let (a, load) = (&s.target.spec, s.load);
+    r.summaries.iter().find(|f| {
+        let b = &f.target.spec;
+        b.strategy == StrategyKind::None
+            && f.load == load
+            && (b.transport, b.tls, b.protocol) == (a.transport, a.tls, a.protocol)
+    })
+}
+
+/// Target CPU per request above the floor's (medians), "floor" on the floor's own row, "—" without one.
+fn over_floor(r: &Results, s: &Summary) -> String {
+    if s.target.spec.strategy == StrategyKind::None {
+        return "floor".to_owned();
+    }
+    let over = floor(r, s).map(|f| s.target_cpu_us.median - f.target_cpu_us.median);
+    opt(over, 1)
+}
+
 /// A summary's row: its estimates, then the single-window figures of `c`, its repetition with the
 /// median throughput, and the errors of every repetition.
-fn summary_row(s: &Summary, c: &Case, errors: u64) -> Vec<String> {
+fn summary_row(r: &Results, s: &Summary, c: &Case, errors: u64) -> Vec<String> {
     vec![
         c.target.id.clone(),
         c.load.scenario.to_string(),
@@ -145,10 +170,12 @@ fn summary_row(s: &Summary, c: &Case, errors: u64) -> Vec<String> {
         c.latency_us.p999.to_string(),
         format!("{:.2}", c.store_ops_per_request),
         s.target_cpu_us.show(1),
+        over_floor(r, s),
         opt(c.cpu_us_per_request.store, 1),
         opt(c.req_per_core_s, 0),
         s.bytes_per_request.show(0),
         format!("{:.0}", c.bytes_per_request.auth),
+        opt(c.peak_rss_bytes.map(|b| b as f64 / 1_048_576.0), 1),
         errors.to_string(),
     ]
 }
@@ -160,11 +187,16 @@ fn errors(r: &Results, s: &Summary) -> u64 {
 
 /// One row per configuration and load of the matrix, over its repetitions.
 pub fn summary(r: &Results) -> Section {
-    let rows = r.summaries.iter().filter_map(|s| Some(summary_row(s, r.representative(s)?, errors(r, s)))).collect();
+    let rows = r.summaries.iter().filter_map(|s| Some(summary_row(r, s, r.representative(s)?, errors(r, s)))).collect();
     let mut note = "n is the number of repetitions; req/s, p50, p99, target CPU and bytes are their median with a \
                     95 % interval in brackets (see Environment and method). p99.9, store operations, store CPU, \
                     req/core·s and auth bytes are those of the repetition with the median throughput; errors count \
-                    every repetition."
+                    every repetition. \"Over the floor\" is target CPU per request minus that of the `none` \
+                    configuration (same server and instrumentation, no credential check) under the same load, \
+                    transport and protocol: what authentication itself costs. Peak RSS is the target's resident \
+                    high-water mark (VmHWM) at the end of the case: code, keys, the seeded user directory, \
+                    connection buffers and the password-hashing threads' argon2id memory (one block per thread, \
+                    allocated once), whatever the scenario."
         .to_owned();
     if !r.ladders.is_empty() {
         note.push_str(" Rate-ladder steps are not in this table: see Capacity at the SLO.");
