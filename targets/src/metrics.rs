@@ -1,12 +1,13 @@
 //! Prometheus counters the harness scrapes before and after each measured window.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::contract::route;
@@ -43,7 +44,7 @@ pub struct DirectionLabels {
     pub direction: &'static str,
 }
 
-type HistogramFamily = Family<OpLabels, Histogram, fn() -> Histogram>;
+type HistogramFamily = Family<OpLabels, Latency, fn() -> Latency>;
 
 /// Statuses whose request counters are kept in lock-free slots; others go through the family.
 const HOT_STATUSES: [u16; 6] = [200, 204, 401, 403, 429, 503];
@@ -103,14 +104,92 @@ pub struct Metrics {
     tls_handshake_bytes: Family<DirectionLabels, Counter>,
     /// Seconds store connections were checked out of the pool (PostgreSQL, whose connections serve
     /// one query at a time): divided by the window and the pool size, how busy the pool was.
-    pool_held_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
+    pool_held_seconds: Seconds,
     hot_requests: Slots<Counter>,
-    hot_ops: Slots<(Counter, Histogram)>,
+    hot_ops: Slots<(Counter, Latency)>,
 }
 
-fn store_histogram() -> Histogram {
-    // 5 µs .. ~2.6 s: covers an in-process map lookup up to a store timing out.
-    Histogram::new(exponential_buckets(0.000_005, 2.0, 20))
+/// Upper bounds of the store-latency buckets, seconds: 5 µs doubling to ~2.6 s, an in-process map
+/// lookup up to a store timing out.
+const LATENCY_BOUNDS: [f64; 20] = {
+    let mut b = [0.000_005; 20];
+    let mut i = 1;
+    while i < 20 {
+        b[i] = b[i - 1] * 2.0;
+        i += 1;
+    }
+    b
+};
+
+/// A Prometheus histogram of seconds whose observation takes no lock: bucket counts, the count and
+/// the sum (in whole nanoseconds, so exact) are atomics. The client library's histogram takes a
+/// write lock per observation, which every worker contends for on every store operation.
+#[derive(Clone, Debug, Default)]
+pub struct Latency(std::sync::Arc<LatencyCells>);
+
+#[derive(Debug, Default)]
+struct LatencyCells {
+    /// Per bucket of [`LATENCY_BOUNDS`], then one for everything above.
+    buckets: [AtomicU64; LATENCY_BOUNDS.len() + 1],
+    count: AtomicU64,
+    sum_ns: AtomicU64,
+}
+
+impl Latency {
+    /// Counts one observation.
+    pub fn observe(&self, took: Duration) {
+        let cells = &self.0;
+        let secs = took.as_secs_f64();
+        let i = LATENCY_BOUNDS.iter().position(|b| secs <= *b).unwrap_or(LATENCY_BOUNDS.len());
+        cells.buckets[i].fetch_add(1, Ordering::Relaxed);
+        cells.count.fetch_add(1, Ordering::Relaxed);
+        cells.sum_ns.fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+}
+
+/// A counter of seconds kept in whole nanoseconds: one atomic add per update, where the client
+/// library's f64 counter retries a compare-and-swap while other workers add too.
+#[derive(Clone, Debug, Default)]
+pub struct Seconds(std::sync::Arc<AtomicU64>);
+
+impl Seconds {
+    /// Adds a duration.
+    pub fn add(&self, took: Duration) {
+        self.0.fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+}
+
+impl TypedMetric for Seconds {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+impl EncodeMetric for Seconds {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_counter::<NoLabelSet, _, u64>(&(self.0.load(Ordering::Relaxed) as f64 / 1e9), None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+impl TypedMetric for Latency {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Latency {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let cells = &self.0;
+        let bounds = LATENCY_BOUNDS.iter().copied().chain(std::iter::once(f64::MAX));
+        let buckets: Vec<(f64, u64)> =
+            bounds.zip(&cells.buckets).map(|(b, n)| (b, n.load(Ordering::Relaxed))).collect();
+        let sum = cells.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        encoder.encode_histogram::<NoLabelSet>(sum, cells.count.load(Ordering::Relaxed), &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
 }
 
 impl Default for Metrics {
@@ -126,7 +205,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let auth_failures = Family::<ReasonLabels, Counter>::default();
         let store_ops = Family::<OpLabels, Counter>::default();
-        let store_latency: HistogramFamily = Family::new_with_constructor(store_histogram);
+        let store_latency: HistogramFamily = Family::new_with_constructor(Latency::default);
         let (bytes_received, bytes_sent, connections) = (Counter::default(), Counter::default(), Counter::default());
         let (auth_bytes_received, auth_bytes_sent) = (Counter::default(), Counter::default());
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
@@ -154,7 +233,7 @@ impl Metrics {
             "Socket bytes of completed TLS handshakes by direction",
             tls_handshake_bytes.clone(),
         );
-        let pool_held_seconds = Counter::<f64, std::sync::atomic::AtomicU64>::default();
+        let pool_held_seconds = Seconds::default();
         registry.register(
             "store_pool_held_seconds",
             "Seconds store connections were checked out of the pool",
@@ -181,7 +260,7 @@ impl Metrics {
 
     /// Adds the time one store connection was checked out of the pool.
     pub fn pool_held(&self, took: Duration) {
-        self.pool_held_seconds.inc_by(took.as_secs_f64());
+        self.pool_held_seconds.add(took);
     }
 
     /// Counts one completed TLS handshake and its socket bytes, apart from the requests that follow.
@@ -216,11 +295,11 @@ impl Metrics {
         match HOT_OPS.iter().position(|o| *o == op).and_then(|i| self.hot_ops.get(i, create)) {
             Some((count, latency)) => {
                 count.inc();
-                latency.observe(took.as_secs_f64());
+                latency.observe(took);
             }
             None => {
                 self.store_ops.get_or_create(&OpLabels { op }).inc();
-                self.store_latency.get_or_create(&OpLabels { op }).observe(took.as_secs_f64());
+                self.store_latency.get_or_create(&OpLabels { op }).observe(took);
             }
         }
     }
@@ -262,6 +341,29 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn store_latency_buckets_are_cumulative_and_the_sum_exact() {
+        let m = Metrics::new();
+        for us in [3, 7, 3_000_000] {
+            m.store_op("session_get", Duration::from_micros(us));
+        }
+        let text = m.render();
+        let line = |suffix: &str| format!("authbench_store_operation_duration_seconds_{suffix}");
+        for (want, why) in [
+            (line(r#"bucket{le="0.000005",op="session_get"} 1"#), "3 µs"),
+            (line(r#"bucket{le="0.00001",op="session_get"} 2"#), "3 and 7 µs"),
+            (line(r#"bucket{le="+Inf",op="session_get"} 3"#), "all"),
+            (line(r#"sum{op="session_get"} 3.00001"#), "exact sum"),
+            (line(r#"count{op="session_get"} 3"#), "count"),
+        ] {
+            assert!(text.contains(&want), "{why}: {want} not in\n{text}");
+        }
+        m.pool_held(Duration::from_millis(1500));
+        m.pool_held(Duration::from_nanos(1));
+        let held = format!("{} 1.500000001", crate::contract::metric::STORE_POOL_HELD_SECONDS);
+        assert!(m.render().contains(&held), "{}", m.render());
     }
 
     #[test]

@@ -191,7 +191,7 @@ pub fn summary(r: &Results) -> Section {
     let mut note = "n is the number of repetitions; req/s, p50, p99, target CPU and bytes are their median with a \
                     95 % interval in brackets (see Environment and method). p99.9, store operations, store CPU, \
                     req/core·s and auth bytes are those of the repetition with the median throughput; errors count \
-                    every repetition. \"Over the floor\" is target CPU per request minus that of the `none` \
+                    every repetition. \"Over the floor\" is target CPU per request minus that of the none \
                     configuration (same server and instrumentation, no credential check) under the same load, \
                     transport and protocol: what authentication itself costs. Peak RSS is the target's resident \
                     high-water mark (VmHWM) at the end of the case: code, keys, the seeded user directory, \
