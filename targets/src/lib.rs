@@ -10,8 +10,9 @@
 //!   /control/info document, shared with every client.
 //! - [`token`]: JWT codec and algorithms, key material, opaque tokens.
 //! - [`store`]: sessions, refresh families and denylists in PostgreSQL, Redis or memory.
-//! - [`strategy`]: jwt, session and hybrid behind one `Auth` the HTTP layer calls; [`users`] the
-//!   seeded accounts, [`hashing`] the fixed threads that check their passwords.
+//! - [`strategy`]: jwt, session, hybrid and the no-auth floor `none` behind one `Auth` the HTTP
+//!   layer calls; [`users`] the seeded accounts, [`hashing`] the fixed threads that check their
+//!   passwords; [`deadline`] the coarse request and store-operation deadlines.
 //! - [`http`]: the axum router, credential parsing, handlers; [`net`] counts socket bytes;
 //!   [`tls`] serves HTTPS and HTTP/2 on top of it; [`metrics`] serves Prometheus text;
 //!   [`info`] derives the capabilities /control/info states.
@@ -21,6 +22,7 @@
 
 pub mod config;
 pub mod contract;
+pub mod deadline;
 pub mod error;
 pub mod hashing;
 pub mod http;

@@ -86,7 +86,10 @@ where
         Box::pin(async move {
             let resp = match route::is_control(route) {
                 true => answer.await,
-                false => tokio::time::timeout(app.request_timeout, answer)
+                false => app
+                    .auth
+                    .deadlines
+                    .bound(app.request_timeout, answer)
                     .await
                     .unwrap_or_else(|_| Ok(Failure::Timeout.into_response())),
             };

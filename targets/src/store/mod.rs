@@ -4,6 +4,7 @@ pub mod memory;
 pub mod postgres;
 pub mod redis;
 
+use crate::deadline::Deadlines;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -102,6 +103,8 @@ pub struct Store {
     backend: Backend,
     kind: StoreKind,
     metrics: Arc<Metrics>,
+    /// Where each operation's [`OP_TIMEOUT`] is kept (see [`crate::deadline`]).
+    deadlines: Arc<Deadlines>,
 }
 
 macro_rules! dispatch {
@@ -109,16 +112,19 @@ macro_rules! dispatch {
         let start = Instant::now();
         let result = match &$self.backend {
             Backend::Memory($s) => $call.await,
-            Backend::Postgres($s) => bounded($call).await,
-            Backend::Redis($s) => bounded($call).await,
+            Backend::Postgres($s) => bounded(&$self.deadlines, $call).await,
+            Backend::Redis($s) => bounded(&$self.deadlines, $call).await,
         };
         $self.metrics.store_op($op, start.elapsed());
         result
     }};
 }
 
-async fn bounded<T>(fut: impl std::future::Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
-    match tokio::time::timeout(OP_TIMEOUT, fut).await {
+async fn bounded<T>(
+    deadlines: &Deadlines,
+    fut: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match deadlines.bound(OP_TIMEOUT, fut).await {
         Ok(r) => r,
         Err(_) => Err(StoreError::Unavailable(format!("no answer within {} ms", OP_TIMEOUT.as_millis()))),
     }
@@ -139,6 +145,7 @@ impl Store {
         redis_url: Option<&str>,
         settings: StoreSettings,
         metrics: Arc<Metrics>,
+        deadlines: Arc<Deadlines>,
     ) -> Result<Store, anyhow::Error> {
         let backend = match kind {
             StoreKind::Memory => Backend::Memory(memory::MemoryStore::new(settings)),
@@ -155,7 +162,7 @@ impl Store {
                 Backend::Redis(redis::RedisStore::connect(url, settings).await?)
             }
         };
-        Ok(Store { backend, kind, metrics })
+        Ok(Store { backend, kind, metrics, deadlines })
     }
 
     /// Which backend this is.
@@ -305,7 +312,7 @@ impl Store {
                 s.sweep(now);
                 Ok(())
             }
-            Backend::Postgres(s) => bounded(s.sweep(now)).await,
+            Backend::Postgres(s) => bounded(&self.deadlines, s.sweep(now)).await,
             Backend::Redis(_) => Ok(()),
         }
     }

@@ -11,6 +11,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::deadline::Deadlines;
 use crate::error::Failure;
 use crate::hashing::{HashError, Hashers};
 use crate::metrics::Metrics;
@@ -56,6 +57,8 @@ pub struct Auth {
     /// A fixed number of argon2 runs at once, each in memory allocated once, and a bounded queue,
     /// so a login storm neither grows memory nor queues without end.
     hashing: Hashers,
+    /// The request and store-operation deadlines of this target's runtime.
+    pub deadlines: Arc<Deadlines>,
 }
 
 /// Result of a revoke-all through the control API.
@@ -79,9 +82,18 @@ impl Auth {
             session_idle: cfg.session_idle,
             max_token_ttl,
         };
+        let deadlines = Deadlines::start();
         let store = match spec.needed_store() {
             Some(kind) => Some(
-                Store::connect(kind, cfg.postgres_url.as_deref(), cfg.redis_url.as_deref(), settings, metrics).await?,
+                Store::connect(
+                    kind,
+                    cfg.postgres_url.as_deref(),
+                    cfg.redis_url.as_deref(),
+                    settings,
+                    metrics,
+                    Arc::clone(&deadlines),
+                )
+                .await?,
             ),
             None => None,
         };
@@ -116,7 +128,7 @@ impl Auth {
         let users = Arc::new(users);
         let hashing = Hashers::start(Arc::clone(&users), hashing_slots, cfg.max_pending_logins)
             .context("starting the password-hashing threads")?;
-        Ok(Auth { strategy, users, hashing })
+        Ok(Auth { strategy, users, hashing, deadlines })
     }
 
     /// The store in use, if any (session/refresh store or jwt denylist).
