@@ -99,7 +99,7 @@ fn warnings_open_the_report_when_source_is_dirty_and_a_case_is_load_generator_bo
     assert!(others.clone().count() >= 2 && others.into_iter().all(|l| !l.contains("load-generator bound")));
 
     let shares = section(&md, "Bottleneck");
-    assert!(shares.contains("| jwt-HS256 | 16 | 40000 | 0.41 | 0.00 | 0.97 | 69.0 % | 0.1 % | yes |"), "{shares}");
+    assert!(shares.contains("| jwt-HS256 | 16 | 40000 | — | 0.41 | 0.00 | 0.97 | 69.0 % | 0.1 % | yes |"), "{shares}");
     assert!(shares.contains("| session-redis |") && shares.contains("| 5.0 % | no |"), "{shares}");
 }
 
@@ -132,7 +132,7 @@ fn the_ceiling_is_shown_beside_wrk_and_an_unmeasured_wrk_is_a_dash() {
     assert!(section(&without, "Bottleneck").contains("The load generator's ceiling was not measured in this run"));
     let mut r = three();
     r.loadgen_ceiling = Some(LoadgenCeiling {
-        endpoint: "/.well-known/jwks.json".into(),
+        endpoint: "/api/me".into(),
         connections: 16,
         duration_s: 5.0,
         authbench_rps: 50_000.0,
@@ -142,14 +142,15 @@ fn the_ceiling_is_shown_beside_wrk_and_an_unmeasured_wrk_is_a_dash() {
     });
     let md = markdown(&r);
     let s = section(&md, "Bottleneck");
-    assert!(
-        s.contains("Load generator ceiling on `/.well-known/jwks.json` (no auth, no store) with 16 connections"),
-        "{s}"
-    );
+    assert!(s.contains("Load generator ceiling on `/api/me` (no auth, no store) with 16 connections"), "{s}");
     assert!(s.contains("| authbench (goose) | 50000 | 0.97 |"), "{s}");
     assert!(s.contains("| wrk -t1 | — | — |"), "{s}");
     assert!(s.contains("wrk: wrk not installed: scripts/install-deps.sh installs it."), "{s}");
     assert!(s.contains("The fastest configuration, jwt-HS256, reached 80 % of authbench's ceiling"), "{s}");
+    assert!(
+        s.contains("| jwt-HS256 | 16 | 40000 | 80.0 % |"),
+        "each 16-user case beside the 16-connection ceiling: {s}"
+    );
 }
 
 #[test]

@@ -94,14 +94,16 @@ fn how_to_read() -> String {
          load-generator bound, its req/s the generator's limit rather than the target's, and steal is the share of \
          the machine's CPU the hypervisor gave to other guests. Machine busy adds target, store and load generator \
          over all the machine's cores: near 100 % the machine itself was the limit, whichever process the bound rule \
-         names."
+         names. The share of the load generator's ceiling (its req/s on the none floor with as many connections, \
+         below) says how near a saturation figure came to what the generator could offer at all."
     )
 }
 
-const SHARES_HEAD: [&str; 9] = [
+const SHARES_HEAD: [&str; 10] = [
     "target",
     "users",
     "req/s",
+    "of the load generator's ceiling",
     "target cores",
     "store cores",
     "load generator cores",
@@ -119,12 +121,21 @@ fn machine_busy(s: &Shares, cores: Option<usize>) -> String {
     }
 }
 
-fn shares_row(c: &Case, cores: Option<usize>) -> Vec<String> {
+/// The case's req/s as a share of the load generator's ceiling, when the ceiling was measured with
+/// as many connections as the case has users.
+fn of_ceiling(c: &Case, ceiling: Option<&LoadgenCeiling>) -> String {
+    ceiling
+        .filter(|l| l.connections == c.load.users && l.authbench_rps > 0.0)
+        .map_or_else(|| "—".into(), |l| percent(c.throughput_rps / l.authbench_rps))
+}
+
+fn shares_row(c: &Case, cores: Option<usize>, ceiling: Option<&LoadgenCeiling>) -> Vec<String> {
     let s = c.shares.as_ref();
     vec![
         c.target.id.clone(),
         c.load.users.to_string(),
         format!("{:.0}", c.throughput_rps),
+        of_ceiling(c, ceiling),
         opt(s.map(|s| s.target), 2),
         opt(s.and_then(|s| s.store), 2),
         opt(s.map(|s| s.loadgen), 2),
@@ -166,7 +177,8 @@ fn ceiling(r: &Results, c: &LoadgenCeiling) -> Vec<Block> {
 
 /// Each representative closed-browse case's shares, then the load generator's ceiling.
 pub(super) fn section(r: &Results) -> Section {
-    let rows = r.closed_browse().into_iter().map(|c| shares_row(c, r.environment.cores)).collect();
+    let limit = r.loadgen_ceiling.as_ref();
+    let rows = r.closed_browse().into_iter().map(|c| shares_row(c, r.environment.cores, limit)).collect();
     let mut blocks = vec![Block::paragraph(how_to_read()), Block::table(&SHARES_HEAD, rows)];
     match &r.loadgen_ceiling {
         Some(c) => blocks.extend(ceiling(r, c)),
