@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what authbench needs and a fresh Debian machine may lack: redis-server, PostgreSQL
 # server binaries, docker-compose (used offline to validate docker-compose.yml), wrk (the
-# reference load generator the load generator ceiling is compared with) and h2load (nghttp2's
-# HTTP/2 load generator, the second client of the TLS and HTTP/2 byte cross-check).
+# reference load generator the load generator ceiling is compared with), h2load (nghttp2's
+# HTTP/2 load generator, the second client of the TLS and HTTP/2 byte cross-check) and headless
+# Chromium (the browser test opens the rendered report in it).
 # Installs only what is missing; needs root (or passwordless sudo) for apt-get.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
+command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1 || missing+=(chromium-headless-shell)
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
