@@ -2,20 +2,23 @@
 # Runs each target beside its same-shape handler (authbench-shape: the same work, nothing else) and
 # prints the throughput ratios: wrk -t1 -c64 against one, then the other, alternating, medians.
 #
-#   scripts/same-shape.sh [--rounds N] [--duration 5s] [--connections 64] [KIND...]
+#   scripts/same-shape.sh [--rounds N] [--duration 5s] [--connections 64] [--target-bin PATH] [KIND...]
 #
+# --target-bin measures another build of authbench-target (e.g. an older commit's) against the same
+# handlers.
 # KIND: none jwt redis postgres (default: all). Stores come from AUTHBENCH_REDIS_URL /
 # AUTHBENCH_POSTGRES_URL, or throwaway ones are started (scripts/services.sh) and stopped after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rounds=2 duration=5s connections=64 kinds=()
+rounds=2 duration=5s connections=64 target_bin="" kinds=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    --target-bin) target_bin=$2; shift 2 ;;
+    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
     none|jwt|redis|postgres) kinds+=("$1"); shift ;;
     *) echo "same-shape.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -42,15 +45,17 @@ fi
 echo "building (release) ..." >&2
 cargo build --release -q -p authbench-targets --bins
 bin=target/release
+target_bin=${target_bin:-$bin/authbench-target}
 
-# start NAME CMD...: runs a server, waits for its "listening on" line, prints its URL.
+# start NAME CMD...: runs a server in the background (its pid kept for cleanup), waits for its
+# "listening on" line and sets $url to its URL.
 start() {
   local name=$1; shift
   "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
   for _ in $(seq 100); do
     if grep -q "listening on" "$work/$name.out" 2>/dev/null; then
-      sed -n 's/.*listening on //p' "$work/$name.out" | head -1; return
+      url=$(sed -n 's/.*listening on //p' "$work/$name.out" | head -1); return
     fi
     sleep 0.1
   done
@@ -68,9 +73,11 @@ for kind in "${kinds[@]}"; do
     redis) targs=(--strategy session --store redis) shape=redis ;;
     postgres) targs=(--strategy session --store postgres) shape=postgres ;;
   esac
-  t=$(start "target-$kind" "$bin/authbench-target" "${targs[@]}" --listen 127.0.0.1:0 --key-dir "$work/keys" \
-      --namespace "$ns" --seed-users 10 --argon2-m-kib 1024 --argon2-t 1)
-  s=$(start "shape-$kind" "$bin/authbench-shape" --kind "$shape" --workers "$(nproc)" --key-dir "$work/keys" --namespace "$ns")
+  start "target-$kind" "$target_bin" "${targs[@]}" --listen 127.0.0.1:0 --key-dir "$work/keys" \
+      --namespace "$ns" --seed-users 10 --argon2-m-kib 1024 --argon2-t 1
+  t=$url
+  start "shape-$kind" "$bin/authbench-shape" --kind "$shape" --workers "$(nproc)" --key-dir "$work/keys" --namespace "$ns"
+  s=$url
   token=$(curl -sf -XPOST -H 'content-type: application/json' -d '{"username":"user1","password":"pass-1"}' "$t/auth/login" \
           | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   for url in "$t" "$s"; do

@@ -8,6 +8,7 @@
 //! ticks late, never early, which a 800 ms or 10 s bound does not notice.
 
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -60,7 +61,7 @@ impl Deadlines {
     }
 
     /// `fut`, or [`Elapsed`] once `limit` has passed since its first poll (give or take a [`TICK`]).
-    pub fn bound<F: Future>(&self, limit: Duration, fut: F) -> Bounded<'_, F> {
+    pub fn bound<F: Future>(&self, limit: Duration, fut: F) -> Bounded<&Deadlines, F> {
         Bounded { deadlines: self, limit, fut, slot: None }
     }
 
@@ -100,9 +101,10 @@ async fn fire_while_alive(deadlines: Weak<Deadlines>) {
 }
 
 pin_project_lite::pin_project! {
-    /// A future with a deadline; see [`Deadlines::bound`].
-    pub struct Bounded<'a, F> {
-        deadlines: &'a Deadlines,
+    /// A future with a deadline; see [`Deadlines::bound`]. `D` reaches the deadlines: a reference
+    /// within a request, an `Arc` for a sleep that hyper keeps.
+    pub struct Bounded<D: Deref<Target = Deadlines>, F> {
+        deadlines: D,
         limit: Duration,
         #[pin]
         fut: F,
@@ -110,7 +112,7 @@ pin_project_lite::pin_project! {
         slot: Option<(usize, usize)>,
     }
 
-    impl<'a, F> PinnedDrop for Bounded<'a, F> {
+    impl<D: Deref<Target = Deadlines>, F> PinnedDrop for Bounded<D, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some((shard, key)) = this.slot.take() {
@@ -122,7 +124,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F: Future> Future for Bounded<'_, F> {
+impl<D: Deref<Target = Deadlines>, F: Future> Future for Bounded<D, F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -130,7 +132,7 @@ impl<F: Future> Future for Bounded<'_, F> {
         if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        let d = *this.deadlines;
+        let d: &Deadlines = this.deadlines;
         let Some((shard, key)) = *this.slot else {
             let shard = d.next.fetch_add(1, Ordering::Relaxed) % SHARDS;
             let entry = Entry { at: d.due(*this.limit), waker: cx.waker().clone(), fired: false };
@@ -149,6 +151,35 @@ impl<F: Future> Future for Bounded<'_, F> {
             }
             _ => Poll::Ready(Err(Elapsed)),
         }
+    }
+}
+
+/// hyper's timer (the header-read deadline of every keep-alive request) on these deadlines rather
+/// than the runtime's wheel, whose mutex each reset would take.
+#[derive(Clone, Debug)]
+pub struct Timer(pub Arc<Deadlines>);
+
+/// A sleep on the deadlines: done once its deadline fired.
+pub struct Sleep(Bounded<Arc<Deadlines>, std::future::Pending<()>>);
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+impl hyper::rt::Sleep for Sleep {}
+
+impl hyper::rt::Timer for Timer {
+    fn sleep(&self, limit: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        let d = Arc::clone(&self.0);
+        Box::pin(Sleep(Bounded { deadlines: d, limit, fut: std::future::pending(), slot: None }))
+    }
+
+    fn sleep_until(&self, at: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep(at.saturating_duration_since(std::time::Instant::now()))
     }
 }
 
@@ -194,6 +225,19 @@ mod tests {
         assert_eq!(d.due(TICK * 3), 5 + 1 + 3);
         assert_eq!(d.due(TICK * 3 - Duration::from_nanos(1)), 5 + 1 + 3, "a part tick counts whole");
         assert_eq!(d.due(Duration::ZERO), 5 + 1);
+    }
+
+    #[tokio::test]
+    async fn hypers_sleep_ends_after_its_duration() {
+        use hyper::rt::Timer as _;
+        let timer = Timer(Deadlines::start());
+        let started = std::time::Instant::now();
+        timer.sleep(Duration::from_millis(30)).await;
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        let mut s = timer.sleep_until(std::time::Instant::now() + Duration::from_secs(60));
+        assert!(s.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+        timer.reset(&mut s, std::time::Instant::now());
+        s.await;
     }
 
     #[tokio::test]

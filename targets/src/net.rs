@@ -10,18 +10,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::metrics::Count;
+
 /// The socket counters every accepted stream adds to.
 pub struct Counters {
-    pub received: Counter,
-    pub sent: Counter,
-    pub connections: Counter,
+    pub received: Count,
+    pub sent: Count,
+    pub connections: Count,
 }
 
 /// What one client may hold of the server.
@@ -53,7 +54,7 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     // Without a timer hyper enforces no header timeout at all: a client sending one header line
     // a minute would hold its connection forever.
-    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    http.timer(crate::deadline::Timer(app.deadlines())).header_read_timeout(limits.header_timeout);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -108,8 +109,8 @@ pub async fn serve(
 /// A TCP stream that counts bytes as they cross the socket and holds a connection slot.
 pub struct CountingStream {
     inner: TcpStream,
-    received: Counter,
-    sent: Counter,
+    received: Count,
+    sent: Count,
     /// Released when the connection is dropped.
     _slot: OwnedSemaphorePermit,
 }

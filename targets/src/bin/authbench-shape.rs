@@ -17,7 +17,7 @@ use axum::http::{header::AUTHORIZATION, HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use clap::{Parser, ValueEnum};
-use fred::prelude::{Builder, ClientLike, Config as RedisConfig, KeysInterface};
+use fred::prelude::{Builder, ClientLike, Config as RedisConfig, KeysInterface, TcpConfig};
 use serde::Serialize;
 
 use authbench_targets::token::alg::Alg;
@@ -110,7 +110,11 @@ async fn connect(args: &Args) -> anyhow::Result<Check> {
         }
         Kind::Redis => {
             let url = need(&args.redis_url, "--redis-url")?;
-            let client = Builder::from_config(RedisConfig::from_url(&url)?).build()?;
+            // Nagle off, as the target has it (and any latency-minded client): with it on, replies
+            // would batch into fewer packets and the comparison would measure the socket setting.
+            let client = Builder::from_config(RedisConfig::from_url(&url)?)
+                .with_connection_config(|c| c.tcp = TcpConfig { nodelay: Some(true), ..Default::default() })
+                .build()?;
             client.init().await.context("connecting to Redis failed")?;
             Check::Redis { client, prefix: format!("{}:s:", args.namespace) }
         }

@@ -69,6 +69,13 @@ pub fn router(app: Arc<App>) -> Service {
     Service { router, app }
 }
 
+impl Service {
+    /// The deadlines the target's requests are bounded by, for hyper's header-read timer too.
+    pub fn deadlines(&self) -> Arc<crate::deadline::Deadlines> {
+        Arc::clone(&self.app.auth.deadlines)
+    }
+}
+
 impl<B> hyper::service::Service<axum::http::Request<B>> for Service
 where
     B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,

@@ -207,13 +207,14 @@ impl PgStore {
         cfg.connect_timeout(Duration::from_millis(700));
         cfg.application_name("authbench-target");
         let manager = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let timeout = Some(Duration::from_millis(700));
+        // Waiting for a free connection (and recycling one) is bounded by the store layer's deadline
+        // on the whole operation; deadpool's own wait and recycle timeouts would add two runtime
+        // timers to every lookup, whose shared wheel lock cost the lookup more than its own work.
+        // Opening a connection is rare and keeps its own bound.
         let pool = Pool::builder(manager)
             .max_size(settings.pool_size)
             .runtime(Runtime::Tokio1)
-            .wait_timeout(timeout)
-            .create_timeout(timeout)
-            .recycle_timeout(timeout)
+            .create_timeout(Some(Duration::from_millis(700)))
             .build()?;
         let client = pool.get().await.map_err(|e| {
             anyhow::anyhow!(

@@ -1,16 +1,17 @@
-//! Prometheus counters the harness scrapes before and after each measured window.
+//! Prometheus counters the harness scrapes before and after each measured window; the cells the
+//! request path adds to (sharded per thread) are in `cells`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::contract::route;
+
+mod cells;
+pub use cells::{Count, Latency, Seconds};
 
 /// Labels of `authbench_http_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -86,110 +87,27 @@ impl<M: Clone> Slots<M> {
 /// Every counter a target exposes; cheap to update from the hot path.
 pub struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    auth_failures: Family<ReasonLabels, Counter>,
-    store_ops: Family<OpLabels, Counter>,
+    requests: Family<RequestLabels, Count>,
+    auth_failures: Family<ReasonLabels, Count>,
+    store_ops: Family<OpLabels, Count>,
     store_latency: HistogramFamily,
     /// Bytes read from accepted sockets, counted in the stream wrapper.
-    pub bytes_received: Counter,
+    pub bytes_received: Count,
     /// Bytes written to accepted sockets, counted in the stream wrapper.
-    pub bytes_sent: Counter,
+    pub bytes_sent: Count,
     /// Connections accepted.
-    pub connections: Counter,
+    pub connections: Count,
     /// Bytes of Authorization and Cookie header lines in requests.
-    pub auth_bytes_received: Counter,
+    pub auth_bytes_received: Count,
     /// Bytes of Set-Cookie header lines and token strings in response bodies.
-    pub auth_bytes_sent: Counter,
-    tls_handshakes: Family<GroupLabels, Counter>,
-    tls_handshake_bytes: Family<DirectionLabels, Counter>,
+    pub auth_bytes_sent: Count,
+    tls_handshakes: Family<GroupLabels, Count>,
+    tls_handshake_bytes: Family<DirectionLabels, Count>,
     /// Seconds store connections were checked out of the pool (PostgreSQL, whose connections serve
     /// one query at a time): divided by the window and the pool size, how busy the pool was.
     pool_held_seconds: Seconds,
-    hot_requests: Slots<Counter>,
-    hot_ops: Slots<(Counter, Latency)>,
-}
-
-/// Upper bounds of the store-latency buckets, seconds: 5 µs doubling to ~2.6 s, an in-process map
-/// lookup up to a store timing out.
-const LATENCY_BOUNDS: [f64; 20] = {
-    let mut b = [0.000_005; 20];
-    let mut i = 1;
-    while i < 20 {
-        b[i] = b[i - 1] * 2.0;
-        i += 1;
-    }
-    b
-};
-
-/// A Prometheus histogram of seconds whose observation takes no lock: bucket counts, the count and
-/// the sum (in whole nanoseconds, so exact) are atomics. The client library's histogram takes a
-/// write lock per observation, which every worker contends for on every store operation.
-#[derive(Clone, Debug, Default)]
-pub struct Latency(std::sync::Arc<LatencyCells>);
-
-#[derive(Debug, Default)]
-struct LatencyCells {
-    /// Per bucket of [`LATENCY_BOUNDS`], then one for everything above.
-    buckets: [AtomicU64; LATENCY_BOUNDS.len() + 1],
-    count: AtomicU64,
-    sum_ns: AtomicU64,
-}
-
-impl Latency {
-    /// Counts one observation.
-    pub fn observe(&self, took: Duration) {
-        let cells = &self.0;
-        let secs = took.as_secs_f64();
-        let i = LATENCY_BOUNDS.iter().position(|b| secs <= *b).unwrap_or(LATENCY_BOUNDS.len());
-        cells.buckets[i].fetch_add(1, Ordering::Relaxed);
-        cells.count.fetch_add(1, Ordering::Relaxed);
-        cells.sum_ns.fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
-    }
-}
-
-/// A counter of seconds kept in whole nanoseconds: one atomic add per update, where the client
-/// library's f64 counter retries a compare-and-swap while other workers add too.
-#[derive(Clone, Debug, Default)]
-pub struct Seconds(std::sync::Arc<AtomicU64>);
-
-impl Seconds {
-    /// Adds a duration.
-    pub fn add(&self, took: Duration) {
-        self.0.fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
-    }
-}
-
-impl TypedMetric for Seconds {
-    const TYPE: MetricType = MetricType::Counter;
-}
-
-impl EncodeMetric for Seconds {
-    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        encoder.encode_counter::<NoLabelSet, _, u64>(&(self.0.load(Ordering::Relaxed) as f64 / 1e9), None)
-    }
-
-    fn metric_type(&self) -> MetricType {
-        Self::TYPE
-    }
-}
-
-impl TypedMetric for Latency {
-    const TYPE: MetricType = MetricType::Histogram;
-}
-
-impl EncodeMetric for Latency {
-    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        let cells = &self.0;
-        let bounds = LATENCY_BOUNDS.iter().copied().chain(std::iter::once(f64::MAX));
-        let buckets: Vec<(f64, u64)> =
-            bounds.zip(&cells.buckets).map(|(b, n)| (b, n.load(Ordering::Relaxed))).collect();
-        let sum = cells.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
-        encoder.encode_histogram::<NoLabelSet>(sum, cells.count.load(Ordering::Relaxed), &buckets, None)
-    }
-
-    fn metric_type(&self) -> MetricType {
-        Self::TYPE
-    }
+    hot_requests: Slots<Count>,
+    hot_ops: Slots<(Count, Latency)>,
 }
 
 impl Default for Metrics {
@@ -202,12 +120,12 @@ impl Metrics {
     /// Creates and registers all metrics.
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix(crate::contract::metric::PREFIX);
-        let requests = Family::<RequestLabels, Counter>::default();
-        let auth_failures = Family::<ReasonLabels, Counter>::default();
-        let store_ops = Family::<OpLabels, Counter>::default();
+        let requests = Family::<RequestLabels, Count>::default();
+        let auth_failures = Family::<ReasonLabels, Count>::default();
+        let store_ops = Family::<OpLabels, Count>::default();
         let store_latency: HistogramFamily = Family::new_with_constructor(Latency::default);
-        let (bytes_received, bytes_sent, connections) = (Counter::default(), Counter::default(), Counter::default());
-        let (auth_bytes_received, auth_bytes_sent) = (Counter::default(), Counter::default());
+        let (bytes_received, bytes_sent, connections) = (Count::default(), Count::default(), Count::default());
+        let (auth_bytes_received, auth_bytes_sent) = (Count::default(), Count::default());
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("auth_failures", "Refused requests by reason", auth_failures.clone());
         registry.register("store_operations", "Store operations by kind", store_ops.clone());
@@ -225,8 +143,8 @@ impl Metrics {
             "Bytes of Set-Cookie header lines and token strings sent",
             auth_bytes_sent.clone(),
         );
-        let tls_handshakes = Family::<GroupLabels, Counter>::default();
-        let tls_handshake_bytes = Family::<DirectionLabels, Counter>::default();
+        let tls_handshakes = Family::<GroupLabels, Count>::default();
+        let tls_handshake_bytes = Family::<DirectionLabels, Count>::default();
         registry.register("tls_handshakes", "TLS handshakes completed by key exchange group", tls_handshakes.clone());
         registry.register(
             "tls_handshake_bytes",
