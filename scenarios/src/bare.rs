@@ -4,15 +4,13 @@
 
 use std::sync::Arc;
 
-use goose::prelude::{
-    GooseMethod, GooseRequest, GooseUser, Scenario, Transaction, TransactionError, TransactionResult,
-};
+use goose::prelude::{GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
 use tokio::time::Instant;
 
 use hyper::Method;
 
 use crate::client::ClientSpec;
-use crate::recorder::{Recorder, UserRecording, TRANSPORT_ERROR};
+use crate::recorder::{Recorder, UserRecording};
 use crate::wire::Wire;
 
 /// Builds the scenario: every user GETs `path` in a loop, sending `header` when given; all share
@@ -25,7 +23,12 @@ pub fn scenario(path: &'static str, header: Option<(&'static str, String)>, reco
             Transaction::new(Arc::new(move |user| {
                 let r = Arc::clone(&start);
                 Box::pin(async move {
-                    let wire = Wire::for_user(user, &ClientSpec::Plain);
+                    let wire = Wire::for_user(user, &ClientSpec::Plain).ok_or_else(|| {
+                        let at = user.base_url.to_string();
+                        Box::new(TransactionError::Custom(format!(
+                            "the bare loop needs a plain target at an IP address, not {at}"
+                        )))
+                    })?;
                     user.set_session_data(BareUser { rec: r.user(), wire });
                     r.user_ready();
                     Ok(())
@@ -56,15 +59,15 @@ pub fn scenario(path: &'static str, header: Option<(&'static str, String)>, reco
         )
 }
 
-/// A bare user's recording and, on a plain target, its own connection.
+/// A bare user's recording and its own connection.
 #[derive(Clone)]
 struct BareUser {
     rec: UserRecording,
-    wire: Option<Wire>,
+    wire: Wire,
 }
 
-/// One timed GET, body read to the end, recorded with its status (0 when no answer came); on the
-/// user's wire when it has one, as the scenarios send, otherwise through goose.
+/// One timed GET on the user's wire, as the scenarios send, body read to the end, recorded with
+/// its status (0 when no answer came).
 async fn get(
     user: &mut GooseUser,
     path: &str,
@@ -74,31 +77,9 @@ async fn get(
     let no_user = || Box::new(TransactionError::Custom("user has no recording: its start failed".into()));
     let wire = user.get_session_data::<BareUser>().ok_or_else(no_user)?.wire.clone();
     let sent = Instant::now();
-    let status = match wire {
-        Some(w) => w.send(Method::GET, path, header.map(|(n, v)| (*n, v.as_str())), None).await.status,
-        None => match goose_get(user, path, header).await?.response {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                r.bytes().await.map_or(TRANSPORT_ERROR, |_| status)
-            }
-            Err(_) => TRANSPORT_ERROR,
-        },
-    };
+    let status = wire.send(Method::GET, path, header.map(|(n, v)| (*n, v.as_str())), None).await.status;
     let us = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
     let u = user.get_session_data_mut::<BareUser>().ok_or_else(no_user)?;
     recorder.record(&mut u.rec, status, us);
     Ok(())
-}
-
-/// The same GET through goose's request path, for targets the wire does not reach.
-async fn goose_get(
-    user: &mut GooseUser,
-    path: &str,
-    header: Option<&(&'static str, String)>,
-) -> Result<goose::goose::GooseResponse, Box<TransactionError>> {
-    let mut rb = user.get_request_builder(&GooseMethod::Get, path)?;
-    if let Some((name, value)) = header {
-        rb = rb.header(*name, value);
-    }
-    user.request(GooseRequest::builder().method(GooseMethod::Get).path(path).set_request_builder(rb).build()).await
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, HOST, SET_COOKIE, USER_AGENT};
+use hyper::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, HOST, SET_COOKIE, USER_AGENT};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 
@@ -85,7 +85,7 @@ impl Wire {
     ) -> Result<Request<Full<Bytes>>, hyper::http::Error> {
         let mut b = Request::builder().method(method).uri(path);
         if let Some((name, value)) = header {
-            b = b.header(HeaderName::from_static(name), value);
+            b = b.header(name, value);
         }
         if body.is_some() {
             b = b.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));

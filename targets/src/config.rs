@@ -99,11 +99,11 @@ pub struct Config {
     pub seed_users: u64,
 
     /// Issuer written into and required from tokens.
-    #[arg(long, default_value = "authbench")]
+    #[arg(long, default_value = ISSUER)]
     pub issuer: String,
 
     /// Audience written into and required from tokens.
-    #[arg(long, default_value = "authbench-api")]
+    #[arg(long, default_value = AUDIENCE)]
     pub audience: String,
 }
 
@@ -159,6 +159,12 @@ impl Config {
         Ok(())
     }
 }
+
+/// Default issuer of tokens (`--issuer`).
+pub const ISSUER: &str = "authbench";
+
+/// Default audience of tokens (`--audience`).
+pub const AUDIENCE: &str = "authbench-api";
 
 /// Shortest control key accepted: 128 bits if random.
 pub const MIN_CONTROL_KEY: usize = 16;

@@ -57,6 +57,13 @@ impl Role {
     }
 }
 
+/// A user id in the one form the targets write it: decimal digits, no sign, no leading zero ("+7"
+/// or "007" would parse to 7 as well, and a second spelling of an id is a second credential).
+pub fn parse_id(text: &str) -> Option<u64> {
+    let canonical = text.bytes().all(|b| b.is_ascii_digit()) && (text.len() == 1 || !text.starts_with('0'));
+    text.parse().ok().filter(|_| canonical)
+}
+
 /// One account.
 pub struct User {
     pub id: u64,

@@ -20,6 +20,8 @@ use clap::{Parser, ValueEnum};
 use fred::prelude::{Builder, ClientLike, Config as RedisConfig, KeysInterface, TcpConfig};
 use serde::Serialize;
 
+use authbench_targets::config::{AUDIENCE, ISSUER};
+use authbench_targets::spec::Ttls;
 use authbench_targets::token::alg::Alg;
 use authbench_targets::token::jwt::{JwtCodec, TYP_JWT};
 use authbench_targets::token::{keys, opaque, unix_now};
@@ -98,15 +100,7 @@ async fn connect(args: &Args) -> anyhow::Result<Check> {
         Kind::Jwt => {
             let dir = args.key_dir.as_deref().context("--kind jwt needs --key-dir (the target's)")?;
             let material = keys::load_or_generate(dir, Alg::Hs256)?;
-            Check::Jwt(Box::new(JwtCodec::new(
-                Alg::Hs256,
-                material,
-                7 * 86_400,
-                0,
-                TYP_JWT,
-                "authbench",
-                "authbench-api",
-            )))
+            Check::Jwt(Box::new(JwtCodec::new(Alg::Hs256, material, Ttls::TOKEN.secs(), 0, TYP_JWT, ISSUER, AUDIENCE)))
         }
         Kind::Redis => {
             let url = need(&args.redis_url, "--redis-url")?;

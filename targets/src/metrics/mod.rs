@@ -45,8 +45,6 @@ pub struct DirectionLabels {
     pub direction: &'static str,
 }
 
-type HistogramFamily = Family<OpLabels, Latency, fn() -> Latency>;
-
 /// Statuses whose request counters are kept in lock-free slots; others go through the family.
 const HOT_STATUSES: [u16; 6] = [200, 204, 401, 403, 429, 503];
 
@@ -90,7 +88,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Count>,
     auth_failures: Family<ReasonLabels, Count>,
     store_ops: Family<OpLabels, Count>,
-    store_latency: HistogramFamily,
+    store_latency: Family<OpLabels, Latency>,
     /// Bytes read from accepted sockets, counted in the stream wrapper.
     pub bytes_received: Count,
     /// Bytes written to accepted sockets, counted in the stream wrapper.
@@ -123,7 +121,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Count>::default();
         let auth_failures = Family::<ReasonLabels, Count>::default();
         let store_ops = Family::<OpLabels, Count>::default();
-        let store_latency: HistogramFamily = Family::new_with_constructor(Latency::default);
+        let store_latency = Family::<OpLabels, Latency>::default();
         let (bytes_received, bytes_sent, connections) = (Count::default(), Count::default(), Count::default());
         let (auth_bytes_received, auth_bytes_sent) = (Count::default(), Count::default());
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());

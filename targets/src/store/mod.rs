@@ -4,10 +4,10 @@ pub mod memory;
 pub mod postgres;
 pub mod redis;
 
-use crate::deadline::Deadlines;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::deadline::Deadlines;
 use crate::error::StoreError;
 use crate::metrics::Metrics;
 use crate::spec::StoreKind;

@@ -5,7 +5,7 @@
 
 use super::{Grant, Principal};
 use crate::error::Failure;
-use crate::users::{Directory, User};
+use crate::users::{parse_id, Directory, User};
 
 /// The no-auth floor.
 pub struct NoneStrategy {
@@ -16,9 +16,7 @@ pub struct NoneStrategy {
 impl NoneStrategy {
     /// The user a credential names; a credential that names nobody is still a 401.
     pub fn authenticate(&self, users: &Directory, credential: &str) -> Result<Principal, Failure> {
-        let canonical =
-            credential.bytes().all(|b| b.is_ascii_digit()) && (credential.len() == 1 || !credential.starts_with('0'));
-        let id = credential.parse::<u64>().ok().filter(|_| canonical).ok_or(Failure::Malformed)?;
+        let id = parse_id(credential).ok_or(Failure::Malformed)?;
         let user = users.get(id).ok_or(Failure::Unknown)?;
         Ok(Principal { id, username: user.username.clone(), role: user.role() })
     }
@@ -30,8 +28,8 @@ impl NoneStrategy {
 
     /// Exchanges a credential for the same one: there is nothing to renew.
     pub fn refresh(&self, users: &Directory, credential: &str) -> Result<Grant, Failure> {
-        let p = self.authenticate(users, credential)?;
-        Ok(Grant { access: p.id.to_string(), expires_in: self.expires_in, refresh: None })
+        let id = parse_id(credential).ok_or(Failure::Malformed)?;
+        users.get(id).map(|user| self.issue(user)).ok_or(Failure::Unknown)
     }
 }
 

@@ -201,9 +201,7 @@ impl JwtCodec {
         if c.auth_time.is_some_and(|at| at > c.iat) {
             return Err(Failure::BadClaims);
         }
-        // Only the form this codec writes: "+7" or "007" would parse to 7 as well.
-        let canonical = c.sub.bytes().all(|b| b.is_ascii_digit()) && (c.sub.len() == 1 || !c.sub.starts_with('0'));
-        let user_id = c.sub.parse::<u64>().ok().filter(|_| canonical).ok_or(Failure::BadClaims)?;
+        let user_id = crate::users::parse_id(&c.sub).ok_or(Failure::BadClaims)?;
         Ok((user_id, c))
     }
 }
