@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::model::ladder::Slo;
 use crate::model::matrix::{Profile, StoreFilter};
 use crate::report::adr::{Priorities, PriorityError};
+use crate::report::findings::cost::Prices;
+use crate::report::findings::Economics;
 
 /// Measure what JWT, sessions and hybrid auth cost and buy.
 #[derive(Parser)]
@@ -104,6 +106,24 @@ pub struct ReportInputs {
     /// Your own claims file (TOML, same format as harness/claims.toml) instead of the built-in claims.
     #[arg(long)]
     pub claims: Option<PathBuf>,
+    /// Prices of the findings page's money per million requests, e.g. cpu-hour=0.04,egress-gb=0.09
+    /// (dollars per core-hour and per GB sent; a price left out keeps its default).
+    #[arg(long, default_value_t = Prices::default())]
+    pub price: Prices,
+    /// Share of each core the findings page's cores and money assume in use, above 0 and at most 1.
+    #[arg(long, default_value_t = crate::report::plan::DEFAULT_UTILIZATION, value_parser = parse_utilization)]
+    pub utilization: f64,
+}
+
+impl ReportInputs {
+    /// The report's inputs as the library takes them.
+    pub fn to_inputs(&self) -> crate::report::Inputs {
+        crate::report::Inputs {
+            criterion: self.criterion.clone(),
+            claims: self.claims.clone(),
+            economics: Economics { prices: self.price, utilization: self.utilization },
+        }
+    }
 }
 
 /// Inputs of `authbench plan`.
@@ -119,7 +139,7 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 100_000)]
     pub active_sessions: u64,
     /// Share of each core the plan may use, above 0 and at most 1.
-    #[arg(long, default_value_t = 0.6, value_parser = parse_utilization)]
+    #[arg(long, default_value_t = crate::report::plan::DEFAULT_UTILIZATION, value_parser = parse_utilization)]
     pub utilization: f64,
     /// Price of egress per GB, for the bandwidth cost line.
     #[arg(long, default_value_t = 0.09, value_parser = parse_price)]

@@ -18,7 +18,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run_command(&args),
         Command::Report { dir, inputs, print } => {
-            let doc = report::render_document(&dir, &inputs.criterion, inputs.claims.as_deref())?;
+            let doc = report::render_document(&dir, &inputs.to_inputs())?;
             let written = format!(
                 "authbench: report in {} and {}",
                 dir.join("REPORT.md").display(),
@@ -73,7 +73,7 @@ fn read(dir: &Path) -> anyhow::Result<results::Results> {
 }
 
 fn render_report(dir: &Path, inputs: &ReportInputs) -> anyhow::Result<()> {
-    report::render(dir, &inputs.criterion, inputs.claims.as_deref())
+    report::render(dir, &inputs.to_inputs())
 }
 
 /// The matrix as asked: the profile or file, narrowed by the filters, with what narrowed it.

@@ -80,7 +80,7 @@ fn rendered() -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/standard");
     let tmp = tempfile::tempdir().unwrap();
     std::fs::copy(root.join("results.json"), tmp.path().join("results.json")).unwrap();
-    report::render(tmp.path(), &root.join("criterion"), None).unwrap();
+    report::render(tmp.path(), &report::Inputs::new(&root.join("criterion"))).unwrap();
     tmp
 }
 

@@ -6,6 +6,7 @@ mod fixture;
 
 use authbench_harness::model::results::{Case, Results, Shares};
 use authbench_harness::report::claims::{builtin, from_file, judge, Verdict, VerdictKind};
+use authbench_harness::report::findings::Economics;
 use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
 use authbench_targets::token::alg::Alg;
 use fixture::{fixture, repeated, resummarize, shares, twenty, with_ladder};
@@ -24,7 +25,7 @@ fn verdict<'a>(v: &'a [Verdict], id: &str) -> &'a Verdict {
 fn judged_after(mut r: Results, target: &str, change: impl FnOnce(&mut Case)) -> Vec<Verdict> {
     let case = r.cases.iter_mut().find(|c| c.target.id == target && c.is_closed_browse());
     change(case.unwrap_or_else(|| panic!("no closed browse case of {target}")));
-    judge(&builtin().unwrap(), &r)
+    judge(&builtin().unwrap(), &r, &Economics::default())
 }
 
 const TEAM: &str = r#"
@@ -35,6 +36,8 @@ source = "Platform team SLO"
 metric = "mean Redis session_get latency seen by the target"
 rule = "redis_lookup_us"
 claimed_us = 500.0
+states = "latency"
+condition = "unstated"
 
 [[claim]]
 id = "fast-jwt"
@@ -43,19 +46,24 @@ source = "Platform team"
 metric = "jwt HS256 requests per second per core of target CPU"
 rule = "jwt_req_per_core"
 claimed_rps = 40000
+states = "throughput"
+condition = "unstated"
 "#;
 
 #[test]
 fn a_team_file_is_judged_in_file_order() {
     let f = write(TEAM);
-    let v = judge(&from_file(f.path()).unwrap(), &fixture(twenty()));
+    let v = judge(&from_file(f.path()).unwrap(), &fixture(twenty()), &Economics::default());
     assert_eq!(v.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), ["our-redis-budget", "fast-jwt"]);
     // 40 µs against 500: under half of it.
     assert_eq!(v[0].verdict, VerdictKind::Refuted, "{:?}", v[0]);
     let b = &v[0].because;
     let redis = TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256);
     let case = closed_browse_case(&redis);
-    assert!(b.starts_with(&format!("{case}: 40 µs (one window, no interval) (band 20 µs to 80 µs)")), "{b}");
+    assert!(
+        b.starts_with(&format!("{case} (store RTT 0): 40 µs (one window, no interval) (band 20 µs to 80 µs)")),
+        "{b}"
+    );
     assert!(b.contains("rule (tolerance 2×)") && b.contains("a lookup of 0.5 ms needs a network hop"), "{b}");
     // 1e6 / 23 µs = 43,478 req/s per core against 40,000: the same order.
     assert_eq!(v[1].verdict, VerdictKind::Supported, "{:?}", v[1]);
@@ -68,7 +76,7 @@ fn a_misspelled_rule_is_refused_when_the_file_is_loaded() {
     let f = write(&TEAM.replace("rule = \"jwt_req_per_core\"", "rule = \"jwt_req_per_cpu\""));
     let e = from_file(f.path()).unwrap_err().to_string();
     assert!(e.contains(&f.path().display().to_string()), "{e}");
-    assert!(e.contains("line 15, column 8") && e.contains("unknown variant `jwt_req_per_cpu`"), "{e}");
+    assert!(e.contains("line 17, column 8") && e.contains("unknown variant `jwt_req_per_cpu`"), "{e}");
 }
 
 #[test]
@@ -83,7 +91,7 @@ fn an_old_value_field_is_refused_naming_the_threshold_fields() {
 fn a_missing_threshold_is_refused_when_the_file_is_loaded() {
     let f = write(&TEAM.replace("claimed_rps = 40000\n", ""));
     let e = from_file(f.path()).unwrap_err().to_string();
-    assert!(e.contains("line 15, column 8") && e.contains("rule `jwt_req_per_core` needs `claimed_rps`"), "{e}");
+    assert!(e.contains("line 17, column 8") && e.contains("rule `jwt_req_per_core` needs `claimed_rps`"), "{e}");
 }
 
 #[test]
@@ -124,7 +132,8 @@ fn unknown_lookup_latency_is_not_measured() {
 #[test]
 fn cases_are_found_by_spec_not_by_id() {
     let r = fixture(twenty());
-    let before: Vec<VerdictKind> = judge(&builtin().unwrap(), &r).iter().map(|v| v.verdict).collect();
+    let before: Vec<VerdictKind> =
+        judge(&builtin().unwrap(), &r, &Economics::default()).iter().map(|v| v.verdict).collect();
     let mut renamed = r.clone();
     for (i, c) in renamed.cases.iter_mut().enumerate() {
         c.target.id = format!("config-{i}");
@@ -132,14 +141,15 @@ fn cases_are_found_by_spec_not_by_id() {
     for (i, p) in renamed.probes.iter_mut().enumerate() {
         p.target.id = format!("probe-{i}");
     }
-    let after: Vec<VerdictKind> = judge(&builtin().unwrap(), &renamed).iter().map(|v| v.verdict).collect();
+    let after: Vec<VerdictKind> =
+        judge(&builtin().unwrap(), &renamed, &Economics::default()).iter().map(|v| v.verdict).collect();
     assert_eq!(before, after);
 }
 
 #[test]
 fn a_missing_case_names_it() {
     let r = fixture(vec![TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256)]);
-    let v = judge(&builtin().unwrap(), &r);
+    let v = judge(&builtin().unwrap(), &r, &Economics::default());
     for (id, lacks) in [
         ("jwt-latency", "jwt HS256 browse (closed) case"),
         ("session-db-bound", "session-postgres and jwt HS256 browse (closed) cases"),
@@ -159,7 +169,7 @@ fn a_missing_case_names_it() {
 
 #[test]
 fn verdicts_serialize_as_the_report_words() {
-    let v = judge(&builtin().unwrap(), &fixture(vec![TargetSpec::jwt(Alg::Hs256)]));
+    let v = judge(&builtin().unwrap(), &fixture(vec![TargetSpec::jwt(Alg::Hs256)]), &Economics::default());
     let json = serde_json::to_value(verdict(&v, "redis-lookup")).unwrap();
     assert_eq!(json["verdict"], "not measured");
     let json = serde_json::to_value(verdict(&v, "jwt-revocation")).unwrap();
@@ -170,7 +180,7 @@ fn verdicts_serialize_as_the_report_words() {
 fn judged_all(mut r: Results, pick: impl Fn(&Case) -> bool, change: impl Fn(&mut Case)) -> Vec<Verdict> {
     r.cases.iter_mut().filter(|c| c.is_closed_browse() && pick(c)).for_each(change);
     resummarize(&mut r);
-    judge(&builtin().unwrap(), &r)
+    judge(&builtin().unwrap(), &r, &Economics::default())
 }
 
 fn is_jwt_hs256(c: &Case) -> bool {
@@ -213,6 +223,8 @@ id = "latency-at"
 claim = "A JWT-authenticated request takes ~0.97 ms"
 source = "test"
 metric = "jwt HS256 p50 at an offered rate"
+states = "latency"
+condition = "unstated"
 rule = "jwt_latency_us"
 claimed_us = 970.0
 at_rps = RATE
@@ -220,7 +232,7 @@ at_rps = RATE
 
 fn latency_at(r: &Results, rate: f64) -> Verdict {
     let f = write(&LATENCY_AT.replace("RATE", &rate.to_string()));
-    judge(&from_file(f.path()).unwrap(), r).remove(0)
+    judge(&from_file(f.path()).unwrap(), r, &Economics::default()).remove(0)
 }
 
 #[test]
@@ -261,7 +273,7 @@ fn the_hybrid_share_is_judged_from_the_data() {
 
 #[test]
 fn a_load_generator_bound_jwt_case_leaves_throughput_claims_not_measured() {
-    let before = judge(&builtin().unwrap(), &fixture(twenty()));
+    let before = judge(&builtin().unwrap(), &fixture(twenty()), &Economics::default());
     assert_ne!(verdict(&before, "session-db-bound").verdict, VerdictKind::NotMeasured);
     let v = judged_all(fixture(twenty()), is_jwt_hs256, |c| {
         c.shares = Some(Shares { loadgen: 1.2, target: 0.5, ..shares(23.0, false, 40_000.0) })
@@ -280,7 +292,7 @@ fn a_load_generator_bound_jwt_case_leaves_throughput_claims_not_measured() {
 #[test]
 fn saving_under_a_core_at_the_claimed_rate_supports_the_claim() {
     let sessions = |c: &Case| c.target.spec.strategy == StrategyKind::Session;
-    let before = judge(&builtin().unwrap(), &fixture(twenty()));
+    let before = judge(&builtin().unwrap(), &fixture(twenty()), &Economics::default());
     let x = verdict(&before, "jwt-pays-off-10k");
     // A few tens of µs per request more: well under one core at 10,000 req/s.
     assert_eq!(x.verdict, VerdictKind::Supported, "{x:?}");
@@ -300,7 +312,7 @@ fn saving_under_a_core_at_the_claimed_rate_supports_the_claim() {
 
 #[test]
 fn every_judged_reason_names_its_rule() {
-    for v in judge(&builtin().unwrap(), &fixture(twenty())) {
+    for v in judge(&builtin().unwrap(), &fixture(twenty()), &Economics::default()) {
         if v.verdict != VerdictKind::NotMeasured {
             assert!(v.because.contains("rule"), "{v:?}");
         }
@@ -316,7 +328,7 @@ fn a_latency_that_changes_with_the_load_generator_limit_depends_on_it() {
     for (n, &i) in jwt.iter().enumerate() {
         r.cases[i].latency_us.p50 = 880 + 20 * n as u64;
     }
-    let v = judge(&builtin().unwrap(), &r);
+    let v = judge(&builtin().unwrap(), &r, &Economics::default());
     assert_eq!(verdict(&v, "jwt-latency").verdict, VerdictKind::Supported);
     // Two of them load-generator bound with ten times the latency: the verdict depends on it.
     for &i in &jwt[1..] {
@@ -325,7 +337,7 @@ fn a_latency_that_changes_with_the_load_generator_limit_depends_on_it() {
         c.shares = Some(Shares { loadgen: 1.2, target: 0.5, ..shares(23.0, false, 40_000.0) });
     }
     resummarize(&mut r);
-    let v = judge(&builtin().unwrap(), &r);
+    let v = judge(&builtin().unwrap(), &r, &Economics::default());
     let x = verdict(&v, "jwt-latency");
     assert_eq!(x.verdict, VerdictKind::DependsOn, "{x:?}");
     assert!(x.because.contains("2 repetitions the load generator limited") && x.because.contains("→ refuted"), "{x:?}");
@@ -333,4 +345,84 @@ fn a_latency_that_changes_with_the_load_generator_limit_depends_on_it() {
         x.because.contains("1 repetitions it did not: 880 µs (one window") && x.because.contains("→ supported"),
         "{x:?}"
     );
+}
+
+/// The builtin verdicts of `r` with `economics`.
+fn priced(r: &Results, economics: &Economics) -> Vec<Verdict> {
+    judge(&builtin().unwrap(), r, economics)
+}
+
+#[test]
+fn a_hybrid_window_claim_follows_the_probed_windows() {
+    let mut r = fixture(twenty());
+    // The fixture's hybrid targets keep the 15 min access TTL: the bound, 901 s, is over 5 minutes.
+    let v = priced(&r, &Economics::default());
+    assert_eq!(
+        verdict(&v, "access-five-minutes").verdict,
+        VerdictKind::Refuted,
+        "{:?}",
+        verdict(&v, "access-five-minutes")
+    );
+    let fifteen = verdict(&v, "access-fifteen-refresh-thirty");
+    assert_eq!(fifteen.verdict, VerdictKind::Supported, "{fifteen:?}");
+    assert!(fifteen.because.contains("the bound: still accepted at the probe's 3 s cap"), "{fifteen:?}");
+    // Measured windows of a few seconds support both.
+    for p in r.probes.iter_mut().filter(|p| p.target.spec.strategy == StrategyKind::Hybrid) {
+        p.revocation.measured_s = Some(5.5);
+        p.revocation.still_accepted_at_cap = false;
+    }
+    let v = priced(&r, &Economics::default());
+    assert_eq!(verdict(&v, "access-five-minutes").verdict, VerdictKind::Supported);
+    assert!(verdict(&v, "access-five-minutes").because.contains("5.5 s (one window, no interval)"));
+}
+
+#[test]
+fn hybrid_beats_session_on_redis_only_when_its_cpu_is_clearly_lower() {
+    let redis =
+        |strategy| move |c: &Case| c.target.spec.strategy == strategy && c.target.spec.store == Some(StoreKind::Redis);
+    let v = judged_all(fixture(twenty()), redis(StrategyKind::Hybrid), |c| c.cpu_us_per_request.target = 5.0);
+    let x = verdict(&v, "shared-redis-hybrid-wins");
+    assert_eq!(x.verdict, VerdictKind::Supported, "{x:?}");
+    assert!(x.because.contains("store RTT 0") || x.because.contains("store RTT 0s"), "{x:?}");
+    let v = judged_all(fixture(twenty()), redis(StrategyKind::Hybrid), |c| c.cpu_us_per_request.target = 500.0);
+    assert_eq!(verdict(&v, "shared-redis-hybrid-wins").verdict, VerdictKind::Refuted);
+}
+
+#[test]
+fn the_bytes_cost_claim_follows_the_prices() {
+    let sessions = |c: &Case| c.target.spec.strategy == StrategyKind::Session || is_jwt_hs256(c);
+    // jwt and sessions at the same CPU: jwt saves nothing, so any price on its extra bytes supports it.
+    let mut r = fixture(twenty());
+    r.cases.iter_mut().filter(|c| c.is_closed_browse() && sessions(c)).for_each(|c| {
+        c.cpu_us_per_request.target = 20.0;
+        c.cpu_us_per_request.store = Some(if is_jwt_hs256(c) { 0.0 } else { 10.0 });
+        c.bytes_per_request.received = if is_jwt_hs256(c) { 600.0 } else { 300.0 };
+    });
+    resummarize(&mut r);
+    // Ingress free (the default): jwt's request bytes cost nothing, its 10 µs less CPU saves money.
+    let free = verdict(&priced(&r, &Economics::default()), "jwt-bytes-cost").clone();
+    assert_eq!(free.verdict, VerdictKind::Refuted, "{free:?}");
+    assert!(free.because.contains("+300 B in"), "{free:?}");
+    // Ingress billed at $1/GB: 300 B × 1e6 = $0.30 per million, far above 10 µs of CPU.
+    let mut billed = Economics::default();
+    billed.prices.ingress_gb_usd = 1.0;
+    let paid = verdict(&priced(&r, &billed), "jwt-bytes-cost").clone();
+    assert_eq!(paid.verdict, VerdictKind::Supported, "{paid:?}");
+    assert!(paid.because.contains("ingress-gb=1"), "{paid:?}");
+}
+
+#[test]
+fn the_redis_lookup_is_judged_at_each_store_round_trip() {
+    let far = TargetSpec {
+        store_rtt: authbench_targets::spec::Span(std::time::Duration::from_millis(1)),
+        ..TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256)
+    };
+    let mut targets = twenty();
+    targets.push(far);
+    let r = fixture(targets);
+    let v = judged_after(r, &far.id(), |c| c.store_op_latency_us = Some(1500.0));
+    let x = verdict(&v, "redis-lookup");
+    assert_eq!(x.verdict, VerdictKind::DependsOn, "{x:?}");
+    assert!(x.because.contains("(store RTT 0): 40 µs") && x.because.contains("→ refuted"), "{x:?}");
+    assert!(x.because.contains("(store RTT 1ms): 1500 µs") && x.because.contains("→ supported"), "{x:?}");
 }

@@ -11,6 +11,7 @@ use authbench_harness::model::fault::{DataAfterRestart, Fault};
 use authbench_harness::model::results::{self, Case, Results, Shares};
 use authbench_harness::report;
 use authbench_harness::report::claims::{builtin, judge, Verdict, VerdictKind};
+use authbench_harness::report::findings::Economics;
 use authbench_targets::spec::{Span, StoreKind, StrategyKind, TargetSpec};
 use authbench_targets::token::alg::Alg;
 use fixture::{fault_case, fixture};
@@ -94,7 +95,7 @@ fn restart_cases(lost: u64) -> Vec<Case> {
 }
 
 fn verdict(r: &Results, id: &str) -> Verdict {
-    let v = judge(&builtin().unwrap(), r);
+    let v = judge(&builtin().unwrap(), r, &Economics::default());
     v.into_iter().find(|x| x.id == id).unwrap_or_else(|| panic!("claim {id} missing"))
 }
 
@@ -189,7 +190,7 @@ fn hybrid_keeps_serving_unless_its_access_tokens_expire_during_the_outage() {
 fn render(r: &Results) -> tempfile::TempDir {
     let tmp = tempfile::Builder::new().prefix("authbench-faults-").tempdir().unwrap();
     results::write(r, tmp.path()).unwrap();
-    report::render(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
+    report::render(tmp.path(), &report::Inputs::new(Path::new("/nonexistent/criterion"))).unwrap();
     tmp
 }
 
@@ -253,7 +254,7 @@ fn failure_modes_follow_the_speed_sections_with_a_chart_and_a_row_per_configurat
     assert_eq!(summary.lines().filter(|l| l.contains("store_outage") || l.contains("100 req/s")).count(), 0);
     let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
     assert!(html.contains("<h2>Failure modes</h2>"));
-    let doc = report::render_document(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
+    let doc = report::render_document(tmp.path(), &report::Inputs::new(Path::new("/nonexistent/criterion"))).unwrap();
     let text = report::render::terminal::document(&doc, tmp.path());
     assert!(text.contains("Failure modes\n-------------\n") && text.contains("nothing — no store outside the process"));
 }

@@ -63,7 +63,7 @@ fn swept() -> Results {
 fn render(r: &Results) -> (tempfile::TempDir, String) {
     let tmp = tempfile::Builder::new().prefix("authbench-pool-").tempdir().unwrap();
     results::write(r, tmp.path()).unwrap();
-    report::render(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
+    report::render(tmp.path(), &report::Inputs::new(Path::new("/nonexistent/criterion"))).unwrap();
     let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
     (tmp, md)
 }

@@ -54,7 +54,7 @@ fn time_section(md: &str) -> &str {
 fn render(name: &str, r: &Results, criterion: &Path) -> tempfile::TempDir {
     let tmp = tempfile::Builder::new().prefix(&format!("authbench-report-{name}-")).tempdir().unwrap();
     results::write(r, tmp.path()).unwrap();
-    authbench_harness::report::render(tmp.path(), criterion, None).unwrap();
+    authbench_harness::report::render(tmp.path(), &authbench_harness::report::Inputs::new(criterion)).unwrap();
     tmp
 }
 
@@ -124,21 +124,22 @@ fn twenty_configurations() {
 fn verdicts_follow_the_figures() {
     use authbench_harness::report::claims::{builtin, judge, VerdictKind};
     let r = fixture(twenty());
-    let v = judge(&builtin().unwrap(), &r);
+    let v = judge(&builtin().unwrap(), &r, &authbench_harness::report::findings::Economics::default());
     let get = |id: &str| v.iter().find(|x| x.id == id).unwrap_or_else(|| panic!("claim {id} missing"));
     assert_eq!(get("jwt-bloat").verdict, VerdictKind::Supported, "{:?}", get("jwt-bloat"));
     assert_eq!(get("jwt-revocation").verdict, VerdictKind::Supported);
     assert_eq!(get("denylist-lookup").verdict, VerdictKind::Supported);
     assert_eq!(get("redis-lookup").verdict, VerdictKind::Refuted, "40 µs is not 2-3 ms");
     assert_eq!(get("sessions-below-10rps").verdict, VerdictKind::Refuted);
-    // Every claim but the availability ones, which need fault cases the fixture does not have.
-    let availability = ["jwt-store-outage", "session-restart-logout", "hybrid-store-outage"];
+    // Every claim but the availability ones, which need fault cases the fixture does not have, and
+    // the refresh one, which needs the refresh scenario.
+    let availability = ["jwt-store-outage", "session-restart-logout", "hybrid-store-outage", "refresh-means-storage"];
     assert!(
         v.iter().all(|x| x.verdict != VerdictKind::NotMeasured || availability.contains(&x.id.as_str())),
         "twenty configurations measure every speed and security claim: {v:?}"
     );
     let only_jwt = fixture(vec![TargetSpec::jwt(Alg::Hs256)]);
-    let v = judge(&builtin().unwrap(), &only_jwt);
+    let v = judge(&builtin().unwrap(), &only_jwt, &authbench_harness::report::findings::Economics::default());
     assert_eq!(v.iter().find(|x| x.id == "redis-lookup").unwrap().verdict, VerdictKind::NotMeasured);
 }
 
@@ -185,7 +186,11 @@ fn without_microbenchmarks_the_section_says_how_to_get_them() {
     let tmp = tempfile::Builder::new().prefix("authbench-report-nobench-").tempdir().unwrap();
     let dir = tmp.path();
     results::write(&r, dir).unwrap();
-    authbench_harness::report::render(dir, Path::new("/nonexistent/criterion"), None).unwrap();
+    authbench_harness::report::render(
+        dir,
+        &authbench_harness::report::Inputs::new(Path::new("/nonexistent/criterion")),
+    )
+    .unwrap();
     let md = std::fs::read_to_string(dir.join("REPORT.md")).unwrap();
     let section = time_section(&md);
     assert!(section.contains("No criterion estimates at `/nonexistent/criterion`"), "{section}");
@@ -213,7 +218,7 @@ fn markdown_and_html_carry_the_same_sections_and_the_probe_method() {
     let md_headings: Vec<&str> = md.lines().filter_map(|l| l.strip_prefix("## ")).collect();
     let html_headings: Vec<&str> = html.split("<h2>").skip(1).filter_map(|h| h.split("</h2>").next()).collect();
     assert_eq!(md_headings, html_headings);
-    assert_eq!(md_headings.len(), 10, "{md_headings:?}");
+    assert_eq!(md_headings.len(), 12, "{md_headings:?}");
     let method = format!("Method: {}", r.probes[0].method);
     assert!(md.contains(&method), "REPORT.md lacks the probe method");
     assert!(html.contains(&format!("<p>{method}</p>")), "report.html lacks the probe method");
@@ -229,7 +234,7 @@ fn the_terminal_rendering_has_the_summary_rows_without_markup() {
     let r = fixture(twenty());
     let tmp = tempfile::Builder::new().prefix("authbench-report-terminal-").tempdir().unwrap();
     results::write(&r, tmp.path()).unwrap();
-    let doc = report::render_document(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
+    let doc = report::render_document(tmp.path(), &report::Inputs::new(Path::new("/nonexistent/criterion"))).unwrap();
     let text = report::render::terminal::document(&doc, tmp.path());
     let summary = &text[text.find("Summary\n-------\n").expect("a Summary heading")..];
     let summary = &summary[..summary.find("\nCharts\n").expect("Charts follows Summary")];
@@ -292,7 +297,7 @@ fn a_schema_1_run_still_reads_and_renders() {
     for c in &r.cases {
         assert_eq!(c.id, format!("{}/{}", c.target.spec.id(), c.load.id()));
     }
-    report::render(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
+    report::render(tmp.path(), &report::Inputs::new(Path::new("/nonexistent/criterion"))).unwrap();
     let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
     assert!(md.contains("| hybrid-redis-HS256-access5s | refresh |"), "{md}");
 }
@@ -315,7 +320,7 @@ fn the_committed_reference_run_reads_and_renders_with_its_ladders() {
     for l in &r.ladders {
         assert!(matches!(l.capacity, authbench_harness::model::ladder::Capacity::Found { .. }), "{}", l.target.id);
     }
-    report::render(tmp.path(), Path::new("/nonexistent/criterion"), None).unwrap();
+    report::render(tmp.path(), &report::Inputs::new(Path::new("/nonexistent/criterion"))).unwrap();
     let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
     assert!(md.contains("## Capacity at the SLO") && md.contains("capacity found between"), "{md}");
     let counts =

@@ -8,7 +8,11 @@ use authbench_targets::spec::TargetSpec;
 
 use crate::model::ladder::CurvePoint;
 use crate::model::pool::{self, PoolUse};
+use crate::model::probe::WindowResult;
 use crate::model::results::{Case, Results};
+
+/// The share of each core a plan fills before it buys another, unless told (`--utilization`).
+pub const DEFAULT_UTILIZATION: f64 = 0.6;
 
 /// What the user plans for.
 pub struct PlanInput {
@@ -142,6 +146,25 @@ pub enum Window {
     NotProbed,
     /// The `none` floor checks no credential: nothing is ever refused.
     NoAuth,
+}
+
+impl Window {
+    /// The window a probe measured, or the bound where it stopped waiting.
+    pub fn of(w: &WindowResult, cap_s: f64) -> Window {
+        match w.measured_s {
+            Some(s) => Window::Measured { s, bound_s: w.bound_s },
+            None => Window::Bound { bound_s: w.bound_s, cap_s },
+        }
+    }
+
+    /// Seconds to compare windows by: the measurement, or the bound; None without a probe.
+    pub fn seconds(&self) -> Option<f64> {
+        match *self {
+            Window::Measured { s, .. } => Some(s),
+            Window::Bound { bound_s, .. } => Some(bound_s as f64),
+            Window::NotProbed | Window::NoAuth => None,
+        }
+    }
 }
 
 impl fmt::Display for Window {
@@ -293,10 +316,7 @@ fn line(r: &Results, c: &Case, i: &PlanInput, bound: Bound) -> Line {
     let window = match (c.target.spec.strategy, probe) {
         (authbench_targets::spec::StrategyKind::None, _) => Window::NoAuth,
         (_, None) => Window::NotProbed,
-        (_, Some(p)) => match p.revocation.measured_s {
-            Some(s) => Window::Measured { s, bound_s: p.revocation.bound_s },
-            None => Window::Bound { bound_s: p.revocation.bound_s, cap_s: p.cap_s },
-        },
+        (_, Some(p)) => Window::of(&p.revocation, p.cap_s),
     };
     let app_cpu = app_cpu(r, c, i.utilization, bound);
     Line {

@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::rule::{Rule, RuleName, Setting, Settings, Threshold};
+use super::rule::{MetricKind, Rule, RuleName, Setting, Settings, Threshold};
 use super::Claim;
 use crate::model::ladder::Percentile;
 
 /// The claims shipped with authbench.
 pub(super) const BUILTIN: &str = include_str!("../../../claims.toml");
 const BUILTIN_NAME: &str = "harness/claims.toml (built in)";
-const FORMAT: &str = "each [[claim]] takes id, claim, source, metric, rule, the threshold its rule needs and the \
-                      optional settings it reads; \
+const FORMAT: &str = "each [[claim]] takes id, claim, source, metric, states, condition, rule, the threshold its \
+                      rule needs, and optionally url and the settings its rule reads; \
                       the top of harness/claims.toml describes the format with an example";
 
 /// Why claims cannot be loaded. Each message carries its cause (so none is chained as a source).
@@ -46,6 +46,8 @@ pub enum Problem {
     NoSetting { rule: RuleName, given: Setting },
     #[error("{0}")]
     BadValue(String),
+    #[error("rule `{rule}` judges a {judges} figure, but the claim states {states}: give the rule of a {states} claim, or correct `states`")]
+    WrongMetric { rule: RuleName, states: MetricKind, judges: MetricKind },
     #[error("claim id `{id}` is already used at line {first_line}: give each claim its own id")]
     DuplicateId { id: String, first_line: usize },
 }
@@ -99,11 +101,15 @@ struct RawClaim {
     id: Spanned<String>,
     claim: String,
     source: String,
+    url: Option<String>,
     metric: String,
+    states: Spanned<MetricKind>,
+    condition: String,
     rule: Spanned<RuleName>,
     claimed_us: Option<Spanned<f64>>,
     claimed_rps: Option<Spanned<f64>>,
     claimed_share: Option<Spanned<f64>>,
+    claimed_s: Option<Spanned<f64>>,
     tolerance: Option<Spanned<f64>>,
     percentile: Option<Spanned<Percentile>>,
     at_rps: Option<Spanned<f64>>,
@@ -121,6 +127,7 @@ impl RawClaim {
             Threshold::ClaimedUs => self.claimed_us.as_ref(),
             Threshold::ClaimedRps => self.claimed_rps.as_ref(),
             Threshold::ClaimedShare => self.claimed_share.as_ref(),
+            Threshold::ClaimedS => self.claimed_s.as_ref(),
         }
     }
 
@@ -178,6 +185,10 @@ impl RawClaim {
         self.unexpected_threshold()?;
         let settings = self.settings()?;
         let name = *self.rule.get_ref();
+        let states = *self.states.get_ref();
+        if states != name.judges() {
+            return Err((self.states.span(), Problem::WrongMetric { rule: name, states, judges: name.judges() }));
+        }
         let take = |t: Threshold| {
             let v = self.given(t).ok_or((self.rule.span(), Problem::MissingThreshold { rule: name, threshold: t }))?;
             t.check(*v.get_ref()).map_err(|e| (v.span(), Problem::BadValue(e)))
@@ -187,7 +198,10 @@ impl RawClaim {
             id: self.id.into_inner(),
             claim: self.claim,
             source: self.source,
+            url: self.url,
             metric: self.metric,
+            states,
+            condition: self.condition,
             rule,
             tolerance: settings.tolerance,
         })

@@ -36,10 +36,11 @@ mod rules;
 mod verdict;
 
 pub use file::{builtin, from_file, ClaimsError, Position, Problem};
-pub use rule::{Rule, RuleName, Setting, Settings, Threshold};
+pub use rule::{MetricKind, Rule, RuleName, Setting, Settings, Threshold};
 pub use verdict::{Verdict, VerdictKind, DEFAULT_TOLERANCE};
 
 use crate::model::results::Results;
+use crate::report::findings::Economics;
 
 /// One claim as loaded from a claims file.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,24 +48,33 @@ pub struct Claim {
     pub id: String,
     pub claim: String,
     pub source: String,
+    /// Where the source can be read, when the file gives it.
+    pub url: Option<String>,
     /// The figure the claim is checked against, in words.
     pub metric: String,
+    /// The kind of figure the claim states; its rule judges that kind.
+    pub states: MetricKind,
+    /// The load or condition the claim was stated under, as published ("unstated" when it names none).
+    pub condition: String,
     pub rule: Rule,
     /// The tolerance factor of the verdict rule (the `tolerance` field, default 2×).
     pub tolerance: f64,
 }
 
-/// Verdicts for every claim, in file order.
-pub fn judge(claims: &[Claim], r: &Results) -> Vec<Verdict> {
+/// Verdicts for every claim, in file order; cost claims price the run with `economics`.
+pub fn judge(claims: &[Claim], r: &Results, economics: &Economics) -> Vec<Verdict> {
     claims
         .iter()
         .map(|c| {
-            let outcome = rules::decide(&c.rule, c.tolerance, r).unwrap_or_else(verdict::Outcome::from);
+            let outcome = rules::decide(&c.rule, c.tolerance, r, economics).unwrap_or_else(verdict::Outcome::from);
             Verdict {
                 id: c.id.clone(),
                 claim: c.claim.clone(),
                 source: c.source.clone(),
+                url: c.url.clone(),
                 metric: c.metric.clone(),
+                states: c.states,
+                condition: c.condition.clone(),
                 measured: outcome.measured,
                 verdict: outcome.verdict,
                 because: outcome.because,

@@ -51,6 +51,14 @@ pub enum Rule {
     RestartLogsOut { logged_out_share: f64 },
     /// Store outage fault cases: each hybrid configuration's error share against `max_error_share`.
     HybridServesInOutage { max_error_share: f64 },
+    /// Security probe of each hybrid access TTL: the revocation window against the claimed seconds.
+    HybridWindowS { claimed_s: f64 },
+    /// Dollars per million requests jwt's bytes add over sessions against the CPU dollars it saves.
+    JwtBytesCost,
+    /// Hybrid on Redis against sessions on Redis, target + store CPU per request, per store round trip.
+    HybridBeatsSession,
+    /// Store operations per hybrid refresh: storage is needed once refresh tokens are.
+    RefreshNeedsStore,
 }
 
 macro_rules! rule_names {
@@ -91,11 +99,72 @@ rule_names! {
     JwtServesInOutage => "jwt_serves_in_outage",
     RestartLogsOut => "restart_logs_out",
     HybridServesInOutage => "hybrid_serves_in_outage",
+    HybridWindowS => "hybrid_window_s",
+    JwtBytesCost => "jwt_bytes_cost",
+    HybridBeatsSession => "hybrid_beats_session",
+    RefreshNeedsStore => "refresh_needs_store",
 }
 
 impl fmt::Display for RuleName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The kind of figure a claim states (`states = "latency"`): its rule must judge that kind, so a
+/// latency claim is never decided on CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    Latency,
+    Throughput,
+    Cpu,
+    Bytes,
+    Cost,
+    Window,
+    StoreShare,
+    /// Errors or lost sessions while a store or target fails.
+    Availability,
+}
+
+impl MetricKind {
+    /// The name as written in a claims file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Latency => "latency",
+            MetricKind::Throughput => "throughput",
+            MetricKind::Cpu => "cpu",
+            MetricKind::Bytes => "bytes",
+            MetricKind::Cost => "cost",
+            MetricKind::Window => "window",
+            MetricKind::StoreShare => "store_share",
+            MetricKind::Availability => "availability",
+        }
+    }
+}
+
+impl fmt::Display for MetricKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl RuleName {
+    /// The kind of figure the rule judges.
+    pub fn judges(self) -> MetricKind {
+        match self {
+            RuleName::JwtLatencyUs | RuleName::RedisLookupUs => MetricKind::Latency,
+            RuleName::JwtReqPerCore | RuleName::SessionStoreBound | RuleName::SessionCapacity => MetricKind::Throughput,
+            RuleName::JwtCostUs | RuleName::ExtraCoresAt => MetricKind::Cpu,
+            RuleName::JwtBytes => MetricKind::Bytes,
+            RuleName::JwtRevocation | RuleName::JwtStaleRole | RuleName::HybridWindowS => MetricKind::Window,
+            RuleName::HybridStoreShare | RuleName::DenylistOps | RuleName::RefreshNeedsStore => MetricKind::StoreShare,
+            RuleName::JwtBytesCost => MetricKind::Cost,
+            RuleName::HybridBeatsSession => MetricKind::Cpu,
+            RuleName::JwtServesInOutage | RuleName::RestartLogsOut | RuleName::HybridServesInOutage => {
+                MetricKind::Availability
+            }
+        }
     }
 }
 
@@ -108,11 +177,14 @@ pub enum Threshold {
     ClaimedRps,
     /// A share of requests as a fraction (`claimed_share = 0.01` for 1 %).
     ClaimedShare,
+    /// Seconds (`claimed_s = 300.0`).
+    ClaimedS,
 }
 
 impl Threshold {
     /// Every threshold field.
-    pub const ALL: &'static [Threshold] = &[Threshold::ClaimedUs, Threshold::ClaimedRps, Threshold::ClaimedShare];
+    pub const ALL: &'static [Threshold] =
+        &[Threshold::ClaimedUs, Threshold::ClaimedRps, Threshold::ClaimedShare, Threshold::ClaimedS];
 
     /// The field name in a claims file.
     pub fn as_str(self) -> &'static str {
@@ -120,6 +192,7 @@ impl Threshold {
             Threshold::ClaimedUs => "claimed_us",
             Threshold::ClaimedRps => "claimed_rps",
             Threshold::ClaimedShare => "claimed_share",
+            Threshold::ClaimedS => "claimed_s",
         }
     }
 
@@ -131,6 +204,7 @@ impl Threshold {
             Threshold::ClaimedShare => {
                 "the share of requests the claim states, as a fraction (e.g. claimed_share = 0.01 for 1 %)"
             }
+            Threshold::ClaimedS => "the time the claim states, in seconds (e.g. claimed_s = 300.0)",
         }
     }
 
@@ -287,7 +361,7 @@ impl Rule {
         mut take: impl FnMut(Threshold) -> Result<f64, E>,
         settings: &Settings,
     ) -> Result<Rule, E> {
-        use Threshold::{ClaimedRps, ClaimedShare, ClaimedUs};
+        use Threshold::{ClaimedRps, ClaimedS, ClaimedShare, ClaimedUs};
         Ok(match name {
             RuleName::JwtCostUs => Rule::JwtCostUs { claimed_us: take(ClaimedUs)? },
             RuleName::JwtLatencyUs => Rule::JwtLatencyUs {
@@ -312,6 +386,10 @@ impl Rule {
             RuleName::JwtServesInOutage => Rule::JwtServesInOutage { max_error_share: settings.max_error_share },
             RuleName::RestartLogsOut => Rule::RestartLogsOut { logged_out_share: settings.logged_out_share },
             RuleName::HybridServesInOutage => Rule::HybridServesInOutage { max_error_share: settings.max_error_share },
+            RuleName::HybridWindowS => Rule::HybridWindowS { claimed_s: take(ClaimedS)? },
+            RuleName::JwtBytesCost => Rule::JwtBytesCost,
+            RuleName::HybridBeatsSession => Rule::HybridBeatsSession,
+            RuleName::RefreshNeedsStore => Rule::RefreshNeedsStore,
         })
     }
 
@@ -323,6 +401,7 @@ impl Rule {
                 | RuleName::JwtServesInOutage
                 | RuleName::RestartLogsOut
                 | RuleName::HybridServesInOutage
+                | RuleName::RefreshNeedsStore
         )
     }
 
@@ -344,6 +423,10 @@ impl Rule {
             Rule::JwtServesInOutage { .. } => RuleName::JwtServesInOutage,
             Rule::RestartLogsOut { .. } => RuleName::RestartLogsOut,
             Rule::HybridServesInOutage { .. } => RuleName::HybridServesInOutage,
+            Rule::HybridWindowS { .. } => RuleName::HybridWindowS,
+            Rule::JwtBytesCost => RuleName::JwtBytesCost,
+            Rule::HybridBeatsSession => RuleName::HybridBeatsSession,
+            Rule::RefreshNeedsStore => RuleName::RefreshNeedsStore,
         }
     }
 

@@ -61,7 +61,11 @@ pub struct Verdict {
     pub id: String,
     pub claim: String,
     pub source: String,
+    pub url: Option<String>,
     pub metric: String,
+    pub states: super::rule::MetricKind,
+    /// What the claim was stated under, as published.
+    pub condition: String,
     /// The figures the verdict rests on, in words; "—" when not measured.
     pub measured: String,
     pub verdict: VerdictKind,

@@ -52,17 +52,26 @@ fn steal(r: &Results) -> Option<Text> {
 
 fn bound(r: &Results) -> Option<Text> {
     // A fault case's req/s is no speed figure: whether the generator limited it is beside the point.
-    let speed = r.cases.iter().filter(|c| c.role != CaseRole::Fault);
-    let hits = cases_where(speed, Shares::loadgen_bound, |s| {
-        format!("load generator {:.2} of a core, target {:.2}", s.loadgen, s.target)
-    })?;
-    Some(Text::plain(format!(
-        "Load-generator bound in {} case(s): {}. The load generator used at least {LOADGEN_BOUND_SHARE} of a core \
-         while the target used less, so their req/s is the generator's limit, not the target's; claims on \
-         saturation throughput do not use them.",
-        hits.len(),
-        hits.join(", ")
-    )))
+    let mut per_config: Vec<(&str, usize)> = Vec::new();
+    let bound_cases =
+        r.cases.iter().filter(|c| c.role != CaseRole::Fault && c.shares.as_ref().is_some_and(Shares::loadgen_bound));
+    for c in bound_cases {
+        match per_config.iter_mut().find(|(id, _)| *id == c.target.id) {
+            Some((_, n)) => *n += 1,
+            None => per_config.push((&c.target.id, 1)),
+        }
+    }
+    let total: usize = per_config.iter().map(|(_, n)| n).sum();
+    (total > 0).then(|| {
+        let each = per_config.iter().map(|(id, n)| format!("{id} ({n})")).collect::<Vec<_>>().join(", ");
+        Text::plain(format!(
+            "Load-generator bound in {total} case(s) of {} configuration(s): {each}. The load generator used at least \
+             {LOADGEN_BOUND_SHARE} of a core while the target used less, so their req/s is the generator's limit, not \
+             the target's; claims on saturation throughput do not use them, and the bottleneck section lists each \
+             case with its shares.",
+            per_config.len()
+        ))
+    })
 }
 
 /// The summary table's mark on req/s when the load generator limited some repetitions.

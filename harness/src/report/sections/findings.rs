@@ -35,13 +35,37 @@ pub fn security(r: &Results) -> Section {
     Section::new("Security windows", blocks)
 }
 
-/// Each claim with what this run measured and its verdict.
+fn claim_row(v: &Verdict) -> Vec<String> {
+    let source = match &v.url {
+        Some(url) => format!("{} ({url})", v.source),
+        None => v.source.clone(),
+    };
+    vec![
+        v.claim.clone(),
+        source,
+        format!("{}, stated under: {}", v.states, v.condition),
+        v.measured.clone(),
+        format!("{} — {}", v.verdict, v.because),
+    ]
+}
+
+/// Each claim with what it states and under which condition, what this run measured and its verdict.
 pub fn claims(verdicts: &[Verdict]) -> Section {
-    let rows = verdicts
-        .iter()
-        .map(|v| vec![v.claim.clone(), v.source.clone(), v.measured.clone(), format!("{} — {}", v.verdict, v.because)])
-        .collect();
-    Section::new("Claims", vec![Block::table(&["claim", "source", "this run measured", "verdict"], rows)])
+    let rule = "One rule decides every claim with a figure: the run's median and 95 % interval over repetitions, \
+                widened by the claim's tolerance, either holds the claimed figure (about), stays on its side (at \
+                most, at least) or not; a claim is judged under each measured condition it covers (store, round \
+                trip, access TTL, load) and is depends-on only when those verdicts differ. harness/claims.toml \
+                states the rule and each claim's thresholds; a figure the run lacks makes the claim not measured.";
+    Section::new(
+        "Claims",
+        vec![
+            Block::paragraph(rule),
+            Block::table(
+                &["claim", "source", "states", "this run measured", "verdict"],
+                verdicts.iter().map(claim_row).collect(),
+            ),
+        ],
+    )
 }
 
 fn shared_machine(r: &Results) -> String {

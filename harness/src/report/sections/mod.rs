@@ -1,5 +1,6 @@
 //! The report's sections, built once from the results and what was rendered beside them.
 //!
+//! - `findings_page`: the page the report opens with, and the dominated options.
 //! - `run`: introduction, environment and method, summary, charts.
 //! - `bottleneck`: the warnings that open the report; CPU shares, steal, the load generator ceiling.
 //! - `capacity`: capacity at the SLO and the CPU curve, from the rate ladders.
@@ -18,6 +19,7 @@ mod bottleneck;
 mod capacity;
 pub(crate) mod faults;
 mod findings;
+mod findings_page;
 mod pool;
 mod population;
 mod protocols;
@@ -30,10 +32,18 @@ use crate::model::results::Results;
 use crate::report::charts::Drawn;
 use crate::report::claims::Verdict;
 use crate::report::document::{Document, Section};
+use crate::report::findings::Findings;
+
+/// Two poll intervals of the run's slowest probe: windows closer than this are the same window.
+fn window_resolution_s(r: &Results) -> f64 {
+    r.probes.iter().map(|p| 2.0 * p.poll_interval_ms as f64 / 1e3).fold(0.0, f64::max)
+}
 
 /// The whole document, in report order; `time` is the "Where the time goes" section.
-pub fn build(r: &Results, drawn: &Drawn, time: Section, verdicts: &[Verdict]) -> Document {
+pub fn build(r: &Results, findings: &Findings, drawn: &Drawn, time: Section, verdicts: &[Verdict]) -> Document {
     let mut sections = vec![
+        findings_page::section(r, findings),
+        findings_page::dominated(findings, window_resolution_s(r)),
         run::environment_and_method(r),
         run::summary(r),
         capacity::section(r),

@@ -6,9 +6,16 @@ use crate::report::claims::DEFAULT_TOLERANCE;
 
 const HEAD: &str = "[[claim]]\nid = \"x\"\nclaim = \"c\"\nsource = \"s\"\nmetric = \"m\"\n";
 
-/// A one-claim file whose claim ends with `tail` (its lines start at line 6).
+/// A one-claim file whose claim ends with `tail` (its lines start at line 6), then the condition
+/// and the metric kind its rule judges (an unknown rule: latency).
 fn one(tail: &str) -> Result<Vec<Claim>, ClaimsError> {
-    parse(&format!("{HEAD}{tail}"), "team.toml")
+    parse(&format!("{HEAD}{tail}{}", closing(tail)), "team.toml")
+}
+
+fn closing(tail: &str) -> String {
+    let rule = tail.lines().find_map(|l| l.strip_prefix("rule = ")).map(|r| r.trim_matches('"'));
+    let judges = RuleName::ALL.iter().find(|n| Some(n.as_str()) == rule).map_or(MetricKind::Latency, |n| n.judges());
+    format!("condition = \"unstated\"\nstates = \"{judges}\"\n")
 }
 
 fn refused(tail: &str) -> String {
@@ -16,7 +23,7 @@ fn refused(tail: &str) -> String {
 }
 
 #[test]
-fn the_builtin_file_loads_the_fourteen_claims() {
+fn the_builtin_file_loads_the_nineteen_claims() {
     let claims = builtin().unwrap();
     let got: Vec<(&str, Rule)> = claims.iter().map(|c| (c.id.as_str(), c.rule)).collect();
     assert_eq!(
@@ -30,9 +37,14 @@ fn the_builtin_file_loads_the_fourteen_claims() {
             ("sessions-below-10rps", Rule::SessionCapacity { claimed_rps: 10.0 }),
             ("jwt-pays-off-10k", Rule::ExtraCoresAt { claimed_rps: 10000.0, max_extra_cores: 1.0 }),
             ("jwt-bloat", Rule::JwtBytes),
+            ("jwt-bytes-cost", Rule::JwtBytesCost),
             ("jwt-revocation", Rule::JwtRevocation),
             ("jwt-stale-role", Rule::JwtStaleRole),
             ("denylist-lookup", Rule::DenylistOps),
+            ("access-five-minutes", Rule::HybridWindowS { claimed_s: 300.0 }),
+            ("access-fifteen-refresh-thirty", Rule::HybridWindowS { claimed_s: 900.0 }),
+            ("shared-redis-hybrid-wins", Rule::HybridBeatsSession),
+            ("refresh-means-storage", Rule::RefreshNeedsStore),
             ("jwt-store-outage", Rule::JwtServesInOutage { max_error_share: 0.01 }),
             ("session-restart-logout", Rule::RestartLogsOut { logged_out_share: 0.9 }),
             ("hybrid-store-outage", Rule::HybridServesInOutage { max_error_share: 0.01 }),
@@ -181,9 +193,23 @@ fn integers_are_accepted_as_thresholds() {
 
 #[test]
 fn a_repeated_id_is_refused() {
-    let text = format!("{HEAD}rule = \"jwt_bytes\"\n\n{HEAD}rule = \"denylist_ops\"\n");
+    let (a, b) = ("rule = \"jwt_bytes\"\n", "rule = \"denylist_ops\"\n");
+    let text = format!("{HEAD}{a}{}\n{HEAD}{b}{}", closing(a), closing(b));
     let e = parse(&text, "team.toml").unwrap_err().to_string();
-    assert!(e.contains("line 9") && e.contains("claim id `x` is already used at line 2"), "{e}");
+    assert!(e.contains("line 11") && e.contains("claim id `x` is already used at line 2"), "{e}");
+}
+
+#[test]
+fn a_claim_whose_rule_judges_another_kind_of_figure_is_refused() {
+    let text =
+        format!("{HEAD}rule = \"jwt_cost_us\"\nclaimed_us = 970\ncondition = \"unstated\"\nstates = \"latency\"\n");
+    let e = parse(&text, "team.toml").unwrap_err().to_string();
+    assert!(
+        e.contains("line 9") && e.contains("rule `jwt_cost_us` judges a cpu figure, but the claim states latency"),
+        "{e}"
+    );
+    let claims = builtin().unwrap();
+    assert!(claims.iter().all(|c| c.states == c.rule.name().judges() && !c.condition.is_empty()));
 }
 
 #[test]

@@ -4,7 +4,11 @@ use authbench_targets::spec::StoreKind;
 
 use super::{figure_of, jwt_hs256, reading, session, store_cpu};
 use crate::model::results::{Case, Results};
-use crate::report::claims::verdict::{judge_figures, Decision, Direction, Figure, Missing, Reading, Stated};
+use crate::report::claims::verdict::{
+    judge_figures, need, Decision, Direction, Figure, Missing, Outcome, Reading, Stated, VerdictKind,
+};
+use crate::report::findings::cost::{CostPerMillion, Wire};
+use crate::report::findings::Economics;
 
 /// Requests per second one core of target CPU serves in `c`, over its repetitions.
 fn req_per_core(r: &Results, c: &Case) -> Result<Reading, Missing> {
@@ -117,6 +121,48 @@ fn total_cpu(r: &Results, c: &Case) -> Result<Figure, Missing> {
 fn breakeven(extra: &Figure, cores: f64) -> Figure {
     let at = |us: f64| if us > 0.0 { cores * 1e6 / us } else { f64::INFINITY };
     Figure { median: at(extra.median), low: at(extra.high), high: at(extra.low), n: extra.n }
+}
+
+/// "The bytes a JWT adds to every request cost real money": the dollars per million requests jwt
+/// HS256's bytes add over each session store's (egress and ingress at the report's prices) against
+/// the CPU dollars jwt saves there (target + store CPU at the report's utilization).
+pub(super) fn jwt_bytes_cost(r: &Results, e: &Economics) -> Decision {
+    let j = jwt_hs256(r)?;
+    let sessions = stored_sessions(r);
+    need(sessions.first(), || "session browse (closed) case on PostgreSQL or Redis".into())?;
+    let j_cpu = total_cpu(r, j)?;
+    let p = &e.prices;
+    let mut lines = Vec::new();
+    let mut kinds = Vec::new();
+    for s in sessions {
+        let s_cpu = total_cpu(r, s)?;
+        let (jb, sb) = (&j.bytes_per_request, &s.bytes_per_request);
+        let extra = Wire { sent: jb.sent - sb.sent, received: jb.received - sb.received };
+        let bytes = CostPerMillion::of(0.0, extra, e.utilization, p);
+        let bytes_usd = bytes.egress_usd + bytes.ingress_usd;
+        let cpu_usd = CostPerMillion::of(s_cpu.median - j_cpu.median, Wire::NONE, e.utilization, p).cpu_usd;
+        let costs_more = bytes_usd > cpu_usd;
+        kinds.push(if costs_more { VerdictKind::Supported } else { VerdictKind::Refuted });
+        lines.push(format!(
+            "against {}: jwt's bytes add ${bytes_usd:.5} per million requests ({:+.0} B in, {:+.0} B out per request), \
+             its CPU saves ${cpu_usd:.5} ({} vs {} target + store) → {}",
+            s.target.id,
+            jb.received - sb.received,
+            jb.sent - sb.sent,
+            j_cpu.show(1, " µs"),
+            s_cpu.show(1, " µs"),
+            if costs_more { "supported" } else { "refuted" }
+        ));
+    }
+    let verdict = if kinds.iter().all(|k| *k == kinds[0]) { kinds[0] } else { VerdictKind::DependsOn };
+    let because = format!(
+        "{}; rule: supported where the bytes jwt adds cost more per million requests than the CPU it saves over the \
+         session, refuted where they cost less. Prices: {p} (the token rides in requests: what a client sends is \
+         ingress, which the large clouds do not bill; change it with --price); CPU at {:.0} % utilization.",
+        lines.join("; "),
+        e.utilization * 100.0
+    );
+    Ok(Outcome { measured: lines.join("; "), verdict, because })
 }
 
 #[cfg(test)]

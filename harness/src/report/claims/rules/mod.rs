@@ -14,16 +14,17 @@ mod security;
 mod store;
 mod wire;
 
-use authbench_targets::spec::{StoreKind, StrategyKind};
+use authbench_targets::spec::{Protocol, StoreKind, StrategyKind, TargetSpec, Transport};
 use authbench_targets::token::alg::Alg;
 
 use super::rule::Rule;
 use super::verdict::{Decision, Figure, Missing, Reading};
 use crate::model::results::{Case, Results};
 use crate::model::stats::Estimate;
+use crate::report::findings::Economics;
 
 /// Decides one claim's rule from the run, with the claim's tolerance factor `t`.
-pub(super) fn decide(rule: &Rule, t: f64, r: &Results) -> Decision {
+pub(super) fn decide(rule: &Rule, t: f64, r: &Results, economics: &Economics) -> Decision {
     match *rule {
         Rule::JwtCostUs { claimed_us } => cost::jwt_cost_us(r, claimed_us, t),
         Rule::JwtLatencyUs { claimed_us, percentile, at_rps } => {
@@ -42,6 +43,10 @@ pub(super) fn decide(rule: &Rule, t: f64, r: &Results) -> Decision {
         Rule::JwtServesInOutage { max_error_share } => availability::jwt_serves_in_outage(r, max_error_share, t),
         Rule::RestartLogsOut { logged_out_share } => availability::restart_logs_out(r, logged_out_share, t),
         Rule::HybridServesInOutage { max_error_share } => availability::hybrid_serves_in_outage(r, max_error_share, t),
+        Rule::HybridWindowS { claimed_s } => security::hybrid_window_s(r, claimed_s, t),
+        Rule::JwtBytesCost => cost::jwt_bytes_cost(r, economics),
+        Rule::HybridBeatsSession => store::hybrid_beats_session(r),
+        Rule::RefreshNeedsStore => store::refresh_needs_store(r, t),
     }
 }
 
@@ -79,6 +84,13 @@ fn reading(
     what: impl Fn(&Case) -> String,
 ) -> Result<Reading, Missing> {
     Ok(Reading { condition: condition(c), figure: figure_of(r, c, f, what)? })
+}
+
+/// Whether `c` is served the plain way (Bearer over HTTP/1.1 without TLS, the default pool); its
+/// TTLs and store round trip may differ.
+fn plain_shape(c: &Case) -> bool {
+    let s = &c.target.spec;
+    s.transport == Transport::Bearer && !s.tls && s.protocol == Protocol::Http1 && s.pool_size == TargetSpec::POOL
 }
 
 /// The first closed-model browse case matching `pred`.

@@ -1,10 +1,10 @@
-//! Rules on the security windows the probe measures on a jwt target without denylist.
+//! Rules on the security windows the probe measures: jwt without denylist, and hybrid per access TTL.
 
 use authbench_targets::spec::StrategyKind;
 
 use crate::model::probe::{ProbeResult, WindowResult};
 use crate::model::results::Results;
-use crate::report::claims::verdict::{need, Decision, Outcome};
+use crate::report::claims::verdict::{judge_figures, need, Decision, Direction, Figure, Outcome, Reading, Stated};
 
 /// "A JWT stays valid after revocation until it expires".
 pub(super) fn jwt_revocation(r: &Results) -> Decision {
@@ -50,4 +50,39 @@ fn window(r: &Results, pick: fn(&ProbeResult) -> &WindowResult, why: &str) -> De
     } else {
         Outcome::refuted(m, format!("{rule}: the token was refused before its exp"))
     })
+}
+
+/// "Access tokens of at most claimed_s bound a revoked user's access": the revocation window of
+/// each hybrid configuration served the plain way, one per access TTL (measured, or the bound the
+/// target promises where the probe stopped waiting).
+pub(super) fn hybrid_window_s(r: &Results, claimed_s: f64, t: f64) -> Decision {
+    let plain = |p: &&ProbeResult| {
+        let s = &p.target.spec;
+        s.strategy == StrategyKind::Hybrid
+            && s.transport == authbench_targets::spec::Transport::Bearer
+            && !s.tls
+            && s.store_rtt.0.is_zero()
+    };
+    let mut probes: Vec<&ProbeResult> = r.probes.iter().filter(plain).collect();
+    probes.sort_by_key(|p| p.target.spec.ttls.access.0);
+    probes.dedup_by_key(|p| p.target.spec.ttls.access.0);
+    need(probes.first(), || "security probe of a hybrid target".into())?;
+    let readings: Vec<Reading> = probes.iter().map(|p| window_reading(p)).collect();
+    let stated = Stated { value: claimed_s, direction: Direction::AtMost, unit: " s", digits: 1, scale: 1.0 };
+    let why = "A revoked user keeps a valid access token until it expires, so the access TTL is the window; the \
+               refresh token, refused at once, is what ends the session.";
+    judge_figures(&stated, &readings, t, why)
+}
+
+/// A hybrid probe's revocation window as a one-window figure, the bound where the probe gave up.
+fn window_reading(p: &ProbeResult) -> Reading {
+    let s = p.revocation.measured_or_bound_s();
+    let how = match p.revocation.measured_s {
+        Some(_) => "measured".to_owned(),
+        None => format!("the bound: still accepted at the probe's {:.0} s cap", p.cap_s),
+    };
+    Reading {
+        condition: format!("{} (access TTL {}, {how})", p.target.id, p.target.spec.ttls.access),
+        figure: Figure { median: s, low: s, high: s, n: 1 },
+    }
 }

@@ -4,9 +4,11 @@
 use authbench_scenarios::ScenarioKind;
 use authbench_targets::spec::{StoreKind, StrategyKind};
 
-use super::{closed, condition, jwt_hs256, reading, session, store_cpu, target_limited_rps};
+use super::{closed, condition, figure_of, jwt_hs256, plain_shape, reading, session, store_cpu, target_limited_rps};
 use crate::model::results::{Case, Results};
-use crate::report::claims::verdict::{judge_figures, need, Decision, Direction, Missing, Outcome, Stated};
+use crate::report::claims::verdict::{
+    judge_figures, need, Decision, Direction, Missing, Outcome, Reading, Stated, VerdictKind,
+};
 
 /// "With sessions the database becomes the limit": PostgreSQL's CPU against the target's, and
 /// session throughput against `max_ratio` of jwt's.
@@ -43,21 +45,111 @@ pub(super) fn session_store_bound(r: &Results, max_ratio: f64) -> Decision {
     })
 }
 
-/// "A Redis session lookup costs ~claimed_us": mean session_get latency the target saw.
+/// "A Redis session lookup costs ~claimed_us": mean session_get latency the target saw, judged at
+/// each store round trip the run measured session-redis at (Bearer over plain HTTP/1.1).
 pub(super) fn redis_lookup_us(r: &Results, claimed_us: f64, t: f64) -> Decision {
-    let s = need(session(r, StoreKind::Redis), || "session-redis browse (closed) case".into())?;
-    let x = reading(r, s, |c| c.store_op_latency_us, |c| format!("session_get latency for {}", c.target.id))?;
+    let cases = sessions_on(r, StrategyKind::Session, StoreKind::Redis);
+    need(cases.first(), || "session-redis browse (closed) case".into())?;
+    let readings = cases
+        .iter()
+        .map(|c| {
+            let x = reading(r, c, |c| c.store_op_latency_us, |c| format!("session_get latency for {}", c.target.id))?;
+            let rtt = c.target.spec.store_rtt;
+            let rtt = if rtt.0.is_zero() { "0".to_owned() } else { rtt.to_string() };
+            Ok(Reading { condition: format!("{} (store RTT {rtt})", x.condition), ..x })
+        })
+        .collect::<Result<Vec<_>, Missing>>()?;
     let stated = Stated { value: claimed_us, direction: Direction::About, unit: " µs", digits: 0, scale: 1.0 };
     let why = format!(
-        "Mean session_get latency as the target timed it, with Redis on loopback on the same machine; a lookup of \
-         {} ms needs a network hop or a saturated server.",
-        plain(claimed_us / 1000.0)
+        "Mean session_get latency as the target timed it, at each round trip the harness put between target and \
+         Redis (RTT 0: loopback on the same machine); a lookup of {} ms needs a network hop of about that much or a \
+         saturated server.",
+        plain_number(claimed_us / 1000.0)
     );
-    judge_figures(&stated, &[x], t, &why)
+    judge_figures(&stated, &readings, t, &why)
+}
+
+/// The plain-shape closed browse cases of `strategy` on `store` (default TTLs), one per store round trip.
+fn sessions_on(r: &Results, strategy: StrategyKind, store: StoreKind) -> Vec<&Case> {
+    let wanted = |c: &Case| {
+        let s = &c.target.spec;
+        s.strategy == strategy && s.store == Some(store) && plain_shape(c) && s.ttls == Default::default()
+    };
+    r.closed_browse().into_iter().filter(|c| wanted(c)).collect()
+}
+
+/// "Microservices already share a Redis, so hybrid still wins by skipping it on most requests":
+/// hybrid on Redis against sessions on Redis, target + store CPU per request, at each store round
+/// trip the run has both at. Supported when hybrid's interval lies wholly below the session's.
+pub(super) fn hybrid_beats_session(r: &Results) -> Decision {
+    let sessions = sessions_on(r, StrategyKind::Session, StoreKind::Redis);
+    let hybrids = sessions_on(r, StrategyKind::Hybrid, StoreKind::Redis);
+    let pairs: Vec<(&Case, &Case)> = sessions
+        .iter()
+        .filter_map(|s| hybrids.iter().find(|h| h.target.spec.store_rtt == s.target.spec.store_rtt).map(|h| (*h, *s)))
+        .collect();
+    need(pairs.first(), || "hybrid and session browse (closed) cases on Redis at one store round trip".into())?;
+    let mut measured = Vec::new();
+    let mut kinds = Vec::new();
+    for (h, s) in &pairs {
+        let what = |x: &Case| format!("store CPU for {} (external store)", x.target.id);
+        let hf = figure_of(r, h, |x| x.cpu_us_per_request.target_and_store(), what)?;
+        let sf = figure_of(r, s, |x| x.cpu_us_per_request.target_and_store(), what)?;
+        let wins = hf.high < sf.low;
+        kinds.push(if wins { VerdictKind::Supported } else { VerdictKind::Refuted });
+        measured.push(format!(
+            "store RTT {}: {} {} against {} {} target + store CPU per request, {:.3} vs {:.2} store ops per request → {}",
+            s.target.spec.store_rtt,
+            h.target.id,
+            hf.show(1, " µs"),
+            s.target.id,
+            sf.show(1, " µs"),
+            h.store_ops_per_request,
+            s.store_ops_per_request,
+            if wins { "supported" } else { "refuted" }
+        ));
+    }
+    let verdict = if kinds.iter().all(|k| *k == kinds[0]) { kinds[0] } else { VerdictKind::DependsOn };
+    let because = format!(
+        "{}; rule: supported at a round trip when hybrid's 95 % interval of target + store CPU per request lies \
+         wholly below the session's, refuted when it does not (browse, closed loop). A shared Redis still serves \
+         every session lookup; hybrid asks it only at login, refresh and logout.",
+        measured.join("; ")
+    );
+    Ok(Outcome { measured: measured.join("; "), verdict, because })
+}
+
+/// "Needing refresh tokens means storage anyway, so statelessness is lost": store operations per
+/// refresh in the refresh scenario of each hybrid configuration (a refresh needs the store at
+/// least once), beside how few browse requests touch it.
+pub(super) fn refresh_needs_store(r: &Results, t: f64) -> Decision {
+    let refreshing = |c: &&Case| {
+        c.target.spec.strategy == StrategyKind::Hybrid
+            && c.load.scenario == ScenarioKind::Refresh
+            && c.store_touch.as_ref().is_some_and(|s| s.refreshes > 0.0)
+    };
+    let cases: Vec<&Case> = r.summaries.iter().filter_map(|s| r.representative(s)).filter(refreshing).collect();
+    need(cases.first(), || "hybrid refresh case with counted refreshes".into())?;
+    let per_refresh = |c: &Case| c.store_touch.as_ref().map(|s| c.store_ops_per_request * s.requests / s.refreshes);
+    let readings = cases
+        .iter()
+        .map(|c| reading(r, c, per_refresh, |x| format!("refreshes counted for {}", x.id)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stated =
+        Stated { value: 1.0, direction: Direction::AtLeast, unit: " store ops per refresh", digits: 2, scale: 1.0 };
+    let browse = sessions_on(r, StrategyKind::Hybrid, StoreKind::Redis)
+        .first()
+        .map(|c| format!("; in {} browse {:.4} store ops per request", c.target.id, c.store_ops_per_request))
+        .unwrap_or_default();
+    let why = format!(
+        "Storage is needed: every refresh reads and rotates its family in the store. It is off the request path \
+         otherwise{browse}: what is lost is statelessness at refresh, not on every request."
+    );
+    judge_figures(&stated, &readings, t, &why)
 }
 
 /// `x` to three decimals without trailing zeros: 1.0 → "1", 0.5 → "0.5" (not "0" as `{:.0}` gives).
-fn plain(x: f64) -> String {
+fn plain_number(x: f64) -> String {
     let s = format!("{x:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
@@ -131,9 +223,9 @@ pub(super) fn denylist_ops(r: &Results, t: f64) -> Decision {
 mod tests {
     #[test]
     fn plain_drops_trailing_zeros() {
-        assert_eq!(super::plain(0.01 * 100.0), "1");
-        assert_eq!(super::plain(2000.0 / 1000.0), "2");
-        assert_eq!(super::plain(500.0 / 1000.0), "0.5");
-        assert_eq!(super::plain(12.5), "12.5");
+        assert_eq!(super::plain_number(0.01 * 100.0), "1");
+        assert_eq!(super::plain_number(2000.0 / 1000.0), "2");
+        assert_eq!(super::plain_number(500.0 / 1000.0), "0.5");
+        assert_eq!(super::plain_number(12.5), "12.5");
     }
 }
