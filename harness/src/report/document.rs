@@ -78,11 +78,33 @@ impl Table {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChartRef {
     pub stem: String,
-    /// What the chart shows, in words: image alt text, figure label, the terminal's line.
+    /// The question the chart answers: image alt text, figure label, the terminal's line.
     pub caption: String,
+    /// What this run's figures answer, printed under the chart ("not measured" for a missing
+    /// figure); None only for a chart not yet given one.
+    pub answer: Option<String>,
 }
 
 impl ChartRef {
+    /// A chart with its question and the answer this run's figures give, so a reader need not
+    /// read the answer off the picture.
+    pub fn new(stem: impl Into<String>, caption: impl Into<String>, answer: impl Into<String>) -> ChartRef {
+        ChartRef { stem: stem.into(), caption: caption.into(), answer: Some(answer.into()) }
+    }
+
+    /// A chart with its question only, for a chart whose answer is not computed yet.
+    pub fn unanswered(stem: impl Into<String>, caption: impl Into<String>) -> ChartRef {
+        ChartRef { stem: stem.into(), caption: caption.into(), answer: None }
+    }
+
+    /// The figure label under the chart: the question, then this run's answer when there is one.
+    pub fn label(&self) -> String {
+        match &self.answer {
+            Some(a) => format!("{} — {a}", self.caption),
+            None => self.caption.clone(),
+        }
+    }
+
     /// The SVG's path relative to the report directory.
     pub fn svg(&self) -> String {
         format!("charts/{}.svg", self.stem)

@@ -25,13 +25,25 @@ impl Segment {
     }
 }
 
-/// One horizontal bar, possibly stacked from several segments.
+/// One horizontal bar, possibly stacked from several segments, or a group's header.
 pub(super) struct Row {
     pub label: String,
     pub segments: Vec<Segment>,
+    /// The figure written at the bar's end when it is not the parts' total.
+    pub note: Option<String>,
 }
 
 impl Row {
+    /// A bar whose end says its total (and which parts were not measured).
+    pub fn new(label: impl Into<String>, segments: Vec<Segment>) -> Row {
+        Row { label: label.into(), segments, note: None }
+    }
+
+    /// A group's header: its name in the label column, no bar.
+    pub fn header(name: impl Into<String>) -> Row {
+        Row::new(format!("▸ {}", name.into()), Vec::new())
+    }
+
     fn measured(&self) -> impl Iterator<Item = (f64, RGBColor)> + '_ {
         self.segments.iter().filter_map(|s| Some((s.value?, s.color)))
     }
@@ -42,6 +54,12 @@ impl Row {
 
     /// The figure written at the bar's end: its total, and which parts were not measured.
     fn end_label(&self) -> String {
+        if self.segments.is_empty() {
+            return String::new();
+        }
+        if let Some(n) = &self.note {
+            return n.clone();
+        }
         let missing: Vec<&str> = self.segments.iter().filter(|s| s.value.is_none()).map(|s| s.name).collect();
         if missing.len() == self.segments.len() {
             return "not measured".into();
@@ -106,7 +124,8 @@ impl Chart for Bars {
             .disable_y_mesh()
             .y_labels(n.max(1))
             .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                // The first row on top: slot 0 is the axis' bottom.
+                SegmentValue::CenterOf(i) if *i < n => labels.get(n - 1 - i).cloned().unwrap_or_default(),
                 _ => String::new(),
             })
             .x_desc(self.x_desc.as_str())
@@ -116,7 +135,7 @@ impl Chart for Bars {
             .draw()
             .map_err(err)?;
         for (i, row) in self.rows.iter().enumerate() {
-            draw_row(&mut chart, i, row, max)?;
+            draw_row(&mut chart, n - 1 - i, row, max)?;
         }
         legend(&bottom, &self.legend)
     }
@@ -152,11 +171,12 @@ mod tests {
 
     #[test]
     fn an_unmeasured_figure_is_said_not_drawn_as_zero() {
-        let row = |segments| Row { label: "x".into(), segments };
+        let row = |segments| Row::new("x", segments);
         assert_eq!(row(vec![seg(None, "")]).end_label(), "not measured");
         assert_eq!(row(vec![seg(Some(0.0), "")]).end_label(), "0.00");
         let cpu = row(vec![seg(Some(40.0), "target"), seg(None, "store"), seg(Some(8.0), "load generator")]);
         assert_eq!(cpu.end_label(), "48.0 (store not measured)");
         assert_eq!(cpu.measured().count(), 2);
+        assert_eq!(Row::header("jwt").end_label(), "");
     }
 }

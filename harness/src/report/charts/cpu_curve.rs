@@ -5,11 +5,11 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{axis, color, distinct, err, series_key, write, Chart, DESC_PT, FONT, LABEL_PT, TITLE_PT};
+use super::style::{axis, color, distinct, err, series_key, write_answered, Chart, DESC_PT, FONT, LABEL_PT, TITLE_PT};
 use super::Ctx;
 use crate::model::ladder::Ladder;
 use crate::model::results::Results;
-use crate::report::document::ChartRef;
+use crate::report::document::{num, ChartRef};
 
 /// One configuration's curve.
 pub(super) struct Curve {
@@ -106,6 +106,27 @@ fn curve(r: &Results, l: &Ladder) -> Curve {
     Curve { name: l.target.id.clone(), color: color(&l.target.spec), points, saturated }
 }
 
+/// Per configuration, CPU per request at its least and most busy error-free step.
+fn answer(curves: &[Curve]) -> String {
+    let words = |c: &Curve| {
+        let (lo, hi) = (c.points.first()?, c.points.last()?);
+        let ratio = if hi.1 > 0.0 { format!(" ({:.1}×)", lo.1 / hi.1) } else { String::new() };
+        Some(format!(
+            "{} {} µs at {:.0} % vs {} µs at {:.0} %{ratio}",
+            c.name,
+            num(lo.1),
+            lo.0 * 100.0,
+            num(hi.1),
+            hi.0 * 100.0
+        ))
+    };
+    let parts: Vec<String> = curves.iter().filter_map(words).collect();
+    match parts.is_empty() {
+        true => "not measured".into(),
+        false => format!("target CPU per request, least vs most busy step: {}", parts.join("; ")),
+    }
+}
+
 /// The chart, when some ladder has a step with a known utilization.
 pub(super) fn render(r: &Results, ctx: &Ctx) -> anyhow::Result<Option<ChartRef>> {
     let curves: Vec<Curve> = r.ladders.iter().map(|l| curve(r, l)).filter(|c| !c.points.is_empty()).collect();
@@ -114,6 +135,7 @@ pub(super) fn render(r: &Results, ctx: &Ctx) -> anyhow::Result<Option<ChartRef>>
     }
     let caption = "Target CPU per request against utilization, browse: does a request cost more CPU when the target \
                    is less busy?";
+    let text = answer(&curves);
     let chart = CpuCurve { title: format!("Target CPU per request along the rate ladder — {}", ctx.run), curves };
-    write(&chart, ctx.dir, "cpu_curve", caption).map(Some)
+    write_answered(&chart, ctx.dir, ChartRef::new("cpu_curve", caption, text)).map(Some)
 }

@@ -8,9 +8,9 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{axis, err, legend, write, Chart, FONT, LABEL_PT, SMALL_PT, TITLE_PT};
+use super::style::{axis, err, legend, write_answered, Chart, FONT, LABEL_PT, SMALL_PT, TITLE_PT};
 use super::Ctx;
-use crate::model::fault::{DataAfterRestart, Fault, FaultSubject};
+use crate::model::fault::{DataAfterRestart, Fault, FaultSubject, Recovery};
 use crate::model::results::Second;
 use crate::report::document::ChartRef;
 use crate::report::sections::faults::{groups, kind_title, FaultCase, FaultGroup};
@@ -237,6 +237,30 @@ fn stem(id: &str) -> String {
     format!("{STEM_PREFIX}{safe}")
 }
 
+/// One configuration's outcome in words: service kept during the fault, recovery, sessions lost.
+fn outcome_words(fc: &FaultCase<'_>) -> String {
+    let o = &fc.record.outcome;
+    let kept = o.availability.map_or("service kept not measured".to_owned(), |a| format!("{:.0} % served", a * 100.0));
+    let back = match o.recovery {
+        Recovery::Undisturbed => "undisturbed".to_owned(),
+        Recovery::After { s } => format!("back {s:.0} s after"),
+        Recovery::NotWithinWindow => "not back within the window".to_owned(),
+    };
+    let lost = match o.sessions_lost {
+        0 => String::new(),
+        n => format!(", {n} sessions lost"),
+    };
+    format!("{} {kept}, {back}{lost}", fc.case.target.id)
+}
+
+/// What the group's figures answer: each configuration's outcome.
+fn answer(g: &FaultGroup<'_>) -> String {
+    match g.cases.is_empty() {
+        true => "not measured".into(),
+        false => g.cases.iter().map(outcome_words).collect::<Vec<_>>().join("; "),
+    }
+}
+
 fn chart(g: &FaultGroup<'_>, ctx: &Ctx) -> anyhow::Result<ChartRef> {
     let caption = format!("{} ({}), {}: {}", kind_title(&g.fault), g.fault, g.load.id(), question(&g.fault));
     let chart = FaultChart {
@@ -244,7 +268,7 @@ fn chart(g: &FaultGroup<'_>, ctx: &Ctx) -> anyhow::Result<ChartRef> {
         panels: g.cases.iter().map(|fc| panel(*fc)).collect(),
         window_s: g.cases.iter().map(|fc| fc.case.window_s).fold(1.0, f64::max),
     };
-    write(&chart, ctx.dir, &stem(&g.id()), &caption)
+    write_answered(&chart, ctx.dir, ChartRef::new(stem(&g.id()), caption, answer(g)))
 }
 
 /// One chart per `[[fault]]` of the run, keyed by the group's id; none without fault cases.
@@ -283,7 +307,8 @@ mod tests {
     #[test]
     fn panels_series_and_the_shaded_fault_are_in_the_svg() {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let drawn = write(&fixture(), dir.path(), "fault_test", "caption?").expect("the chart draws");
+        let drawn =
+            super::super::style::write(&fixture(), dir.path(), "fault_test", "caption?").expect("the chart draws");
         assert_eq!(drawn.stem, "fault_test");
         let svg = std::fs::read_to_string(dir.path().join("fault_test.svg")).expect("the SVG was written");
         let doc = roxmltree::Document::parse(&svg).expect("the SVG parses");

@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{axis, distinct, err, series_key, Chart, DESC_PT, FONT, LABEL_PT, TITLE_PT};
+use super::style::{axis, distinct, err, series_key, sig, Chart, DESC_PT, FONT, LABEL_PT, TITLE_PT};
 use super::{case_color, Ctx};
 use crate::model::population::Analytic;
 use crate::model::results::{Case, CaseRole, Results};
@@ -150,6 +150,22 @@ impl Chart for HybridShare {
     }
 }
 
+/// Each case's measured share beside the share its policy predicts, by configured access TTL.
+fn answer(cases: &[&Case]) -> String {
+    let words = |c: &&Case| {
+        let ttl = c.population.as_ref()?.scaling.access_ttl?.configured;
+        let measured = c.store_touch.as_ref()?.store_share * 100.0;
+        let predicted = c.population.as_ref()?.analytic.map(|a| a.store_share * 100.0);
+        let predicted = predicted.map_or("not measured".to_owned(), |p| format!("{} %", sig(p)));
+        Some(format!("{} at TTL {ttl}: measured {} %, predicted {predicted}", c.target.id, sig(measured)))
+    };
+    let parts: Vec<String> = cases.iter().filter_map(words).collect();
+    match parts.is_empty() {
+        true => "not measured".into(),
+        false => format!("share of requests that touch the store: {}", parts.join("; ")),
+    }
+}
+
 /// The chart; None without a hybrid population case.
 pub(super) fn render(r: &Results, ctx: &Ctx) -> anyhow::Result<Option<ChartRef>> {
     let cases = cases(r);
@@ -169,5 +185,5 @@ pub(super) fn render(r: &Results, ctx: &Ctx) -> anyhow::Result<Option<ChartRef>>
     let ttls = points.iter().map(|p| p.ttl_s).fold((f64::MAX, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
     let caption = "How often does hybrid really touch its store, and does the simple formula predict it?";
     let chart = HybridShare { title: format!("{caption} — {}", ctx.run), curves: curves(&cases, ttls), points };
-    super::style::write(&chart, ctx.dir, "hybrid_share", caption).map(Some)
+    super::style::write_answered(&chart, ctx.dir, ChartRef::new("hybrid_share", caption, answer(&cases))).map(Some)
 }

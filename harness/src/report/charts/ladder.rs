@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{axis, color, distinct, err, write, Chart, DESC_PT, FONT, LABEL_PT, SMALL_PT, TITLE_PT};
+use super::style::{axis, color, distinct, err, write_answered, Chart, DESC_PT, FONT, LABEL_PT, SMALL_PT, TITLE_PT};
 use super::Ctx;
 use crate::model::ladder::{Capacity, Ladder, Slo, Step};
 use crate::model::results::Results;
@@ -178,9 +178,24 @@ fn climb(l: &Ladder) -> Climb {
     }
 }
 
+/// Each laddered configuration's capacity at the SLO, in a few words.
+fn answer(ladders: &[&Ladder]) -> String {
+    let words = |l: &&Ladder| {
+        let cap = match l.capacity {
+            Capacity::NoSlo => "no SLO given".to_owned(),
+            Capacity::Found { rps, .. } => format!("{} req/s", num(rps)),
+            Capacity::AtLeast { rps } => format!("at least {} req/s", num(rps)),
+            Capacity::Below { rps } => format!("below {} req/s", num(rps)),
+        };
+        format!("{} {cap}", l.target.id)
+    };
+    format!("capacity at the SLO: {}", ladders.iter().map(words).collect::<Vec<_>>().join("; "))
+}
+
 /// The chart, when the run climbed at least one ladder.
 pub(super) fn render(r: &Results, ctx: &Ctx) -> anyhow::Result<Option<ChartRef>> {
-    let climbs: Vec<Climb> = r.ladders.iter().filter(|l| !l.steps.is_empty()).map(climb).collect();
+    let climbed: Vec<&Ladder> = r.ladders.iter().filter(|l| !l.steps.is_empty()).collect();
+    let climbs: Vec<Climb> = climbed.iter().map(|l| climb(l)).collect();
     if climbs.is_empty() {
         return Ok(None);
     }
@@ -193,5 +208,5 @@ pub(super) fn render(r: &Results, ctx: &Ctx) -> anyhow::Result<Option<ChartRef>>
     let caption = "Latency against offered rate, browse (open model): up to which rate does each configuration meet \
                    the SLO?";
     let chart = LadderChart { title: format!("Latency along the rate ladder — {}", ctx.run), climbs, slos };
-    write(&chart, ctx.dir, "ladder_latency", caption).map(Some)
+    write_answered(&chart, ctx.dir, ChartRef::new("ladder_latency", caption, answer(&climbed))).map(Some)
 }

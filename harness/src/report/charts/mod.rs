@@ -3,9 +3,11 @@
 
 pub mod auth_cost;
 mod bars;
+mod cost;
 mod cpu_curve;
 mod curves;
 mod fault;
+mod groups;
 mod hybrid_share;
 mod ladder;
 mod lines;
@@ -23,11 +25,13 @@ use authbench_scenarios::ScenarioKind;
 
 use crate::model::matrix::ModelKind;
 use crate::model::results::{Case, Results};
+use crate::report::document::num;
 use crate::report::document::ChartRef;
 use bars::{Bars, Row, Segment};
 use curves::Curves;
+use groups::{extreme, grouped_rows, per_strategy, strategy_key};
 use scatter::{Point, Scatter, WINDOW_FLOOR_S};
-use style::write;
+use style::{write, write_answered};
 
 pub use style::color;
 
@@ -38,51 +42,48 @@ fn case_color(c: &Case) -> RGBColor {
     color(&c.target.spec)
 }
 
-/// One single-figure row per configuration; None draws no bar and says "not measured".
-fn per_config(cases: &[&Case], value: impl Fn(&Case) -> Option<f64>) -> Vec<Row> {
-    cases
-        .iter()
-        .map(|c| Row { label: c.target.id.clone(), segments: vec![Segment::whole(value(c), case_color(c))] })
-        .collect()
-}
-
-/// A key entry per strategy and store, in the order the configurations appear.
-fn strategy_legend(cases: &[&Case]) -> Vec<(String, RGBColor)> {
-    let mut out: Vec<(String, RGBColor)> = Vec::new();
-    for c in cases {
-        let spec = &c.target.spec;
-        let name = match (spec.denylist, spec.store) {
-            (Some(d), _) => format!("jwt + {d} denylist"),
-            (None, Some(s)) => format!("{} on {s}", spec.strategy),
-            (None, None) => spec.strategy.to_string(),
-        };
-        if !out.iter().any(|(n, _)| *n == name) {
-            out.push((name, case_color(c)));
-        }
-    }
-    out
-}
-
-/// Bars of one figure per configuration, coloured by strategy.
-fn config_bars(
-    closed: &[&Case],
-    (stem, caption, x_desc): (&str, &str, &str),
-    value: impl Fn(&Case) -> Option<f64>,
-    ctx: &Ctx,
-) -> anyhow::Result<ChartRef> {
-    let chart = Bars {
-        title: format!("{caption} — {}", ctx.run),
-        x_desc: x_desc.into(),
-        rows: per_config(closed, value),
-        legend: strategy_legend(closed),
-    };
-    write(&chart, ctx.dir, stem, caption)
-}
-
 /// Where charts go and which run they show.
 struct Ctx<'a> {
     dir: &'a Path,
     run: String,
+}
+
+/// Saturation throughput per configuration, grouped by strategy.
+fn throughput_chart(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<ChartRef> {
+    let question = "Which configuration of each strategy serves the most requests per second on this machine?";
+    let rps = |c: &Case| Some(c.throughput_rps);
+    let answer = per_strategy(closed, |g| extreme(g, rps, true), |c| format!("{} req/s", num(c.throughput_rps)));
+    let chart = Bars {
+        title: format!("Saturation throughput, browse (closed) — {}", ctx.run),
+        x_desc: "requests per second (load generator and target share the machine)".into(),
+        rows: grouped_rows(closed, |c, color| vec![Row::new(c.target.id.clone(), vec![Segment::whole(rps(c), color)])]),
+        legend: strategy_key(closed),
+    };
+    write_answered(&chart, ctx.dir, ChartRef::new("throughput", question, format!("most of each: {answer}")))
+}
+
+/// The bytes chart's answer: per strategy, the range of auth bytes per request over its HTTP/1.1
+/// configurations (over h2 HPACK codes the header text, so the count is not what crossed the wire).
+fn bytes_answer(closed: &[&Case]) -> String {
+    let plain: Vec<&Case> =
+        closed.iter().copied().filter(|c| c.target.spec.protocol != authbench_targets::spec::Protocol::H2).collect();
+    let auth = |c: &Case| Some(c.bytes_per_request.auth);
+    let ranges: Vec<String> = groups::by_strategy(&plain)
+        .into_iter()
+        .filter(|(s, _)| *s != authbench_targets::spec::StrategyKind::None)
+        .filter_map(|(s, g)| {
+            let (lo, hi) = (extreme(g.clone(), auth, false)?, extreme(g, auth, true)?);
+            let (a, b) = (lo.bytes_per_request.auth, hi.bytes_per_request.auth);
+            Some(match lo.target.id == hi.target.id {
+                true => format!("{s} {} B ({})", num(a), lo.target.id),
+                false => format!("{s} {}–{} B ({} to {})", num(a), num(b), lo.target.id, hi.target.id),
+            })
+        })
+        .collect();
+    match ranges.is_empty() {
+        true => "not measured".into(),
+        false => format!("auth material per request, both directions, HTTP/1.1: {}", ranges.join("; ")),
+    }
 }
 
 fn bytes_chart(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<ChartRef> {
@@ -98,25 +99,18 @@ fn bytes_chart(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<ChartRef> {
             vec![part(whole, hpack)]
         }
     };
-    let rows = closed
-        .iter()
-        .flat_map(|c| {
-            let b = &c.bytes_per_request;
-            let h2 = c.target.spec.protocol == authbench_targets::spec::Protocol::H2;
-            let (inward, outward) = if h2 {
-                (vec![part(b.received, hpack)], vec![part(b.sent, hpack)])
-            } else {
-                (split(b.received, b.auth_received, rest_in), split(b.sent, b.auth_sent, rest_out))
-            };
-            [
-                Row { label: format!("{} · in", c.target.id), segments: inward },
-                Row { label: format!("{} · out", c.target.id), segments: outward },
-            ]
-        })
-        .collect();
-    let caption = "Bytes on the wire per request, browse (closed)";
+    let rows = grouped_rows(closed, |c, _| {
+        let b = &c.bytes_per_request;
+        let h2 = c.target.spec.protocol == authbench_targets::spec::Protocol::H2;
+        let (inward, outward) = if h2 {
+            (vec![part(b.received, hpack)], vec![part(b.sent, hpack)])
+        } else {
+            (split(b.received, b.auth_received, rest_in), split(b.sent, b.auth_sent, rest_out))
+        };
+        vec![Row::new(format!("{} · in", c.target.id), inward), Row::new(format!("{} · out", c.target.id), outward)]
+    });
     let chart = Bars {
-        title: format!("{caption} — {}", ctx.run),
+        title: format!("Bytes on the wire per request, browse (closed) — {}", ctx.run),
         x_desc: "bytes per request, counted on the target's sockets".into(),
         rows,
         legend: vec![
@@ -126,35 +120,8 @@ fn bytes_chart(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<ChartRef> {
             ("h2, HPACK-coded: credential share in the TLS and HTTP/2 section".into(), hpack),
         ],
     };
-    write(&chart, ctx.dir, "bytes", caption)
-}
-
-fn cpu_chart(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<ChartRef> {
-    let (t, s, l) = (RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(189, 189, 189));
-    let rows = closed
-        .iter()
-        .map(|c| Row {
-            label: c.target.id.clone(),
-            segments: vec![
-                Segment { value: Some(c.cpu_us_per_request.target), color: t, name: "target" },
-                // An external store's CPU is not visible from here: marked, not drawn as 0.
-                Segment { value: c.cpu_us_per_request.store, color: s, name: "store" },
-                Segment { value: Some(c.cpu_us_per_request.loadgen), color: l, name: "load generator" },
-            ],
-        })
-        .collect();
-    let caption = "CPU µs per request, browse (closed)";
-    let chart = Bars {
-        title: format!("{caption} — {}", ctx.run),
-        x_desc: "CPU microseconds per request (from /proc)".into(),
-        rows,
-        legend: vec![
-            ("target".into(), t),
-            ("store (not measured when external)".into(), s),
-            ("load generator".into(), l),
-        ],
-    };
-    write(&chart, ctx.dir, "cpu", caption)
+    let question = "How many bytes does each strategy's credential add to a request?";
+    write_answered(&chart, ctx.dir, ChartRef::new("bytes", question, bytes_answer(closed)))
 }
 
 /// The charts that compare configurations by their closed browse case.
@@ -162,46 +129,48 @@ fn closed_browse_charts(closed: &[&Case], ctx: &Ctx) -> anyhow::Result<Vec<Chart
     if closed.is_empty() {
         return Ok(Vec::new());
     }
-    let saturation = (
-        "throughput",
-        "Saturation throughput, browse (closed)",
-        "requests per second (load generator and target share the machine)",
-    );
-    let per_core = (
-        "req_per_core",
-        "Requests per second per core of target CPU, browse (closed)",
-        "1e6 / target CPU µs per request",
-    );
-    let ops = ("store_ops", "Store operations per request, browse (closed)", "store operations per request");
     Ok(vec![
-        config_bars(closed, saturation, |c| Some(c.throughput_rps), ctx)?,
-        config_bars(closed, per_core, |c| c.req_per_core_s, ctx)?,
-        config_bars(closed, ops, |c| Some(c.store_ops_per_request), ctx)?,
+        throughput_chart(closed, ctx)?,
+        cost::per_core_chart(closed, ctx)?,
+        cost::cpu_chart(closed, ctx)?,
         bytes_chart(closed, ctx)?,
-        cpu_chart(closed, ctx)?,
     ])
 }
 
-/// Browse latency percentile curves of the matrix, one chart per load model; with repetitions, the
-/// one with the median throughput (ladder steps have their own chart).
-fn latency_charts(r: &Results, ctx: &Ctx) -> anyhow::Result<Vec<ChartRef>> {
-    let mut out = Vec::new();
-    for model in [ModelKind::Closed, ModelKind::Open] {
-        let series: Vec<Series> = r
-            .summaries
-            .iter()
-            .filter(|s| s.load.scenario == ScenarioKind::Browse && s.load.model_kind() == model)
-            .filter_map(|s| r.representative(s))
-            .map(|c| Ok((c.target.id.clone(), case_color(c), curves::percentile_points(c)?)))
-            .collect::<anyhow::Result<_>>()?;
-        if series.is_empty() {
-            continue;
-        }
-        let caption = format!("Latency by percentile, browse ({} model)", model.as_str());
-        let chart = Curves { title: format!("{caption} — {}", ctx.run), series };
-        out.push(write(&chart, ctx.dir, &format!("latency_{}", model.as_str()), &caption)?);
+/// The open-model latency chart's answer: per strategy, the configuration with the lowest p99.
+fn latency_answer(cases: &[&Case]) -> String {
+    let p99 = |c: &Case| Some(c.latency_us.p99 as f64);
+    let rates: Vec<String> = cases.iter().filter_map(|c| c.load.rate_rps()).map(num).collect();
+    let at = match rates.first() {
+        Some(r) if rates.iter().all(|x| x == r) => format!(" at {r} req/s offered"),
+        _ => String::new(),
+    };
+    let answer = per_strategy(cases, |g| extreme(g, p99, false), |c| format!("p99 {} µs", c.latency_us.p99));
+    format!("lowest p99 of each strategy{at}: {answer}")
+}
+
+/// Browse latency percentile curves at an offered rate (the open model; a closed model's latency
+/// is its users over its throughput, which the throughput chart already shows); with repetitions,
+/// the one with the median throughput (ladder steps have their own chart).
+fn latency_chart(r: &Results, ctx: &Ctx) -> anyhow::Result<Option<ChartRef>> {
+    let cases: Vec<&Case> = r
+        .summaries
+        .iter()
+        .filter(|s| s.load.scenario == ScenarioKind::Browse && s.load.model_kind() == ModelKind::Open)
+        .filter_map(|s| r.representative(s))
+        .collect();
+    if cases.is_empty() {
+        return Ok(None);
     }
-    Ok(out)
+    let specs: Vec<_> = cases.iter().map(|c| &c.target.spec).collect();
+    let series: Vec<Series> = cases
+        .iter()
+        .zip(style::palette(&specs))
+        .map(|(c, color)| Ok((c.target.id.clone(), color, curves::percentile_points(c)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let question = "At the same offered rate, which configuration has the shortest latency tail?";
+    let chart = Curves { title: format!("Latency by percentile, browse (open model) — {}", ctx.run), series };
+    write_answered(&chart, ctx.dir, ChartRef::new("latency_open", question, latency_answer(&cases))).map(Some)
 }
 
 /// Revocation window against requests per core; configurations without either figure are left out.
@@ -243,9 +212,9 @@ pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Drawn> {
     let ctx = Ctx { dir, run: format!("run {}", r.run_id) };
     let closed = r.closed_browse();
     let mut out = closed_browse_charts(&closed, &ctx)?;
-    out.extend(latency_charts(r, &ctx)?);
+    out.extend(latency_chart(r, &ctx)?);
     out.extend(security_chart(r, &closed, &ctx)?);
-    out.extend(sweeps::render(r, dir, &ctx.run)?);
+    out.extend(sweeps::render(r, &ctx)?);
     out.extend(ladder::render(r, &ctx)?);
     out.extend(cpu_curve::render(r, &ctx)?);
     out.extend(store_rtt::render(r, &ctx)?);

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use plotters::style::RGBColor;
 
 use super::lines::Lines;
-use super::style::{color, write};
+use super::style::{color, write_answered};
 use super::{Ctx, Series};
 use crate::model::pool::{store_points, StorePoint};
 use crate::model::results::Results;
-use crate::report::document::ChartRef;
+use crate::report::document::{num, ChartRef};
 
 const LATENCY: &str = "What does the store's network distance do to each strategy's latency?";
 const CPU: &str = "What does the store's network distance do to each strategy's CPU per request?";
@@ -68,6 +68,19 @@ fn lighter(c: RGBColor) -> RGBColor {
     RGBColor(half(c.0), half(c.1), half(c.2))
 }
 
+/// Per series, a figure at the shortest and the longest round trip measured.
+fn answer(series: &[Series], what: &str) -> String {
+    let words = |(name, _, pts): &Series| {
+        let (a, b) = (pts.first()?, pts.last()?);
+        Some(format!("{name} {} → {} µs ({} → {} µs added)", num(a.1), num(b.1), num(a.0), num(b.0)))
+    };
+    let parts: Vec<String> = series.iter().filter_map(words).collect();
+    match parts.is_empty() {
+        true => "not measured".into(),
+        false => format!("{what}: {}", parts.join("; ")),
+    }
+}
+
 /// The two charts, when some configuration was measured at two round trips or more.
 pub(super) fn render(r: &Results, ctx: &Ctx) -> anyhow::Result<Vec<ChartRef>> {
     let points = store_points(r);
@@ -85,13 +98,20 @@ pub(super) fn render(r: &Results, ctx: &Ctx) -> anyhow::Result<Vec<ChartRef>> {
     let mut latency = series(&by, " p50", |c| c, |p| p.summary.p50_us.median);
     latency.extend(series(&by, " p99", lighter, |p| p.summary.p99_us.median));
     let cpu = series(&by, "", |c| c, |p| p.summary.target_cpu_us.median);
+    let p50: Vec<Series> =
+        latency.iter().filter_map(|(n, c, pts)| Some((n.strip_suffix(" p50")?.to_owned(), *c, pts.clone()))).collect();
+    let (latency_answer, cpu_answer) =
+        (answer(&p50, "p50 at the shortest and longest round trip"), answer(&cpu, "target CPU per request"));
     Ok(vec![
-        write(
+        write_answered(
             &line(LATENCY, "latency µs, browse (closed), median of repetitions", latency),
             ctx.dir,
-            "store_rtt_latency",
-            LATENCY,
+            ChartRef::new("store_rtt_latency", LATENCY, latency_answer),
         )?,
-        write(&line(CPU, "target CPU µs per request (relay not included)", cpu), ctx.dir, "store_rtt_cpu", CPU)?,
+        write_answered(
+            &line(CPU, "target CPU µs per request (relay not included)", cpu),
+            ctx.dir,
+            ChartRef::new("store_rtt_cpu", CPU, cpu_answer),
+        )?,
     ])
 }

@@ -58,6 +58,45 @@ pub fn color(spec: &TargetSpec) -> RGBColor {
     }
 }
 
+/// A strategy's hue (0–1 around the colour wheel) and saturation: every configuration of one
+/// strategy shares them, so a chart reads by strategy first.
+fn hue(strategy: StrategyKind) -> (f64, f64) {
+    match strategy {
+        StrategyKind::Jwt => (0.58, 0.65),
+        StrategyKind::Session => (0.33, 0.55),
+        StrategyKind::Hybrid => (0.07, 0.85),
+        StrategyKind::None => (0.0, 0.0),
+    }
+}
+
+/// One colour per configuration, in order: the strategy's hue, configurations of one strategy
+/// spread from dark to light and nudged around the hue, so 20+ configurations stay apart.
+pub(super) fn palette(specs: &[&TargetSpec]) -> Vec<RGBColor> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let same = |t: &&&TargetSpec| t.strategy == s.strategy;
+            let (k, n) = (specs[..i].iter().filter(same).count(), specs.iter().filter(same).count());
+            shade_of(s.strategy, k, n)
+        })
+        .collect()
+}
+
+/// The k-th of n colours of a strategy.
+fn shade_of(strategy: StrategyKind, k: usize, n: usize) -> RGBColor {
+    let (h, sat) = hue(strategy);
+    let t = if n > 1 { k as f64 / (n - 1) as f64 } else { 0.5 };
+    let nudge = ((k % 3) as f64 - 1.0) * 0.03;
+    let (r, g, b) = HSLColor((h + nudge).rem_euclid(1.0), sat, 0.28 + 0.42 * t).rgb();
+    RGBColor(r, g, b)
+}
+
+/// A strategy's middle shade, for a key that names strategies.
+pub(super) fn strategy_color(strategy: StrategyKind) -> RGBColor {
+    shade_of(strategy, 1, 3)
+}
+
 /// Something drawable on any plotters backend.
 pub(super) trait Chart {
     fn height(&self) -> u32;
@@ -69,10 +108,17 @@ pub(super) fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
-/// Draws `chart` to `<stem>.svg` and `<stem>.png` in `dir`.
+/// Draws `chart` to `<stem>.svg` and `<stem>.png` in `dir`, with its question but no answer (see
+/// [`write_answered`]).
 pub(super) fn write<C: Chart>(chart: &C, dir: &Path, stem: &str, caption: &str) -> anyhow::Result<ChartRef> {
+    write_answered(chart, dir, ChartRef::unanswered(stem, caption))
+}
+
+/// Draws `chart` to the files `r` names in `dir` and hands `r` (question and answer) back.
+pub(super) fn write_answered<C: Chart>(chart: &C, dir: &Path, r: ChartRef) -> anyhow::Result<ChartRef> {
     // Both backends measure text with the registered font, the SVG one to lay labels out.
     font()?;
+    let stem = r.stem.as_str();
     let size = (WIDTH, chart.height());
     let svg = dir.join(format!("{stem}.svg"));
     {
@@ -86,7 +132,7 @@ pub(super) fn write<C: Chart>(chart: &C, dir: &Path, stem: &str, caption: &str) 
         chart.draw(&root).map_err(|e| anyhow::anyhow!("drawing {stem}.png: {e}"))?;
         root.present().map_err(|e| anyhow::anyhow!("writing {}: {e:?}", png.display()))?;
     }
-    Ok(ChartRef { stem: stem.to_owned(), caption: caption.to_owned() })
+    Ok(r)
 }
 
 /// Colour swatches with names, three to a line.
@@ -128,6 +174,15 @@ pub(super) fn axis(v: &f64) -> String {
     }
 }
 
+/// A figure for a caption with three significant digits, so 0.00014 does not read as 0.00.
+pub(super) fn sig(v: f64) -> String {
+    if v == 0.0 || v.abs() >= 10.0 {
+        return crate::report::document::num(v);
+    }
+    let digits = (2.0 - v.abs().log10().floor()).max(0.0) as usize;
+    format!("{v:.digits$}")
+}
+
 /// Gives repeated colours distinct shades, so several configurations of one strategy stay apart.
 pub(super) fn distinct(colors: &[RGBColor]) -> Vec<RGBColor> {
     let mut seen: Vec<(RGBColor, u32)> = Vec::new();
@@ -162,10 +217,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn small_figures_keep_three_significant_digits() {
+        assert_eq!(sig(0.000140030), "0.000140");
+        assert_eq!(sig(5.5486), "5.55");
+        assert_eq!(sig(0.0), "0.00");
+        assert_eq!(sig(123.4), "123");
+    }
+
+    #[test]
     fn axis_text_has_no_float_noise() {
         assert_eq!(axis(&0.6000000000000001), "0.6");
         assert_eq!(axis(&1234.5), "1234");
         assert_eq!(axis(&0.0), "0");
+    }
+
+    #[test]
+    fn configurations_of_one_strategy_share_a_hue_but_differ() {
+        use authbench_targets::token::alg::Alg;
+        let specs = [
+            TargetSpec::jwt(Alg::Hs256),
+            TargetSpec::jwt(Alg::Rs256),
+            TargetSpec::jwt(Alg::Es256),
+            TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256),
+        ];
+        let refs: Vec<&TargetSpec> = specs.iter().collect();
+        let p = palette(&refs);
+        assert!(p[0] != p[1] && p[1] != p[2] && p[0] != p[2]);
+        // Blue dominates every jwt shade, green the session one.
+        assert!(p[..3].iter().all(|c| c.2 > c.0));
+        assert!(p[3].1 > p[3].0 && p[3].1 > p[3].2);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{axis, err, series_key, write, Chart, DESC_PT, FONT, LABEL_PT, SMALL_PT, TITLE_PT};
+use super::style::{axis, err, series_key, write_answered, Chart, DESC_PT, FONT, LABEL_PT, SMALL_PT, TITLE_PT};
 use super::{case_color, Ctx};
 use crate::model::results::{Case, Second, Timeline};
 use crate::report::document::ChartRef;
@@ -259,19 +259,49 @@ fn stem(id: &str) -> String {
     format!("{STEM_PREFIX}{safe}")
 }
 
+/// Whether the measured window was steady, from its whole seconds: the slowest and fastest
+/// second against the median, the worst p99 and the seconds with errors.
+fn answer(timeline: &Timeline, end_s: f64) -> String {
+    let inside: Vec<&Second> = timeline
+        .seconds
+        .iter()
+        .filter(|s| f64::from(s.t_s) >= timeline.window_start_s.floor() && f64::from(s.t_s) + 1.0 <= end_s)
+        .collect();
+    let mut rates: Vec<u64> = inside.iter().map(|s| s.requests).collect();
+    rates.sort_unstable();
+    let Some(median) = rates.get(rates.len() / 2).copied().filter(|m| *m > 0) else {
+        return "not measured: no whole second of the window has requests".into();
+    };
+    let pct = |v: u64| (v as f64 / median as f64 - 1.0) * 100.0;
+    let (lo, hi) = (rates[0], rates[rates.len() - 1]);
+    let p99 = inside.iter().filter_map(|s| s.p99_us).max();
+    let errors = inside.iter().filter(|s| s.errors > 0).count();
+    format!(
+        "{} whole seconds in the window: requests per second {lo} to {hi} ({:+.0} % to {:+.0} % of the median {median}), \
+         worst second's p99 {}, {errors} second{} with errors",
+        inside.len(),
+        pct(lo),
+        pct(hi),
+        p99.map_or("not measured".to_owned(), |v| format!("{v} µs")),
+        if errors == 1 { "" } else { "s" },
+    )
+}
+
 /// The chart of one case, when it has a timeline with requests in it.
 fn chart(c: &Case, ctx: &Ctx) -> anyhow::Result<Option<ChartRef>> {
     let Some(timeline) = c.timeline.as_ref().filter(|t| t.seconds.iter().any(|s| s.requests > 0)) else {
         return Ok(None);
     };
-    let caption = format!("Second by second, browse (closed): {}", c.target.id);
+    let end_s = timeline.window_start_s + c.window_s;
+    let caption = format!("Was {}'s measured window steady second by second (browse, closed)?", c.target.id);
     let chart = TimelineChart {
-        title: format!("{caption} — {}", ctx.run),
+        title: format!("Second by second, browse (closed): {} — {}", c.target.id, ctx.run),
         timeline,
-        end_s: timeline.window_start_s + c.window_s,
+        end_s,
         color: case_color(c),
     };
-    write(&chart, ctx.dir, &stem(&c.target.id), &caption).map(Some)
+    let r = ChartRef::new(stem(&c.target.id), caption, answer(timeline, end_s));
+    write_answered(&chart, ctx.dir, r).map(Some)
 }
 
 /// One timeline chart per configuration, from its closed browse case; cases recorded without a
@@ -300,6 +330,19 @@ mod tests {
             p99_us: Some(900),
             store_ops: Some(10.0),
         }
+    }
+
+    #[test]
+    fn the_answer_follows_the_seconds() {
+        let mut timeline = Timeline { window_start_s: 1.0, seconds: (0..6).map(second).collect() };
+        let steady = answer(&timeline, 5.5);
+        assert!(steady.starts_with("4 whole seconds in the window"), "{steady}");
+        timeline.seconds[2].requests /= 2;
+        timeline.seconds[3].errors = 3;
+        let dip = answer(&timeline, 5.5);
+        assert!(dip != steady && dip.contains("1 second with errors"), "{dip}");
+        timeline.seconds.iter_mut().for_each(|s| s.requests = 0);
+        assert!(answer(&timeline, 5.5).starts_with("not measured"));
     }
 
     #[test]

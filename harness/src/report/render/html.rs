@@ -42,12 +42,14 @@ fn table(t: &Table) -> String {
     s
 }
 
-/// The chart's SVG from `report_dir`, without its XML prologue, labelled with its caption.
+/// The chart's SVG from `report_dir`, without its XML prologue, labelled with its caption, its
+/// question and this run's answer under it.
 fn figure(c: &ChartRef, report_dir: &Path) -> anyhow::Result<String> {
     let path = report_dir.join(c.svg());
     let svg = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let body = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
-    Ok(format!("<figure role=\"img\" aria-label=\"{}\">{body}</figure>", esc(&c.caption)))
+    let under = c.answer.as_ref().map(|_| format!("<figcaption>{}</figcaption>", esc(&c.label())));
+    Ok(format!("<figure role=\"img\" aria-label=\"{}\">{body}{}</figure>", esc(&c.caption), under.unwrap_or_default()))
 }
 
 fn block(b: &Block, report_dir: &Path) -> anyhow::Result<String> {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::document::{Block, Document, Inline, Text};
+use crate::report::document::{Block, ChartRef, Document, Inline, Text};
 
 /// A table with a header row; `|` inside cells is escaped so a cell can never split a row.
 pub fn table(head: &[&str], rows: &[Vec<String>]) -> String {
@@ -25,6 +25,16 @@ pub fn text(t: &Text) -> String {
         .collect()
 }
 
+/// The image, then its question and this run's answer as a line of text under it (the image's
+/// alt text is not shown where the image is).
+fn chart(c: &ChartRef) -> String {
+    let image = format!("![{}]({})\n", c.caption, c.svg());
+    match c.answer {
+        Some(_) => format!("{image}\n{}\n", c.label()),
+        None => image,
+    }
+}
+
 /// One block, ending with a newline.
 fn block(b: &Block) -> String {
     match b {
@@ -34,7 +44,7 @@ fn block(b: &Block) -> String {
             table(&head, &t.rows)
         }
         Block::List(items) => items.iter().map(|i| format!("- {}\n", text(i))).collect(),
-        Block::Chart(c) => format!("![{}]({})\n", c.caption, c.svg()),
+        Block::Chart(c) => chart(c),
     }
 }
 
@@ -52,7 +62,7 @@ pub fn document(d: &Document) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::document::{ChartRef, Section};
+    use crate::report::document::Section;
 
     #[test]
     fn rows_line_up_with_the_header_and_pipes_are_escaped() {
@@ -69,10 +79,15 @@ mod tests {
                 "S",
                 vec![
                     Block::List(vec!["a".into(), "b".into()]),
-                    Block::Chart(ChartRef { stem: "c".into(), caption: "C".into() }),
+                    Block::Chart(ChartRef::unanswered("c", "C")),
+                    Block::Chart(ChartRef::new("d", "D?", "yes")),
                 ],
             )],
         };
-        assert_eq!(document(&d), "# T\n\nrun `x` is **complete**\n\n## S\n\n- a\n- b\n\n![C](charts/c.svg)\n");
+        assert_eq!(
+            document(&d),
+            "# T\n\nrun `x` is **complete**\n\n## S\n\n- a\n- b\n\n![C](charts/c.svg)\n\n\
+             ![D?](charts/d.svg)\n\nD? — yes\n"
+        );
     }
 }

@@ -50,7 +50,8 @@ fn block(b: &Block, report_dir: &Path) -> String {
         Block::List(items) => items.iter().map(|i| wrap(&i.words(), WIDTH, "- ", "  ")).collect(),
         Block::Chart(c) => {
             let svg = report_dir.join(c.svg());
-            format!("{}  {} (and .png)\n", wrap(&c.caption, WIDTH, "Chart: ", "  "), svg.display())
+            let answer = c.answer.as_deref().map(|a| wrap(a, WIDTH, "  Answer: ", "    ")).unwrap_or_default();
+            format!("{}{answer}  {} (and .png)\n", wrap(&c.caption, WIDTH, "Chart: ", "  "), svg.display())
         }
     }
 }
@@ -87,7 +88,7 @@ mod tests {
                         &["target", "req/s"],
                         vec![vec!["jwt-HS256".into(), "41089".into()], vec!["x".into(), "—".into()]],
                     ),
-                    Block::Chart(ChartRef { stem: "cpu".into(), caption: "CPU".into() }),
+                    Block::Chart(ChartRef::new("cpu", "CPU?", "jwt")),
                 ],
             )],
         };
@@ -95,7 +96,7 @@ mod tests {
         assert_eq!(
             out,
             "Report\n======\n\nprofile quick, complete\n\nSummary\n-------\n\n\
-             target     req/s\njwt-HS256  41089\nx              —\n\nChart: CPU\n  /r/charts/cpu.svg (and .png)\n"
+             target     req/s\njwt-HS256  41089\nx              —\n\nChart: CPU?\n  Answer: jwt\n  /r/charts/cpu.svg (and .png)\n"
         );
     }
 

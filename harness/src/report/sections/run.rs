@@ -204,7 +204,15 @@ pub fn summary(r: &Results) -> Section {
     Section::new("Summary", vec![Block::table(&SUMMARY_HEAD, rows), Block::paragraph(note)])
 }
 
-/// Every chart the run supports but the timelines, in the order they were drawn.
+/// Every chart the run supports but the timelines, in the order they were drawn, after how to
+/// read them.
 pub fn charts(charts: &[ChartRef]) -> Section {
-    Section::new("Charts", charts.iter().cloned().map(Block::Chart).collect())
+    let how = "Each chart is captioned with the question it answers and the answer this run's figures give. Bars \
+               are grouped by strategy, every configuration of a strategy in a shade of its hue. CPU counts the \
+               store's processes beside the target's; an external store's CPU is not visible from here and is \
+               said \"store not measured\", never counted as 0. A bound is drawn hollow and labelled, never as a \
+               measurement.";
+    let mut blocks = vec![Block::paragraph(how)];
+    blocks.extend(charts.iter().cloned().map(Block::Chart));
+    Section::new("Charts", blocks)
 }
