@@ -407,3 +407,63 @@ fn without_a_ladder_the_capacity_section_says_how_to_get_one_and_no_ladder_chart
         !tmp.path().join("charts/ladder_latency.svg").exists() && !tmp.path().join("charts/cpu_curve.svg").exists()
     );
 }
+
+/// REPORT.md of `r` rendered with `economics`.
+fn markdown_priced(r: &Results, economics: authbench_harness::report::findings::Economics) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    results::write(r, tmp.path()).unwrap();
+    let inputs = report::Inputs { economics, ..report::Inputs::new(Path::new("/nonexistent/criterion")) };
+    report::render(tmp.path(), &inputs).unwrap();
+    std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap()
+}
+
+fn table_row<'a>(text: &'a str, first_cell: &str) -> &'a str {
+    let prefix = format!("| {first_cell} |");
+    text.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("no row {first_cell} in {text}"))
+}
+
+#[test]
+fn the_findings_page_opens_the_report_with_figures_prices_and_dominated_options() {
+    use authbench_harness::report::findings::Economics;
+    let mut targets = vec![TargetSpec { strategy: StrategyKind::None, ..TargetSpec::jwt(Alg::Hs256) }];
+    targets.extend(twenty());
+    let mut r = fixture(targets);
+    let md = markdown_priced(&r, Economics::default());
+    let first = md.lines().find_map(|l| l.strip_prefix("## ")).unwrap();
+    assert_eq!(first, "Findings", "the findings page comes first");
+    let page = section(&md, "Findings");
+    assert!(page.contains("| none (floor, not an option) |"), "{page}");
+    assert!(page.contains("p99 in µs at 2000 req/s offered to every option"), "{page}");
+    // The fixture's session-redis: p99 read at the shared open load, and its store CPU counted.
+    let redis = table_row(page, "session-redis");
+    assert!(redis.contains(" store |") || redis.contains(" store"), "{redis}");
+    assert!(!redis.contains("not measured |"), "{redis}");
+    assert!(page.contains("--price cpu-hour=0.04,egress-gb=0.09,ingress-gb=0"), "{page}");
+    assert!(!section(&md, "Dominated options").contains("| none"), "the floor is no option");
+
+    // Free prices make every option cost nothing: the money comes from the prices, not a constant.
+    let free = Economics { prices: "cpu-hour=0,egress-gb=0".parse().unwrap(), ..Economics::default() };
+    let page_free = markdown_priced(&r, free);
+    assert!(
+        table_row(section(&page_free, "Findings"), "session-redis").contains("| 0.0000 (CPU 0.0000 + egress 0.0000) |")
+    );
+
+    // jwt-ES256 made ten times as costly, large and slow as jwt-HS256: HS256 dominates it. Before,
+    // the fixture's ES256 had the lower p99 at equal load, so it was not dominated.
+    let es = TargetSpec::jwt(Alg::Es256).id();
+    let dominators = |md: &str| -> Vec<String> {
+        let row = section(md, "Dominated options").lines().find(|l| l.starts_with(&format!("| {es} |")));
+        row.map_or_else(Vec::new, |l| l.split('|').nth(2).unwrap().split(", ").map(|x| x.trim().to_owned()).collect())
+    };
+    assert!(!dominators(&md).contains(&"jwt-HS256".to_owned()), "{:?}", dominators(&md));
+    let hs = r.cases.iter().find(|c| c.target.id == TargetSpec::jwt(Alg::Hs256).id()).unwrap().latency_us.clone();
+    for c in r.cases.iter_mut().filter(|c| c.target.id == es) {
+        c.cpu_us_per_request.target *= 10.0;
+        c.bytes_per_request.received *= 10.0;
+        c.latency_us.p99 = hs.p99 * 10;
+    }
+    fixture::resummarize(&mut r);
+    let after = markdown_priced(&r, Economics::default());
+    assert!(dominators(&after).contains(&"jwt-HS256".to_owned()), "{:?}", dominators(&after));
+    assert!(table_row(section(&after, "Dominated options"), &es).contains("better on CPU per request"));
+}

@@ -212,3 +212,37 @@ impl fmt::Display for Point {
         write!(f, "{} ({} against {})", self.criterion.name(), self.other, self.this)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::stats::Estimate;
+
+    fn est(v: &[f64]) -> Estimate {
+        Estimate::of(v).unwrap()
+    }
+
+    #[test]
+    fn figures_differ_only_when_their_intervals_do_not_overlap() {
+        let a = est(&[10.0, 11.0, 12.0]);
+        assert_eq!(estimates(Some(&a), Some(&est(&[5.0, 5.5, 6.0]))), Outcome::Better);
+        assert_eq!(estimates(Some(&a), Some(&est(&[20.0, 21.0, 22.0]))), Outcome::Worse);
+        assert_eq!(estimates(Some(&a), Some(&est(&[9.0, 11.5, 14.0]))), Outcome::Same);
+        assert_eq!(estimates(Some(&a), None), Outcome::Undecided);
+        assert_eq!(estimates(None, None), Outcome::NotMeasured);
+        // One window each: any difference counts.
+        assert_eq!(estimates(Some(&est(&[591.0])), Some(&est(&[564.0]))), Outcome::Better);
+    }
+
+    #[test]
+    fn windows_differ_only_beyond_the_resolution_and_a_bound_counts_as_its_bound() {
+        let measured = |s| Window::Measured { s, bound_s: 0 };
+        assert_eq!(windows(&measured(0.03), &measured(0.01), 0.04), Outcome::Same);
+        assert_eq!(windows(&measured(0.10), &measured(0.01), 0.04), Outcome::Better);
+        let bound = Window::Bound { bound_s: 901, cap_s: 8.0 };
+        assert_eq!(windows(&bound, &measured(0.01), 0.04), Outcome::Better);
+        assert_eq!(windows(&measured(0.01), &bound, 0.04), Outcome::Worse);
+        assert_eq!(windows(&Window::NotProbed, &bound, 0.04), Outcome::Undecided);
+        assert_eq!(windows(&Window::NoAuth, &Window::NotProbed, 0.04), Outcome::NotMeasured);
+    }
+}
