@@ -221,7 +221,7 @@ fn method(users: u32, cap: Duration) -> String {
          Reuse (jwt and hybrid): {user1} refreshed once (R0 to R1), presented the spent R0 to {refresh} again, then R1; \
          R1 refused as well means the replay revoked the family. Revocation: {users} users were revoked at t0 through \
          POST {revoke} and polled on {me} the same way; right after the revoke calls {user1}'s pre-revoke refresh \
-         credential (jwt: its token) was presented once to {refresh}. The demoted admin ({admin}) was polled on {adm} \
+         credential (jwt: its token) was presented once to {refresh}, a refusal timed from t0. The demoted admin ({admin}) was polled on {adm} \
          the same way. Windows are the time from the first logout or control call to the last refusal; a session's \
          token is its only credential, so the refresh probes do not apply to it.",
         logout = route::LOGOUT,
