@@ -426,3 +426,31 @@ fn the_redis_lookup_is_judged_at_each_store_round_trip() {
     assert!(x.because.contains("(store RTT 0): 40 µs") && x.because.contains("→ refuted"), "{x:?}");
     assert!(x.because.contains("(store RTT 1ms): 1500 µs") && x.because.contains("→ supported"), "{x:?}");
 }
+
+#[test]
+fn the_logout_and_reuse_claims_follow_the_probes() {
+    use authbench_harness::model::probe::{Answer, Applicability, Reply};
+    let mut r = fixture(twenty());
+    let v = priced(&r, &Economics::default());
+    assert_eq!(
+        verdict(&v, "logout-needs-list").verdict,
+        VerdictKind::Supported,
+        "{:?}",
+        verdict(&v, "logout-needs-list")
+    );
+    assert_eq!(verdict(&v, "refresh-reuse-detection").verdict, VerdictKind::Supported);
+    // A jwt without denylist whose logged-out token was refused at once: the claim is refuted.
+    let bare = r.probes.iter_mut().find(|p| p.target.spec == TargetSpec::jwt(Alg::Hs256)).unwrap();
+    let w = bare.logout.as_mut().unwrap();
+    (w.measured_s, w.still_accepted_at_cap) = (Some(0.01), false);
+    // One hybrid whose successor survived the replay: detection depends on the configuration.
+    let hybrid = r.probes.iter_mut().find(|p| p.target.spec.strategy == StrategyKind::Hybrid).unwrap();
+    if let Some(Applicability::Measured(u)) = hybrid.reuse.as_mut() {
+        u.successor = Reply { answer: Answer::Accepted, status: 200 };
+    }
+    let v = priced(&r, &Economics::default());
+    assert_eq!(verdict(&v, "logout-needs-list").verdict, VerdictKind::Refuted);
+    let reuse = verdict(&v, "refresh-reuse-detection");
+    assert_eq!(reuse.verdict, VerdictKind::DependsOn, "{reuse:?}");
+    assert!(reuse.because.contains("SpentRefused"), "{reuse:?}");
+}

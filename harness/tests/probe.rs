@@ -1,12 +1,35 @@
-//! The security probe against real targets: windows match what each strategy promises.
+//! The security probe against real targets: windows match what each strategy promises, and the
+//! refresh checks record what each strategy's /auth/refresh actually does.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use authbench_harness::model::probe::{
+    Answer, Applicability, ProbeResult, RefreshAfterRevoke, Reuse, ReuseOutcome, Skip, WindowResult,
+};
 use authbench_harness::run::provision::provision;
 use authbench_harness::run::target::{Launch, TargetProcess};
-use authbench_targets::spec::{Span, StoreKind, StrategyKind, TargetSpec};
+use authbench_targets::spec::{Span, StoreKind, StrategyKind, TargetSpec, Transport};
 use authbench_targets::token::alg::Alg;
+
+fn measured<T: std::fmt::Debug>(a: &Option<Applicability<T>>) -> &T {
+    match a {
+        Some(Applicability::Measured(m)) => m,
+        other => panic!("expected a measurement, got {other:?}"),
+    }
+}
+
+fn after(p: &ProbeResult) -> &RefreshAfterRevoke {
+    measured(&p.refresh_after_revoke)
+}
+
+fn reuse(p: &ProbeResult) -> &Reuse {
+    measured(&p.reuse)
+}
+
+fn logout(p: &ProbeResult) -> &WindowResult {
+    p.logout.as_ref().expect("the logout window is measured")
+}
 
 #[tokio::test]
 async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
@@ -25,26 +48,63 @@ async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
         namespace: format!("probe{}", std::process::id()),
         store_url: None,
     };
+    let probe = |spec: TargetSpec, cap: u64| {
+        let launch = &launch;
+        async move {
+            let t = TargetProcess::start(&spec, launch, &spec.id()).await.unwrap();
+            let p = authbench_harness::run::probe::run(&t, &spec, 2, Duration::from_secs(cap)).await.unwrap();
+            t.stop().await;
+            eprintln!(
+                "{}: logout {:?}\n  refresh after revoke {:?}\n  reuse {:?}",
+                p.target.id, p.logout, p.refresh_after_revoke, p.reuse
+            );
+            p
+        }
+    };
 
     let mut hybrid = TargetSpec::stored(StrategyKind::Hybrid, StoreKind::Redis, Alg::Hs256);
     hybrid.ttls.access = Span(Duration::from_secs(2));
-    let t = TargetProcess::start(&hybrid, &launch, "hybrid").await.unwrap();
-    let p = authbench_harness::run::probe::run(&t, &hybrid, 2, Duration::from_secs(10)).await.unwrap();
-    t.stop().await;
-    for (what, w) in [("revocation", &p.revocation), ("stale role", &p.stale_role)] {
+    let p = probe(hybrid, 10).await;
+    for (what, w) in [("revocation", &p.revocation), ("stale role", &p.stale_role), ("logout", logout(&p))] {
         assert_eq!(w.bound_s, 3, "{what}: 2 s TTL + the second of exp");
         assert!(!w.still_accepted_at_cap, "{what}: {p:?}");
         assert!(w.accepted_after_change > 0, "{what}: a hybrid access token outlives the change: {p:?}");
         assert!(w.measured_s.unwrap() <= w.bound_s as f64 + 1.0, "{what}: {p:?}");
     }
+    assert_eq!(after(&p).reply.answer, Answer::Refused, "a revoked user's refresh token is dead at once: {p:?}");
+    assert!(after(&p).refused_after_s.is_some());
+    assert_eq!(reuse(&p).outcome(), ReuseOutcome::FamilyRevoked, "hybrid revokes the family on a replay: {p:?}");
 
-    let session = TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256);
-    let t = TargetProcess::start(&session, &launch, "session").await.unwrap();
-    let p = authbench_harness::run::probe::run(&t, &session, 2, Duration::from_secs(10)).await.unwrap();
-    t.stop().await;
-    for w in [&p.revocation, &p.stale_role] {
-        assert_eq!(w.accepted_after_change, 0, "sessions change on the very next request: {p:?}");
+    // In cookies the refresh token travels in its own cookie, as the load's clients send it.
+    hybrid.transport = Transport::Cookie;
+    let p = probe(hybrid, 10).await;
+    assert!(!logout(&p).still_accepted_at_cap, "{p:?}");
+    assert_eq!(after(&p).reply.answer, Answer::Refused, "{p:?}");
+    assert_eq!(reuse(&p).outcome(), ReuseOutcome::FamilyRevoked, "{p:?}");
+
+    let session = probe(TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256), 10).await;
+    for w in [&session.revocation, &session.stale_role, logout(&session)] {
+        assert_eq!(w.accepted_after_change, 0, "sessions change on the very next request: {session:?}");
         assert_eq!(w.bound_s, 0);
     }
+    let skip = Skip::NoRefreshToken;
+    assert_eq!(session.refresh_after_revoke, Some(Applicability::NotApplicable(skip)));
+    assert_eq!(session.reuse, Some(Applicability::NotApplicable(skip)));
+
+    // Without a denylist nothing ends a token before its exp: a short cap is enough to see it.
+    let jwt = probe(TargetSpec::jwt(Alg::Hs256), 1).await;
+    let jwt_logout = logout(&jwt);
+    assert!(jwt_logout.still_accepted_at_cap && jwt_logout.measured_s.is_none(), "{jwt:?}");
+    let session_logout = logout(&session).measured_s.expect("a session's logout is measured");
+    assert!(session_logout < jwt_logout.bound_s as f64, "a session ends at logout, well inside jwt's bound");
+    assert_eq!(after(&jwt).reply.answer, Answer::Accepted, "a revoked jwt user can still refresh: {jwt:?}");
+    assert_eq!(reuse(&jwt).outcome(), ReuseOutcome::SpentAccepted, "a refreshed jwt token stays valid: {jwt:?}");
+
+    let mut denied = TargetSpec::jwt(Alg::Hs256);
+    denied.denylist = Some(StoreKind::Memory);
+    let p = probe(denied, 1).await;
+    assert!(!logout(&p).still_accepted_at_cap && logout(&p).accepted_after_change == 0, "{p:?}");
+    assert_eq!(after(&p).reply.answer, Answer::Refused, "{p:?}");
+    assert_eq!(reuse(&p).outcome(), ReuseOutcome::SpentRefused, "a denylist spends the old token only: {p:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -110,6 +110,10 @@ pub struct Capabilities {
     pub revoke_window_bound_s: Option<u64>,
     /// Upper bound, in seconds, of the window in which an old role is still honoured.
     pub role_change_window_bound_s: Option<u64>,
+    /// Upper bound, in seconds, of the window in which a logged-out credential is still accepted;
+    /// None when there is none (`none`). Absent in documents of older targets.
+    #[serde(default)]
+    pub logout_window_bound_s: Option<u64>,
     /// What /auth/refresh does for this strategy.
     pub refresh: String,
 }

@@ -15,66 +15,65 @@ pub fn capabilities(spec: &TargetSpec, leeway_s: u64) -> Capabilities {
     let jwt_chain = spec.ttls.absolute.secs() + slack;
     let access = spec.ttls.access.secs() + slack;
     let text = |logout: &str, revoke: &str, refresh: &str| (logout.to_owned(), revoke.to_owned(), refresh.to_owned());
-    let (ops, (logout, revoke, refresh), revoke_bound, role_bound) = match (spec.strategy, spec.denylist) {
-        (StrategyKind::Jwt, None) => (
-            0,
-            text(
-                "nothing: the token stays valid until exp; the client only forgets it",
-                "impossible: issued tokens stay valid until exp and can be refreshed until login + absolute-ttl",
-                "exchanges a valid token for a new one with the user's current role; the old one stays valid \
+    // Bounds as (revoke, role change, logout). Without a denylist a logged-out jwt token can still
+    // be refreshed, so its bound is the chain's, like a revoked one's.
+    let (ops, (logout, revoke, refresh), (revoke_bound, role_bound, logout_bound)) =
+        match (spec.strategy, spec.denylist) {
+            (StrategyKind::Jwt, None) => (
+                0,
+                text(
+                    "nothing: the token stays valid until exp; the client only forgets it",
+                    "impossible: issued tokens stay valid until exp and can be refreshed until login + absolute-ttl",
+                    "exchanges a valid token for a new one with the user's current role; the old one stays valid \
                  until exp; no refresh reaches past login + absolute-ttl",
+                ),
+                (Some(jwt_chain), Some(jwt_token), Some(jwt_chain)),
             ),
-            Some(jwt_chain),
-            Some(jwt_token),
-        ),
-        (StrategyKind::Jwt, Some(_)) => (
-            1,
-            text(
-                "denies the token's jti until its exp plus leeway",
-                "immediate: every token issued up to now is denied and can no longer be refreshed",
-                "exchanges a valid token for a new one with the user's current role and denies the old one; \
+            (StrategyKind::Jwt, Some(_)) => (
+                1,
+                text(
+                    "denies the token's jti until its exp plus leeway",
+                    "immediate: every token issued up to now is denied and can no longer be refreshed",
+                    "exchanges a valid token for a new one with the user's current role and denies the old one; \
                  no refresh reaches past login + absolute-ttl",
+                ),
+                (Some(0), Some(jwt_token), Some(0)),
             ),
-            Some(0),
-            Some(jwt_token),
-        ),
-        (StrategyKind::Session, _) => (
-            1,
-            text(
-                "deletes the session",
-                "immediate: every session of the user is deleted",
-                "rotates the session id: new token, fresh lifetime, old token deleted",
+            (StrategyKind::Session, _) => (
+                1,
+                text(
+                    "deletes the session",
+                    "immediate: every session of the user is deleted",
+                    "rotates the session id: new token, fresh lifetime, old token deleted",
+                ),
+                (Some(0), Some(0), Some(0)),
             ),
-            Some(0),
-            Some(0),
-        ),
-        (StrategyKind::Hybrid, _) => (
-            0,
-            text(
-                "revokes the refresh-token family; the access token lives until exp",
-                "refresh tokens at once; access tokens at their exp",
-                "rotates the refresh token; replaying a spent one revokes the family",
+            (StrategyKind::Hybrid, _) => (
+                0,
+                text(
+                    "revokes the refresh-token family; the access token lives until exp",
+                    "refresh tokens at once; access tokens at their exp",
+                    "rotates the refresh token; replaying a spent one revokes the family",
+                ),
+                (Some(access), Some(access), Some(access)),
             ),
-            Some(access),
-            Some(access),
-        ),
-        (StrategyKind::None, _) => (
-            0,
-            text(
-                "nothing: no credential is checked",
-                "impossible: a request only names its user, and that is never checked",
-                "hands back a credential naming the same user",
+            (StrategyKind::None, _) => (
+                0,
+                text(
+                    "nothing: no credential is checked",
+                    "impossible: a request only names its user, and that is never checked",
+                    "hands back a credential naming the same user",
+                ),
+                (None, Some(0), None),
             ),
-            None,
-            Some(0),
-        ),
-    };
+        };
     Capabilities {
         store_ops_per_request: ops,
         logout,
         revoke,
         revoke_window_bound_s: revoke_bound,
         role_change_window_bound_s: role_bound,
+        logout_window_bound_s: logout_bound,
         refresh,
     }
 }
@@ -133,16 +132,21 @@ mod tests {
             (capped.revoke_window_bound_s, capped.role_change_window_bound_s),
             (Some(86_400 + 6), Some(86_400 + 6))
         );
+        assert_eq!(jwt.logout_window_bound_s, Some(30 * 86_400 + 1), "a logged-out token can still be refreshed");
         let deny = caps(&["--strategy", "jwt", "--denylist", "memory"]);
+        assert_eq!(deny.logout_window_bound_s, Some(0), "logout denies the token");
         assert_eq!(deny.revoke_window_bound_s, Some(0));
         assert_eq!(deny.role_change_window_bound_s, Some(7 * 86_400 + 1));
         assert_eq!(deny.store_ops_per_request, 1);
         let hybrid = caps(&["--strategy", "hybrid", "--store", "memory", "--access-ttl", "2m"]);
         assert_eq!(hybrid.revoke_window_bound_s, Some(120 + 1));
+        assert_eq!(hybrid.logout_window_bound_s, Some(120 + 1), "logout leaves the access token to its exp");
         let session = Config::parse_from(["t", "--strategy", "session", "--store", "memory"]);
-        assert_eq!(capabilities(&session.spec, 0).role_change_window_bound_s, Some(0));
+        let session_caps = capabilities(&session.spec, 0);
+        assert_eq!((session_caps.role_change_window_bound_s, session_caps.logout_window_bound_s), (Some(0), Some(0)));
         let none = caps(&["--strategy", "none"]);
         assert_eq!((none.revoke_window_bound_s, none.role_change_window_bound_s), (None, Some(0)));
+        assert_eq!(none.logout_window_bound_s, None);
         let back: Info = serde_json::from_str(&render(&session, 3, 2)).unwrap();
         assert_eq!(back.strategy, StrategyKind::Session);
         assert_eq!(back.alg, None);

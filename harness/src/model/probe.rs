@@ -1,5 +1,6 @@
 //! What the security probe and the storage measurement record per target configuration.
 
+use authbench_targets::spec::StrategyKind;
 use serde::{Deserialize, Serialize};
 
 use super::results::TargetRecord;
@@ -33,7 +34,120 @@ pub struct Storage {
     pub measured_as: String,
 }
 
-/// Both windows for one target configuration.
+/// How a target answered one credential presented to /auth/refresh.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// 200: a new grant was issued for it.
+    Accepted,
+    /// 401: the credential was refused.
+    Refused,
+    /// Any other status (store down, busy): neither, so it proves nothing either way.
+    Other,
+}
+
+/// One refresh attempt: the answer and the status it came with.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Reply {
+    pub answer: Answer,
+    pub status: u16,
+}
+
+impl Reply {
+    /// Classifies an HTTP status the way clients act on it (200 go on, 401 log in again).
+    pub fn of(status: u16) -> Reply {
+        let answer = match status {
+            200 => Answer::Accepted,
+            401 => Answer::Refused,
+            _ => Answer::Other,
+        };
+        Reply { answer, status }
+    }
+}
+
+/// What a strategy's /auth/refresh takes, which decides whether the refresh probes apply.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshCredential {
+    /// A separate opaque refresh token, rotated on every use (hybrid).
+    RefreshToken,
+    /// The access token itself, exchanged while still valid (jwt).
+    AccessToken,
+}
+
+/// Why a refresh probe did not run for a configuration.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Skip {
+    /// The session token is the only credential; its refresh rotates it in place, and the
+    /// revocation and logout windows already cover it.
+    NoRefreshToken,
+}
+
+impl RefreshCredential {
+    /// The refresh credential of `strategy`, or why the refresh probes skip it.
+    pub fn of(strategy: StrategyKind) -> Result<RefreshCredential, Skip> {
+        match strategy {
+            StrategyKind::Hybrid => Ok(RefreshCredential::RefreshToken),
+            StrategyKind::Jwt => Ok(RefreshCredential::AccessToken),
+            StrategyKind::Session | StrategyKind::None => Err(Skip::NoRefreshToken),
+        }
+    }
+}
+
+/// A probe that either ran or did not apply, with the reason.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Applicability<T> {
+    Measured(T),
+    NotApplicable(Skip),
+}
+
+/// A pre-revoke refresh credential presented right after its user was revoked.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct RefreshAfterRevoke {
+    pub credential: RefreshCredential,
+    pub reply: Reply,
+    /// Seconds from the first revoke call to the refusal; None when it was not refused.
+    pub refused_after_s: Option<f64>,
+}
+
+/// Refresh once (R0 → R1), replay the spent R0, then present R1.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Reuse {
+    pub credential: RefreshCredential,
+    /// The spent R0 presented again.
+    pub replay: Reply,
+    /// R1, presented after the replay.
+    pub successor: Reply,
+}
+
+/// What the replay of a spent refresh credential did, read off a [`Reuse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReuseOutcome {
+    /// The replay was refused and took its successor with it: reuse detection.
+    FamilyRevoked,
+    /// The replay was refused; the successor still works (rotation without reuse detection).
+    SpentRefused,
+    /// The spent credential was accepted again: it was never spent.
+    SpentAccepted,
+    /// Some answer was neither 200 nor 401.
+    Inconclusive,
+}
+
+impl Reuse {
+    /// Reads the two answers as one outcome.
+    pub fn outcome(&self) -> ReuseOutcome {
+        match (self.replay.answer, self.successor.answer) {
+            (Answer::Accepted, _) => ReuseOutcome::SpentAccepted,
+            (Answer::Refused, Answer::Refused) => ReuseOutcome::FamilyRevoked,
+            (Answer::Refused, Answer::Accepted) => ReuseOutcome::SpentRefused,
+            (Answer::Other, _) | (Answer::Refused, Answer::Other) => ReuseOutcome::Inconclusive,
+        }
+    }
+}
+
+/// The windows and refresh checks for one target configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProbeResult {
     pub target: TargetRecord,
@@ -42,8 +156,67 @@ pub struct ProbeResult {
     pub poll_interval_ms: u64,
     pub revocation: WindowResult,
     pub stale_role: WindowResult,
+    /// How long a credential kept working after its own logout; None in files from before the
+    /// logout probe.
+    #[serde(default)]
+    pub logout: Option<WindowResult>,
+    /// None in files from before the refresh probes.
+    #[serde(default)]
+    pub refresh_after_revoke: Option<Applicability<RefreshAfterRevoke>>,
+    /// None in files from before the refresh probes.
+    #[serde(default)]
+    pub reuse: Option<Applicability<Reuse>>,
     pub method: String,
     /// Bytes one stored session or refresh family costs the store (session and hybrid only).
     #[serde(default)]
     pub storage: Option<Storage>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probe_from_before_the_logout_and_refresh_probes_still_reads() {
+        use authbench_targets::spec::{StoreKind, TargetSpec};
+        use authbench_targets::token::alg::Alg;
+        let w =
+            WindowResult { measured_s: Some(0.01), still_accepted_at_cap: false, bound_s: 0, accepted_after_change: 0 };
+        let spec = TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256);
+        let p = ProbeResult {
+            target: (&spec).into(),
+            users: 2,
+            cap_s: 3.0,
+            poll_interval_ms: 20,
+            revocation: w.clone(),
+            stale_role: w.clone(),
+            logout: Some(w),
+            refresh_after_revoke: Some(Applicability::NotApplicable(Skip::NoRefreshToken)),
+            reuse: Some(Applicability::NotApplicable(Skip::NoRefreshToken)),
+            method: "m".into(),
+            storage: None,
+        };
+        let mut old = serde_json::to_value(&p).unwrap();
+        for key in ["logout", "refresh_after_revoke", "reuse", "storage"] {
+            old.as_object_mut().unwrap().remove(key).unwrap();
+        }
+        let back: ProbeResult = serde_json::from_value(old).unwrap();
+        assert_eq!((back.logout, back.refresh_after_revoke, back.reuse), (None, None, None), "not measured, not 0");
+        assert_eq!(back.revocation, p.revocation);
+    }
+
+    #[test]
+    fn reuse_outcomes_and_applicability_are_typed() {
+        let reuse =
+            |a, b| Reuse { credential: RefreshCredential::RefreshToken, replay: Reply::of(a), successor: Reply::of(b) };
+        assert_eq!(reuse(401, 401).outcome(), ReuseOutcome::FamilyRevoked);
+        assert_eq!(reuse(401, 200).outcome(), ReuseOutcome::SpentRefused);
+        assert_eq!(reuse(200, 200).outcome(), ReuseOutcome::SpentAccepted);
+        assert_eq!(reuse(503, 401).outcome(), ReuseOutcome::Inconclusive);
+        assert_eq!(RefreshCredential::of(StrategyKind::Session), Err(Skip::NoRefreshToken));
+        let skipped: Applicability<Reuse> = Applicability::NotApplicable(Skip::NoRefreshToken);
+        let json = serde_json::to_string(&skipped).unwrap();
+        assert_eq!(json, r#"{"not_applicable":"no_refresh_token"}"#);
+        assert_eq!(serde_json::from_str::<Applicability<Reuse>>(&json).unwrap(), skipped);
+    }
 }

@@ -1,4 +1,5 @@
-//! The security probe: how long a revoked user, or a demoted admin, is still served.
+//! The security probe: how long a logged-out or revoked user, or a demoted admin, is still served,
+//! and what /auth/refresh does with a revoked user's or a spent refresh credential.
 
 use std::time::{Duration, Instant};
 
@@ -7,9 +8,11 @@ use anyhow::Context;
 use authbench_targets::contract::{self, route, Info, CONTROL_KEY_HEADER};
 use authbench_targets::spec::{TargetSpec, Transport};
 
-use super::client::Credential;
+use super::client::{Credential, Grant};
 use super::target::TargetProcess;
-use crate::model::probe::{ProbeResult, WindowResult};
+use crate::model::probe::{
+    Answer, Applicability, ProbeResult, RefreshAfterRevoke, RefreshCredential, Reply, Reuse, WindowResult,
+};
 
 /// Pause between polls of the credentials under test.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
@@ -22,12 +25,23 @@ struct Client {
 }
 
 impl Client {
-    async fn login(&self, id: u64) -> anyhow::Result<Credential> {
-        super::client::login(&self.http, &self.base, self.transport, id).await.context("probe login")
+    async fn login(&self, id: u64) -> anyhow::Result<Grant> {
+        super::client::login_grant(&self.http, &self.base, self.transport, id).await.context("probe login")
     }
 
     async fn status(&self, path: &str, cred: &Credential) -> anyhow::Result<u16> {
         Ok(self.http.get(format!("{}{path}", self.base)).header(cred.0, &cred.1).send().await?.status().as_u16())
+    }
+
+    /// Posts what refresh and logout are shown for `grant`, as the scenarios' users post it.
+    async fn present(&self, path: &str, grant: &Grant) -> anyhow::Result<reqwest::Response> {
+        let (header, body) = super::client::presented(grant, self.transport);
+        let req = self.http.post(format!("{}{path}", self.base)).header(header.0, header.1);
+        Ok(req.body(body.unwrap_or_default()).send().await?)
+    }
+
+    async fn refresh(&self, grant: &Grant) -> anyhow::Result<Reply> {
+        Ok(Reply::of(self.present(route::REFRESH, grant).await?.status().as_u16()))
     }
 
     async fn control(&self, path: &str, body: Option<String>) -> anyhow::Result<()> {
@@ -39,12 +53,30 @@ impl Client {
         anyhow::ensure!(r.status() == 200, "control call {path} answered {}", r.status());
         Ok(())
     }
+
+    async fn info(&self) -> anyhow::Result<Info> {
+        let url = format!("{}{}", self.base, route::INFO);
+        let r = self.http.get(url).header(CONTROL_KEY_HEADER, &self.control_key).send().await?;
+        r.json().await.context("reading /control/info")
+    }
+
+    /// Logs users `ids` in and checks each is served on /api/me.
+    async fn served(&self, ids: impl Iterator<Item = u64>) -> anyhow::Result<Vec<Grant>> {
+        let mut out = Vec::new();
+        for id in ids {
+            let g = self.login(id).await?;
+            let ok = self.status(route::ME, &g.access).await? == 200;
+            anyhow::ensure!(ok, "{} not served after its login", contract::username(id));
+            out.push(g);
+        }
+        Ok(out)
+    }
 }
 
 async fn watch(
     client: &Client,
     path: &str,
-    creds: &[(&'static str, String)],
+    creds: &[Credential],
     cap: Duration,
     start: Instant,
     bound_s: u64,
@@ -75,7 +107,70 @@ async fn watch(
     })
 }
 
-/// Runs the probe against a fresh target.
+fn access(grants: &[Grant]) -> Vec<Credential> {
+    grants.iter().map(|g| g.access.clone()).collect()
+}
+
+/// Users log out with their own credential; their old access credentials are polled on /api/me.
+async fn logout_window(client: &Client, users: u32, cap: Duration, bound_s: u64) -> anyhow::Result<WindowResult> {
+    let grants = client.served(1..=u64::from(users)).await?;
+    let t0 = Instant::now();
+    for g in &grants {
+        let status = client.present(route::LOGOUT, g).await?.status();
+        anyhow::ensure!(status == 200, "logout answered {status}");
+    }
+    watch(client, route::ME, &access(&grants), cap, t0, bound_s).await
+}
+
+/// Refresh once (R0 → R1), replay the spent R0, then present R1: was the family revoked?
+async fn reuse(client: &Client, credential: RefreshCredential) -> anyhow::Result<Reuse> {
+    let r0 = client.served(std::iter::once(1)).await?.remove(0);
+    let first = client.present(route::REFRESH, &r0).await?;
+    anyhow::ensure!(first.status() == 200, "the first refresh answered {}", first.status());
+    let r1 = super::client::grant(first, client.transport).await?;
+    let replay = client.refresh(&r0).await?;
+    let successor = client.refresh(&r1).await?;
+    Ok(Reuse { credential, replay, successor })
+}
+
+/// Revokes users `1..=users` and polls their access credentials; right after the revoke calls, the
+/// first user's pre-revoke refresh credential is presented once when the strategy has one.
+async fn revocation(
+    client: &Client,
+    credential: Option<RefreshCredential>,
+    users: u32,
+    cap: Duration,
+    bound_s: u64,
+) -> anyhow::Result<(WindowResult, Option<RefreshAfterRevoke>)> {
+    let grants = client.served(1..=u64::from(users)).await?;
+    let t0 = Instant::now();
+    for id in 1..=u64::from(users) {
+        client.control(&route::revoke(id), None).await?;
+    }
+    let mut after = None;
+    if let (Some(credential), Some(first)) = (credential, grants.first()) {
+        let reply = client.refresh(first).await?;
+        let refused_after_s = (reply.answer == Answer::Refused).then(|| t0.elapsed().as_secs_f64());
+        after = Some(RefreshAfterRevoke { credential, reply, refused_after_s });
+    }
+    let window = watch(client, route::ME, &access(&grants), cap, t0, bound_s).await?;
+    Ok((window, after))
+}
+
+/// Demotes the admin and polls its credential on /api/admin.
+async fn stale_role(client: &Client, cap: Duration, bound_s: u64) -> anyhow::Result<WindowResult> {
+    // Logged in only now: with a short access TTL an earlier token could expire before the demotion.
+    let admin_id = contract::ADMIN_USER;
+    let admin = client.login(admin_id).await?;
+    let is_admin = client.status(route::ADMIN, &admin.access).await? == 200;
+    anyhow::ensure!(is_admin, "{} is not admin before the demotion", contract::username(admin_id));
+    let t1 = Instant::now();
+    client.control(&route::role(admin_id), Some(r#"{"role":"user"}"#.into())).await?;
+    watch(client, route::ADMIN, std::slice::from_ref(&admin.access), cap, t1, bound_s).await
+}
+
+/// Runs the probes against a fresh target: logout, reuse, revocation (with the refresh after it),
+/// then the demotion, so no user is logged in again after its revocation.
 pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Duration) -> anyhow::Result<ProbeResult> {
     let client = Client {
         http: super::client::http(target, Duration::from_secs(5))?,
@@ -83,42 +178,25 @@ pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Dur
         transport: spec.transport,
         control_key: target.control_key.clone(),
     };
-    let info: Info = client
-        .http
-        .get(format!("{}{}", client.base, route::INFO))
-        .header(CONTROL_KEY_HEADER, &client.control_key)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let info = client.info().await?;
     anyhow::ensure!(info.describes(spec), "target answered as {} where {} was started", info.id, spec.id());
     let caps = &info.capabilities;
-
-    let mut creds = Vec::new();
-    for id in 1..=u64::from(users) {
-        let c = client.login(id).await?;
-        let served = client.status(route::ME, &c).await? == 200;
-        anyhow::ensure!(served, "{} not served before the revoke", contract::username(id));
-        creds.push(c);
-    }
-    let t0 = Instant::now();
-    for id in 1..=u64::from(users) {
-        client.control(&route::revoke(id), None).await?;
-    }
     let bound = |b: Option<u64>, what: &str| b.with_context(|| format!("{} promises no {what} bound", spec.id()));
-    let revocation =
-        watch(&client, route::ME, &creds, cap, t0, bound(caps.revoke_window_bound_s, "revocation")?).await?;
 
-    // Logged in only now: with a short access TTL an earlier token could expire before the demotion.
-    let admin_id = contract::ADMIN_USER;
-    let admin = client.login(admin_id).await?;
-    let is_admin = client.status(route::ADMIN, &admin).await? == 200;
-    anyhow::ensure!(is_admin, "{} is not admin before the demotion", contract::username(admin_id));
-    let t1 = Instant::now();
-    client.control(&route::role(admin_id), Some(r#"{"role":"user"}"#.into())).await?;
-    let admin_creds = std::slice::from_ref(&admin);
-    let role_bound = bound(caps.role_change_window_bound_s, "role change")?;
-    let stale_role = watch(&client, route::ADMIN, admin_creds, cap, t1, role_bound).await?;
+    let logout = logout_window(&client, users, cap, bound(caps.logout_window_bound_s, "logout")?).await?;
+    let refresh = RefreshCredential::of(spec.strategy);
+    let reuse = match refresh {
+        Ok(credential) => Applicability::Measured(reuse(&client, credential).await?),
+        Err(skip) => Applicability::NotApplicable(skip),
+    };
+    let revoke_bound = bound(caps.revoke_window_bound_s, "revocation")?;
+    let (revocation, after) = revocation(&client, refresh.ok(), users, cap, revoke_bound).await?;
+    let refresh_after_revoke = match (after, refresh) {
+        (Some(a), _) => Applicability::Measured(a),
+        (None, Err(skip)) => Applicability::NotApplicable(skip),
+        (None, Ok(_)) => anyhow::bail!("no user to present a refresh credential after the revoke"),
+    };
+    let stale_role = stale_role(&client, cap, bound(caps.role_change_window_bound_s, "role change")?).await?;
 
     Ok(ProbeResult {
         storage: None,
@@ -128,20 +206,32 @@ pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Dur
         poll_interval_ms: POLL_INTERVAL.as_millis() as u64,
         revocation,
         stale_role,
+        logout: Some(logout),
+        refresh_after_revoke: Some(refresh_after_revoke),
+        reuse: Some(reuse),
         method: method(users, cap),
     })
 }
 
 fn method(users: u32, cap: Duration) -> String {
     format!(
-        "{users} users logged in and verified; at t0 all were revoked through POST {}, then each credential was polled \
-         on {} every {} ms until refused or {:.0} s passed. The demoted admin ({}) was polled on {} the same way. \
-         measured_s is the time from the first control call to the last refusal.",
-        route::REVOKE,
-        route::ME,
-        POLL_INTERVAL.as_millis(),
-        cap.as_secs_f64(),
-        contract::username(contract::ADMIN_USER),
-        route::ADMIN,
+        "Each probe logs its users in and checks they are served first. Logout: {users} users posted their own \
+         credential to {logout} as the load's clients do (hybrid its refresh token, otherwise the access credential), \
+         then each old access credential was polled on {me} every {poll} ms until refused or {cap:.0} s passed. \
+         Reuse (jwt and hybrid): {user1} refreshed once (R0 to R1), presented the spent R0 to {refresh} again, then R1; \
+         R1 refused as well means the replay revoked the family. Revocation: {users} users were revoked at t0 through \
+         POST {revoke} and polled on {me} the same way; right after the revoke calls {user1}'s pre-revoke refresh \
+         credential (jwt: its token) was presented once to {refresh}, a refusal timed from t0. The demoted admin ({admin}) was polled on {adm} \
+         the same way. Windows are the time from the first logout or control call to the last refusal; a session's \
+         token is its only credential, so the refresh probes do not apply to it.",
+        logout = route::LOGOUT,
+        me = route::ME,
+        poll = POLL_INTERVAL.as_millis(),
+        cap = cap.as_secs_f64(),
+        user1 = contract::username(1),
+        refresh = route::REFRESH,
+        revoke = route::REVOKE,
+        admin = contract::username(contract::ADMIN_USER),
+        adm = route::ADMIN,
     )
 }

@@ -90,9 +90,10 @@ fn window_text(w: &WindowResult, cap: f64) -> String {
 /// The one-line summary printed for each finished probe.
 pub fn probe_summary(p: &ProbeResult) -> String {
     format!(
-        "✓ {}/probe: revoked user served for {}; demoted admin for {}",
+        "✓ {}/probe: revoked user served for {}; demoted admin for {}; logged-out user for {}",
         p.target.id,
         window_text(&p.revocation, p.cap_s),
-        window_text(&p.stale_role, p.cap_s)
+        window_text(&p.stale_role, p.cap_s),
+        p.logout.as_ref().map_or_else(|| "not measured".to_owned(), |w| window_text(w, p.cap_s))
     )
 }

@@ -308,7 +308,8 @@ mod tests {
     fn panels_series_and_the_shaded_fault_are_in_the_svg() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let drawn =
-            super::super::style::write(&fixture(), dir.path(), "fault_test", "caption?").expect("the chart draws");
+            super::super::style::write_answered(&fixture(), dir.path(), ChartRef::unanswered("fault_test", "caption?"))
+                .expect("the chart draws");
         assert_eq!(drawn.stem, "fault_test");
         let svg = std::fs::read_to_string(dir.path().join("fault_test.svg")).expect("the SVG was written");
         let doc = roxmltree::Document::parse(&svg).expect("the SVG parses");

@@ -11,7 +11,7 @@ mod groups;
 mod hybrid_share;
 mod ladder;
 mod lines;
-mod scatter;
+mod security;
 mod store_rtt;
 pub mod style;
 mod sweeps;
@@ -30,8 +30,7 @@ use crate::report::document::ChartRef;
 use bars::{Bars, Row, Segment};
 use curves::Curves;
 use groups::{extreme, grouped_rows, per_strategy, strategy_key};
-use scatter::{Point, Scatter, WINDOW_FLOOR_S};
-use style::{write, write_answered};
+use style::write_answered;
 
 pub use style::color;
 
@@ -173,26 +172,6 @@ fn latency_chart(r: &Results, ctx: &Ctx) -> anyhow::Result<Option<ChartRef>> {
     write_answered(&chart, ctx.dir, ChartRef::new("latency_open", question, latency_answer(&cases))).map(Some)
 }
 
-/// Revocation window against requests per core; configurations without either figure are left out.
-fn security_chart(r: &Results, closed: &[&Case], ctx: &Ctx) -> anyhow::Result<Option<ChartRef>> {
-    let points: Vec<Point> = r
-        .probes
-        .iter()
-        .filter_map(|p| {
-            let c = closed.iter().find(|c| c.target.id == p.target.id)?;
-            let capped = p.revocation.measured_s.is_none();
-            let y = p.revocation.measured_or_bound_s().max(WINDOW_FLOOR_S);
-            Some(Point { name: p.target.id.clone(), color: case_color(c), x: c.req_per_core_s?, y, capped })
-        })
-        .collect();
-    if points.is_empty() {
-        return Ok(None);
-    }
-    let caption = "Security window against speed";
-    let chart = Scatter { title: format!("{caption} — {}", ctx.run), points };
-    write(&chart, ctx.dir, "security", caption).map(Some)
-}
-
 /// The charts a report shows: the timelines and the fault charts apart, since they have sections
 /// of their own.
 pub struct Drawn {
@@ -213,7 +192,7 @@ pub fn render(r: &Results, dir: &Path) -> anyhow::Result<Drawn> {
     let closed = r.closed_browse();
     let mut out = closed_browse_charts(&closed, &ctx)?;
     out.extend(latency_chart(r, &ctx)?);
-    out.extend(security_chart(r, &closed, &ctx)?);
+    out.extend(security::security_chart(r, &closed, &ctx)?);
     out.extend(sweeps::render(r, &ctx)?);
     out.extend(ladder::render(r, &ctx)?);
     out.extend(cpu_curve::render(r, &ctx)?);

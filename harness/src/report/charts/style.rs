@@ -108,12 +108,6 @@ pub(super) fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
-/// Draws `chart` to `<stem>.svg` and `<stem>.png` in `dir`, with its question but no answer (see
-/// [`write_answered`]).
-pub(super) fn write<C: Chart>(chart: &C, dir: &Path, stem: &str, caption: &str) -> anyhow::Result<ChartRef> {
-    write_answered(chart, dir, ChartRef::unanswered(stem, caption))
-}
-
 /// Draws `chart` to the files `r` names in `dir` and hands `r` (question and answer) back.
 pub(super) fn write_answered<C: Chart>(chart: &C, dir: &Path, r: ChartRef) -> anyhow::Result<ChartRef> {
     // Both backends measure text with the registered font, the SVG one to lay labels out.

@@ -59,6 +59,10 @@ pub enum Rule {
     HybridBeatsSession,
     /// Store operations per hybrid refresh: storage is needed once refresh tokens are.
     RefreshNeedsStore,
+    /// Logout probe: jwt without a denylist keeps a logged-out token working, jwt with one does not.
+    LogoutNeedsList,
+    /// Reuse probe: replaying a spent hybrid refresh token revokes its successor too.
+    ReuseRevokesFamily,
 }
 
 macro_rules! rule_names {
@@ -103,6 +107,8 @@ rule_names! {
     JwtBytesCost => "jwt_bytes_cost",
     HybridBeatsSession => "hybrid_beats_session",
     RefreshNeedsStore => "refresh_needs_store",
+    LogoutNeedsList => "logout_needs_list",
+    ReuseRevokesFamily => "reuse_revokes_family",
 }
 
 impl fmt::Display for RuleName {
@@ -125,6 +131,8 @@ pub enum MetricKind {
     StoreShare,
     /// Errors or lost sessions while a store or target fails.
     Availability,
+    /// What a target does with a credential after a security event (a replay, a revocation).
+    Behaviour,
 }
 
 impl MetricKind {
@@ -139,6 +147,7 @@ impl MetricKind {
             MetricKind::Window => "window",
             MetricKind::StoreShare => "store_share",
             MetricKind::Availability => "availability",
+            MetricKind::Behaviour => "behaviour",
         }
     }
 }
@@ -157,7 +166,10 @@ impl RuleName {
             RuleName::JwtReqPerCore | RuleName::SessionStoreBound | RuleName::SessionCapacity => MetricKind::Throughput,
             RuleName::JwtCostUs | RuleName::ExtraCoresAt => MetricKind::Cpu,
             RuleName::JwtBytes => MetricKind::Bytes,
-            RuleName::JwtRevocation | RuleName::JwtStaleRole | RuleName::HybridWindowS => MetricKind::Window,
+            RuleName::JwtRevocation | RuleName::JwtStaleRole | RuleName::HybridWindowS | RuleName::LogoutNeedsList => {
+                MetricKind::Window
+            }
+            RuleName::ReuseRevokesFamily => MetricKind::Behaviour,
             RuleName::HybridStoreShare | RuleName::DenylistOps | RuleName::RefreshNeedsStore => MetricKind::StoreShare,
             RuleName::JwtBytesCost => MetricKind::Cost,
             RuleName::HybridBeatsSession => MetricKind::Cpu,
@@ -390,6 +402,8 @@ impl Rule {
             RuleName::JwtBytesCost => Rule::JwtBytesCost,
             RuleName::HybridBeatsSession => Rule::HybridBeatsSession,
             RuleName::RefreshNeedsStore => Rule::RefreshNeedsStore,
+            RuleName::LogoutNeedsList => Rule::LogoutNeedsList,
+            RuleName::ReuseRevokesFamily => Rule::ReuseRevokesFamily,
         })
     }
 
@@ -427,6 +441,8 @@ impl Rule {
             Rule::JwtBytesCost => RuleName::JwtBytesCost,
             Rule::HybridBeatsSession => RuleName::HybridBeatsSession,
             Rule::RefreshNeedsStore => RuleName::RefreshNeedsStore,
+            Rule::LogoutNeedsList => RuleName::LogoutNeedsList,
+            Rule::ReuseRevokesFamily => RuleName::ReuseRevokesFamily,
         }
     }
 

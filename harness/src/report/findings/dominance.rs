@@ -30,17 +30,20 @@ pub enum Criterion {
     Revocation,
     /// How long a demoted admin keeps the old role.
     StaleRole,
+    /// How long a credential keeps working after its own logout.
+    Logout,
     /// Whether replicas behind a balancer share the credentials' state.
     Replicas,
 }
 
 impl Criterion {
-    pub const ALL: [Criterion; 6] = [
+    pub const ALL: [Criterion; 7] = [
         Criterion::Cores,
         Criterion::P99,
         Criterion::Bytes,
         Criterion::Revocation,
         Criterion::StaleRole,
+        Criterion::Logout,
         Criterion::Replicas,
     ];
 
@@ -52,6 +55,7 @@ impl Criterion {
             Criterion::Bytes => "bytes per request",
             Criterion::Revocation => "revocation window",
             Criterion::StaleRole => "stale-role window",
+            Criterion::Logout => "logout window",
             Criterion::Replicas => "state shared by replicas",
         }
     }
@@ -107,6 +111,7 @@ fn outcome(c: Criterion, this: &Candidate, other: &Candidate, resolution_s: f64)
         Criterion::Bytes => estimates(Some(&this.bytes), Some(&other.bytes)),
         Criterion::Revocation => windows(&this.revocation, &other.revocation, resolution_s),
         Criterion::StaleRole => windows(&this.stale_role, &other.stale_role, resolution_s),
+        Criterion::Logout => windows(&this.logout, &other.logout, resolution_s),
         Criterion::Replicas => match (this.shares_state_across_replicas(), other.shares_state_across_replicas()) {
             (false, true) => Outcome::Better,
             (true, false) => Outcome::Worse,
@@ -168,6 +173,7 @@ fn figure(c: Criterion, x: &Candidate) -> String {
         Criterion::Bytes => show(&x.bytes, 0, " B"),
         Criterion::Revocation => x.revocation.to_string(),
         Criterion::StaleRole => x.stale_role.to_string(),
+        Criterion::Logout => x.logout.to_string(),
         Criterion::Replicas => if x.shares_state_across_replicas() { "shared" } else { "one replica's own" }.into(),
     }
 }

@@ -14,6 +14,7 @@ use authbench_scenarios::ScenarioKind;
 use authbench_targets::spec::{Protocol, StoreKind, StrategyKind, TargetSpec, Transport, Ttls};
 
 use crate::model::matrix::ModelKind;
+use crate::model::probe::{ProbeResult, WindowResult};
 use crate::model::results::{Case, Results};
 use crate::model::stats::Estimate;
 use crate::report::plan::Window;
@@ -64,6 +65,8 @@ pub struct Candidate<'a> {
     pub bytes_received: Estimate,
     pub revocation: Window,
     pub stale_role: Window,
+    /// How long a logged-out credential kept working; NotProbed for files from before the probe.
+    pub logout: Window,
     /// None when the store's CPU was not measured (an external store).
     pub cost: Option<CostPerMillion>,
 }
@@ -147,10 +150,10 @@ fn candidate<'a>(r: &'a Results, c: &'a Case, equal_rps: Option<f64>, e: Economi
     let wire = Wire { sent: bytes_sent.median, received: bytes_received.median };
     let probe = r.probe(&c.target.id);
     let floor = c.target.spec.strategy == StrategyKind::None;
-    let window = |pick: fn(&crate::model::probe::ProbeResult) -> &crate::model::probe::WindowResult| match probe {
+    let window = |pick: fn(&ProbeResult) -> Option<&WindowResult>| match probe {
         _ if floor => Window::NoAuth,
         None => Window::NotProbed,
-        Some(p) => Window::of(pick(p), p.cap_s),
+        Some(p) => pick(p).map_or(Window::NotProbed, |w| Window::of(w, p.cap_s)),
     };
     Some(Candidate {
         case: c,
@@ -158,8 +161,9 @@ fn candidate<'a>(r: &'a Results, c: &'a Case, equal_rps: Option<f64>, e: Economi
         bytes: over_repetitions(r, c, |x| Some(x.bytes_per_request.total()))?,
         bytes_by_protocol: by_protocol(r, &c.target.spec),
         cost: total_cpu_us.map(|t| CostPerMillion::of(t.median, wire, e.utilization, &e.prices)),
-        revocation: window(|p| &p.revocation),
-        stale_role: window(|p| &p.stale_role),
+        revocation: window(|p| Some(&p.revocation)),
+        stale_role: window(|p| Some(&p.stale_role)),
+        logout: window(|p| p.logout.as_ref()),
         target_cpu_us,
         store_cpu_us,
         total_cpu_us,

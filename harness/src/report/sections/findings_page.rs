@@ -70,6 +70,7 @@ fn row(c: &Candidate, f: &Findings) -> Vec<String> {
         c.p99_us.as_ref().map_or_else(|| "not measured".into(), |e| e.show(0)),
         bytes(c),
         window(&c.revocation),
+        window(&c.logout),
         window(&c.stale_role),
         money(c),
     ]
@@ -104,6 +105,7 @@ pub fn section(r: &Results, f: &Findings) -> Section {
         "p99 µs at equal load",
         "bytes/req HTTP/1.1 · TLS · h2",
         "revoked user served",
+        "logged-out credential served",
         "demoted admin served",
         "$ per million requests",
     ];
@@ -136,7 +138,7 @@ pub fn dominated(f: &Findings, resolution_s: f64) -> Section {
     let found = dominance::find(&f.candidates, resolution_s);
     let rule = format!(
         "An option is dominated when another is better on at least one criterion and worse on none: CPU per request \
-         (target + store), p99 at equal load, bytes per request, revocation and stale-role windows, and whether \
+         (target + store), p99 at equal load, bytes per request, revocation, logout and stale-role windows, and whether \
          replicas share its state (an in-process store is one replica's own). Figures differ only when their 95 % \
          intervals do not overlap (one window: when they differ), windows only by more than {resolution_s:.2} s (two \
          poll intervals of the probe); a criterion measured for one of the two only leaves them undecided. Options \

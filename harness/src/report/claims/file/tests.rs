@@ -23,7 +23,7 @@ fn refused(tail: &str) -> String {
 }
 
 #[test]
-fn the_builtin_file_loads_the_nineteen_claims() {
+fn the_builtin_file_loads_the_twenty_one_claims() {
     let claims = builtin().unwrap();
     let got: Vec<(&str, Rule)> = claims.iter().map(|c| (c.id.as_str(), c.rule)).collect();
     assert_eq!(
@@ -45,6 +45,8 @@ fn the_builtin_file_loads_the_nineteen_claims() {
             ("access-fifteen-refresh-thirty", Rule::HybridWindowS { claimed_s: 900.0 }),
             ("shared-redis-hybrid-wins", Rule::HybridBeatsSession),
             ("refresh-means-storage", Rule::RefreshNeedsStore),
+            ("logout-needs-list", Rule::LogoutNeedsList),
+            ("refresh-reuse-detection", Rule::ReuseRevokesFamily),
             ("jwt-store-outage", Rule::JwtServesInOutage { max_error_share: 0.01 }),
             ("session-restart-logout", Rule::RestartLogsOut { logged_out_share: 0.9 }),
             ("hybrid-store-outage", Rule::HybridServesInOutage { max_error_share: 0.01 }),

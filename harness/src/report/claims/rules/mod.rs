@@ -47,6 +47,8 @@ pub(super) fn decide(rule: &Rule, t: f64, r: &Results, economics: &Economics) ->
         Rule::JwtBytesCost => cost::jwt_bytes_cost(r, economics),
         Rule::HybridBeatsSession => store::hybrid_beats_session(r),
         Rule::RefreshNeedsStore => store::refresh_needs_store(r, t),
+        Rule::LogoutNeedsList => security::logout_needs_list(r),
+        Rule::ReuseRevokesFamily => security::reuse_revokes_family(r),
     }
 }
 
