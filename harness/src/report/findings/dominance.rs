@@ -1,8 +1,9 @@
 //! Dominated options: one another option beats on some criterion and loses to on none, each
 //! comparison read from this run's figures with their noise.
 //!
-//! Two figures differ only when their 95 % intervals share no value (a single window: when the
-//! values differ); two windows differ only by more than two of the probe's poll intervals, the
+//! Two timed figures (CPU, p99) differ only when their 95 % intervals share no value, and a single
+//! window, which has no interval, decides nothing; byte counts differ by whole bytes; two windows
+//! differ only by more than two of the probe's poll intervals, the
 //! resolution it measured them at. A criterion measured for neither option is left out; one
 //! measured for only one of them makes the comparison undecided, never a win. Options are compared
 //! only where they would serve the same deployment: the same store round trip, unless one keeps no
@@ -73,12 +74,32 @@ pub enum Outcome {
     NotMeasured,
 }
 
-/// Lower is better; intervals (or single values) decide.
-fn estimates(this: Option<&Estimate>, other: Option<&Estimate>) -> Outcome {
-    let range = |e: &Estimate| e.interval.map_or((e.median, e.median), |i| (i.low, i.high));
+/// How a figure's repetitions vary, which decides what a difference must clear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Noise {
+    /// Timings and CPU: only disjoint 95 % intervals differ; a single window has no interval, so
+    /// it leaves the comparison undecided.
+    Timed,
+    /// Byte counts: whole bytes, so intervals are compared after rounding, and a single window by
+    /// its rounded value.
+    Counted,
+}
+
+/// Lower is better.
+fn estimates(this: Option<&Estimate>, other: Option<&Estimate>, noise: Noise) -> Outcome {
+    let range = |e: &Estimate| {
+        let (low, high) = e.interval.map_or((e.median, e.median), |i| (i.low, i.high));
+        match noise {
+            Noise::Timed => (low, high),
+            Noise::Counted => (low.round(), high.round()),
+        }
+    };
     match (this, other) {
         (None, None) => Outcome::NotMeasured,
         (None, Some(_)) | (Some(_), None) => Outcome::Undecided,
+        (Some(a), Some(b)) if noise == Noise::Timed && (a.interval.is_none() || b.interval.is_none()) => {
+            Outcome::Undecided
+        }
         (Some(a), Some(b)) => {
             let ((a_low, a_high), (b_low, b_high)) = (range(a), range(b));
             if b_high < a_low {
@@ -106,9 +127,9 @@ fn windows(this: &Window, other: &Window, resolution_s: f64) -> Outcome {
 /// How `other` does against `this` on `c`.
 fn outcome(c: Criterion, this: &Candidate, other: &Candidate, resolution_s: f64) -> Outcome {
     match c {
-        Criterion::Cores => estimates(this.total_cpu_us.as_ref(), other.total_cpu_us.as_ref()),
-        Criterion::P99 => estimates(this.p99_us.as_ref(), other.p99_us.as_ref()),
-        Criterion::Bytes => estimates(Some(&this.bytes), Some(&other.bytes)),
+        Criterion::Cores => estimates(this.total_cpu_us.as_ref(), other.total_cpu_us.as_ref(), Noise::Timed),
+        Criterion::P99 => estimates(this.p99_us.as_ref(), other.p99_us.as_ref(), Noise::Timed),
+        Criterion::Bytes => estimates(Some(&this.bytes), Some(&other.bytes), Noise::Counted),
         Criterion::Revocation => windows(&this.revocation, &other.revocation, resolution_s),
         Criterion::StaleRole => windows(&this.stale_role, &other.stale_role, resolution_s),
         Criterion::Logout => windows(&this.logout, &other.logout, resolution_s),
@@ -169,7 +190,7 @@ fn figure(c: Criterion, x: &Candidate) -> String {
     let est = |e: Option<&Estimate>, unit: &str| e.map_or_else(|| "not measured".into(), |e| show(e, 1, unit));
     match c {
         Criterion::Cores => est(x.total_cpu_us.as_ref(), " µs"),
-        Criterion::P99 => est(x.p99_us.as_ref(), " µs"),
+        Criterion::P99 => x.p99_us.as_ref().map_or_else(|| "not measured".into(), |e| show(e, 0, " µs")),
         Criterion::Bytes => show(&x.bytes, 0, " B"),
         Criterion::Revocation => x.revocation.to_string(),
         Criterion::StaleRole => x.stale_role.to_string(),
@@ -231,13 +252,17 @@ mod tests {
     #[test]
     fn figures_differ_only_when_their_intervals_do_not_overlap() {
         let a = est(&[10.0, 11.0, 12.0]);
-        assert_eq!(estimates(Some(&a), Some(&est(&[5.0, 5.5, 6.0]))), Outcome::Better);
-        assert_eq!(estimates(Some(&a), Some(&est(&[20.0, 21.0, 22.0]))), Outcome::Worse);
-        assert_eq!(estimates(Some(&a), Some(&est(&[9.0, 11.5, 14.0]))), Outcome::Same);
-        assert_eq!(estimates(Some(&a), None), Outcome::Undecided);
-        assert_eq!(estimates(None, None), Outcome::NotMeasured);
-        // One window each: any difference counts.
-        assert_eq!(estimates(Some(&est(&[591.0])), Some(&est(&[564.0]))), Outcome::Better);
+        let timed = |x: &Estimate, y: Option<&Estimate>| estimates(Some(x), y, Noise::Timed);
+        assert_eq!(timed(&a, Some(&est(&[5.0, 5.5, 6.0]))), Outcome::Better);
+        assert_eq!(timed(&a, Some(&est(&[20.0, 21.0, 22.0]))), Outcome::Worse);
+        assert_eq!(timed(&a, Some(&est(&[9.0, 11.5, 14.0]))), Outcome::Same);
+        assert_eq!(timed(&a, None), Outcome::Undecided);
+        assert_eq!(estimates(None, None, Noise::Timed), Outcome::NotMeasured);
+        // A single timed window has no interval: it tells nothing from noise.
+        assert_eq!(timed(&est(&[720.0]), Some(&est(&[320.0]))), Outcome::Undecided);
+        // Bytes are counted: one window each compares by whole bytes.
+        assert_eq!(estimates(Some(&est(&[591.0])), Some(&est(&[564.0])), Noise::Counted), Outcome::Better);
+        assert_eq!(estimates(Some(&est(&[326.2])), Some(&est(&[325.9])), Noise::Counted), Outcome::Same);
     }
 
     #[test]

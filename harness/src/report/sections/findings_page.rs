@@ -139,9 +139,10 @@ pub fn dominated(f: &Findings, resolution_s: f64) -> Section {
     let rule = format!(
         "An option is dominated when another is better on at least one criterion and worse on none: CPU per request \
          (target + store), p99 at equal load, bytes per request, revocation, logout and stale-role windows, and whether \
-         replicas share its state (an in-process store is one replica's own). Figures differ only when their 95 % \
-         intervals do not overlap (one window: when they differ), windows only by more than {resolution_s:.2} s (two \
-         poll intervals of the probe); a criterion measured for one of the two only leaves them undecided. Options \
+         replicas share its state (an in-process store is one replica's own). CPU and p99 differ only when their 95 % \
+         intervals do not overlap, so a single window (no interval) decides nothing; bytes differ by whole bytes; \
+         windows only by more than {resolution_s:.2} s (two poll intervals of the probe); a criterion measured for \
+         one of the two only leaves them undecided. Options \
          are compared at the same store round trip unless one keeps no store across the network; the floor is no \
          option."
     );
