@@ -143,12 +143,14 @@ pub(super) fn jwt_bytes_cost(r: &Results, e: &Economics) -> Decision {
         let cpu_usd = CostPerMillion::of(s_cpu.median - j_cpu.median, Wire::NONE, e.utilization, p).cpu_usd;
         let costs_more = bytes_usd > cpu_usd;
         kinds.push(if costs_more { VerdictKind::Supported } else { VerdictKind::Refuted });
+        // Adding 0.0 turns a negative zero into "0" rather than "-0".
         lines.push(format!(
-            "against {}: jwt's bytes add ${bytes_usd:.5} per million requests ({:+.0} B in, {:+.0} B out per request), \
+            "against {}: jwt's bytes add ${:.5} per million requests ({:+.0} B in, {:+.0} B out per request), \
              its CPU saves ${cpu_usd:.5} ({} vs {} target + store) → {}",
             s.target.id,
-            jb.received - sb.received,
-            jb.sent - sb.sent,
+            (bytes_usd * 1e5).round() / 1e5 + 0.0,
+            (jb.received - sb.received).round() + 0.0,
+            (jb.sent - sb.sent).round() + 0.0,
             j_cpu.show(1, " µs"),
             s_cpu.show(1, " µs"),
             if costs_more { "supported" } else { "refuted" }

@@ -97,9 +97,10 @@ pub(super) fn hybrid_beats_session(r: &Results) -> Decision {
         let sf = figure_of(r, s, |x| x.cpu_us_per_request.target_and_store(), what)?;
         let wins = hf.high < sf.low;
         kinds.push(if wins { VerdictKind::Supported } else { VerdictKind::Refuted });
+        let rtt = s.target.spec.store_rtt;
         measured.push(format!(
             "store RTT {}: {} {} against {} {} target + store CPU per request, {:.3} vs {:.2} store ops per request → {}",
-            s.target.spec.store_rtt,
+            if rtt.0.is_zero() { "0".to_owned() } else { rtt.to_string() },
             h.target.id,
             hf.show(1, " µs"),
             s.target.id,
@@ -161,13 +162,18 @@ fn plain_number(x: f64) -> String {
 /// scenario rotates on every step by design, so it says nothing about this share.)
 pub(super) fn hybrid_store_share(r: &Results, claimed_share: f64, t: f64) -> Decision {
     let hybrid = |c: &Case| c.target.spec.strategy == StrategyKind::Hybrid;
-    let b = need(closed(r, hybrid), || "hybrid browse (closed) case".into())?;
+    // A browse window shorter than one access TTL holds no refresh: its share says nothing of the
+    // claim. Those whose clients refresh inside the window, else the first (its reason says so).
+    let browse: Vec<&Case> = r.closed_browse().into_iter().filter(|c| hybrid(c)).collect();
+    let refreshing: Vec<&Case> = browse.iter().copied().filter(|c| refreshes_in_window(c)).collect();
+    let browse = if refreshing.is_empty() { browse.into_iter().take(1).collect() } else { refreshing };
+    need(browse.first(), || "hybrid browse (closed) case".into())?;
     let population = r
         .summaries
         .iter()
         .filter_map(|s| r.representative(s))
         .filter(|c| hybrid(c) && c.load.scenario == ScenarioKind::Population);
-    let cases: Vec<&Case> = std::iter::once(b).chain(population).collect();
+    let cases: Vec<&Case> = browse.into_iter().chain(population).collect();
     let share = |c: &Case| Some(c.store_touch.as_ref().map_or(c.store_ops_per_request, |t| t.store_share));
     let readings = cases
         .iter()
@@ -180,6 +186,11 @@ pub(super) fn hybrid_store_share(r: &Results, claimed_share: f64, t: f64) -> Dec
         cases.iter().map(|c| analytic(c)).collect::<Vec<_>>().join("; ")
     );
     judge_figures(&stated, &readings, t, &why)
+}
+
+/// Whether a hybrid case's warm-up and window together last at least one access TTL.
+fn refreshes_in_window(c: &Case) -> bool {
+    c.warmup_s + c.window_s >= c.target.spec.ttls.access.secs() as f64
 }
 
 /// The analytic share of a hybrid case and how its window compares with its access TTL; a
