@@ -454,3 +454,25 @@ fn the_logout_and_reuse_claims_follow_the_probes() {
     assert_eq!(reuse.verdict, VerdictKind::DependsOn, "{reuse:?}");
     assert!(reuse.because.contains("SpentRefused"), "{reuse:?}");
 }
+
+#[test]
+fn the_tls_share_is_judged_against_the_plain_twin() {
+    let plain = TargetSpec::jwt(Alg::Hs256);
+    let tls = TargetSpec { tls: true, ..plain };
+    let judged = |factor: f64| {
+        let mut r = repeated(vec![plain, tls], &[0.98, 1.0, 1.02]);
+        let base =
+            r.cases.iter().find(|c| c.target.spec == plain && c.is_closed_browse()).unwrap().cpu_us_per_request.target;
+        for c in r.cases.iter_mut().filter(|c| c.target.spec == tls) {
+            c.cpu_us_per_request.target = base * factor;
+        }
+        resummarize(&mut r);
+        verdict(&priced(&r, &Economics::default()), "https-costs-little").clone()
+    };
+    // A fifth more CPU over TLS: far above 1 %, refuted.
+    let costly = judged(1.25);
+    assert_eq!(costly.verdict, VerdictKind::Refuted, "{costly:?}");
+    assert!(costly.because.contains("jwt-HS256-tls against jwt-HS256"), "{costly:?}");
+    // The same CPU: TLS adds nothing measurable, supported.
+    assert_eq!(judged(1.0).verdict, VerdictKind::Supported);
+}

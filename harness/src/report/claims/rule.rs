@@ -63,6 +63,8 @@ pub enum Rule {
     LogoutNeedsList,
     /// Reuse probe: replaying a spent hybrid refresh token revokes its successor too.
     ReuseRevokesFamily,
+    /// The share of target CPU per request TLS adds on kept-alive HTTP/1.1 connections.
+    TlsCpuShare { claimed_share: f64 },
 }
 
 macro_rules! rule_names {
@@ -109,6 +111,7 @@ rule_names! {
     RefreshNeedsStore => "refresh_needs_store",
     LogoutNeedsList => "logout_needs_list",
     ReuseRevokesFamily => "reuse_revokes_family",
+    TlsCpuShare => "tls_cpu_share",
 }
 
 impl fmt::Display for RuleName {
@@ -164,7 +167,7 @@ impl RuleName {
         match self {
             RuleName::JwtLatencyUs | RuleName::RedisLookupUs => MetricKind::Latency,
             RuleName::JwtReqPerCore | RuleName::SessionStoreBound | RuleName::SessionCapacity => MetricKind::Throughput,
-            RuleName::JwtCostUs | RuleName::ExtraCoresAt => MetricKind::Cpu,
+            RuleName::JwtCostUs | RuleName::ExtraCoresAt | RuleName::TlsCpuShare => MetricKind::Cpu,
             RuleName::JwtBytes => MetricKind::Bytes,
             RuleName::JwtRevocation | RuleName::JwtStaleRole | RuleName::HybridWindowS | RuleName::LogoutNeedsList => {
                 MetricKind::Window
@@ -404,6 +407,7 @@ impl Rule {
             RuleName::RefreshNeedsStore => Rule::RefreshNeedsStore,
             RuleName::LogoutNeedsList => Rule::LogoutNeedsList,
             RuleName::ReuseRevokesFamily => Rule::ReuseRevokesFamily,
+            RuleName::TlsCpuShare => Rule::TlsCpuShare { claimed_share: take(ClaimedShare)? },
         })
     }
 
@@ -443,6 +447,7 @@ impl Rule {
             Rule::RefreshNeedsStore => RuleName::RefreshNeedsStore,
             Rule::LogoutNeedsList => RuleName::LogoutNeedsList,
             Rule::ReuseRevokesFamily => RuleName::ReuseRevokesFamily,
+            Rule::TlsCpuShare { .. } => RuleName::TlsCpuShare,
         }
     }
 

@@ -23,7 +23,7 @@ fn refused(tail: &str) -> String {
 }
 
 #[test]
-fn the_builtin_file_loads_the_twenty_one_claims() {
+fn the_builtin_file_loads_the_twenty_two_claims() {
     let claims = builtin().unwrap();
     let got: Vec<(&str, Rule)> = claims.iter().map(|c| (c.id.as_str(), c.rule)).collect();
     assert_eq!(
@@ -47,6 +47,7 @@ fn the_builtin_file_loads_the_twenty_one_claims() {
             ("refresh-means-storage", Rule::RefreshNeedsStore),
             ("logout-needs-list", Rule::LogoutNeedsList),
             ("refresh-reuse-detection", Rule::ReuseRevokesFamily),
+            ("https-costs-little", Rule::TlsCpuShare { claimed_share: 0.01 }),
             ("jwt-store-outage", Rule::JwtServesInOutage { max_error_share: 0.01 }),
             ("session-restart-logout", Rule::RestartLogsOut { logged_out_share: 0.9 }),
             ("hybrid-store-outage", Rule::HybridServesInOutage { max_error_share: 0.01 }),

@@ -49,6 +49,7 @@ pub(super) fn decide(rule: &Rule, t: f64, r: &Results, economics: &Economics) ->
         Rule::RefreshNeedsStore => store::refresh_needs_store(r, t),
         Rule::LogoutNeedsList => security::logout_needs_list(r),
         Rule::ReuseRevokesFamily => security::reuse_revokes_family(r),
+        Rule::TlsCpuShare { claimed_share } => wire::tls_cpu_share(r, claimed_share, t),
     }
 }
 

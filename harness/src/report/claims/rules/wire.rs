@@ -1,11 +1,13 @@
-//! Rules on what travels on the wire with each request.
+//! Rules on what travels on the wire with each request, and what protecting it costs.
 
-use authbench_targets::spec::StoreKind;
+use authbench_targets::spec::{Protocol, StoreKind, TargetSpec};
 use authbench_targets::token::alg::Alg;
 
-use super::{jwt, jwt_hs256, session};
-use crate::model::results::Results;
-use crate::report::claims::verdict::{Decision, Missing, Outcome};
+use super::{figure_of, jwt, jwt_hs256, session};
+use crate::model::results::{Case, Results};
+use crate::report::claims::verdict::{
+    judge_figures, need, Decision, Direction, Figure, Missing, Outcome, Reading, Stated,
+};
 
 /// "JWTs grow every request, more with RSA keys": auth bytes of jwt HS256 against a session's,
 /// and RS256's against HS256's where the run has RS256.
@@ -38,4 +40,45 @@ pub(super) fn jwt_bytes(r: &Results) -> Decision {
         }
         _ => Outcome::refuted(m, format!("{rule}: the JWT is not larger here")),
     })
+}
+
+/// "TLS is less than ~claimed_share of the CPU": for each configuration served over TLS on
+/// HTTP/1.1 beside its plain twin (the same otherwise), the share of the TLS target's CPU per
+/// request that TLS adds, over kept-alive connections.
+pub(super) fn tls_cpu_share(r: &Results, claimed_share: f64, t: f64) -> Decision {
+    let closed = r.closed_browse();
+    let pairs: Vec<(&Case, &Case)> = closed
+        .iter()
+        .filter(|c| c.target.spec.tls && c.target.spec.protocol == Protocol::Http1)
+        .filter_map(|tls| {
+            let plain = TargetSpec { tls: false, ..tls.target.spec };
+            closed.iter().find(|c| c.target.spec == plain).map(|p| (*tls, *p))
+        })
+        .collect();
+    need(pairs.first(), || "TLS configuration on HTTP/1.1 with its plain twin, browse (closed)".into())?;
+    let readings = pairs
+        .iter()
+        .map(|(tls, plain)| {
+            let what = |x: &Case| format!("target CPU for {}", x.target.id);
+            let a = figure_of(r, tls, |x| Some(x.cpu_us_per_request.target), what)?;
+            let b = figure_of(r, plain, |x| Some(x.cpu_us_per_request.target), what)?;
+            // The share TLS adds, from the two intervals' far ends for its own interval.
+            let share = |tls_us: f64, plain_us: f64| (tls_us - plain_us) / tls_us;
+            let figure = Figure {
+                median: share(a.median, b.median),
+                low: share(a.low, b.high),
+                high: share(a.high, b.low),
+                n: a.n.min(b.n),
+            };
+            Ok(Reading {
+                condition: format!("{} against {}, {}", tls.target.id, plain.target.id, tls.load.id()),
+                figure,
+            })
+        })
+        .collect::<Result<Vec<_>, Missing>>()?;
+    let stated = Stated { value: claimed_share, direction: Direction::AtMost, unit: " %", digits: 1, scale: 100.0 };
+    let why = "TLS's share of the target's CPU per request over kept-alive connections (the handshake, paid once per \
+               connection, is in the TLS and HTTP/2 section); on this machine the load generator's TLS shares the \
+               same cores, so the share is the target's alone.";
+    judge_figures(&stated, &readings, t, why)
 }
