@@ -129,9 +129,15 @@ fn verdicts_follow_the_figures() {
     assert_eq!(get("denylist-lookup").verdict, VerdictKind::Supported);
     assert_eq!(get("redis-lookup").verdict, VerdictKind::Refuted, "40 µs is not 2-3 ms");
     assert_eq!(get("sessions-below-10rps").verdict, VerdictKind::Refuted);
-    // Every claim but the availability ones, which need fault cases the fixture does not have, and
-    // the refresh one, which needs the refresh scenario.
-    let availability = ["jwt-store-outage", "session-restart-logout", "hybrid-store-outage", "refresh-means-storage"];
+    // Every claim but the availability ones, which need fault cases the fixture does not have, the
+    // refresh one, which needs the refresh scenario, and the TLS one, which needs a TLS twin.
+    let availability = [
+        "jwt-store-outage",
+        "session-restart-logout",
+        "hybrid-store-outage",
+        "refresh-means-storage",
+        "https-costs-little",
+    ];
     assert!(
         v.iter().all(|x| x.verdict != VerdictKind::NotMeasured || availability.contains(&x.id.as_str())),
         "twenty configurations measure every speed and security claim: {v:?}"
@@ -313,6 +319,7 @@ fn the_committed_reference_run_reads_and_renders_with_its_ladders() {
     std::fs::copy(&reference, tmp.path().join("results.json")).unwrap();
     let r = results::read(tmp.path()).unwrap();
     assert_eq!(r.config.matrix.repetitions, 3);
+    assert_eq!(r.environment.git_dirty, Some(false), "the reference run is measured from committed source");
     // Every load runs the matrix's three repetitions except the population, which runs once.
     for s in &r.summaries {
         let once = s.load.scenario == authbench_scenarios::ScenarioKind::Population;
@@ -328,10 +335,15 @@ fn the_committed_reference_run_reads_and_renders_with_its_ladders() {
     let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
     assert!(md.contains("## Capacity at the SLO") && md.contains("capacity found between"), "{md}");
     let counts =
-        "142 cases (96 matrix windows: 34 configuration × load pairs, up to 3 repetitions each; 32 ladder steps; \
+        "208 cases (162 matrix windows: 56 configuration × load pairs, up to 3 repetitions each; 32 ladder steps; \
                   14 fault cases (see Failure modes))";
     assert!(md.contains(counts), "{md}");
     let part = |heading: &str| md.split("\n## ").find(|p| p.starts_with(heading)).unwrap_or_default().to_owned();
+    // The findings page opens the report, the floor among its rows, p99 read at the shared load.
+    assert_eq!(md.lines().find_map(|l| l.strip_prefix("## ")), Some("Findings"));
+    assert!(part("Findings").contains("| none (floor, not an option) |"), "{}", part("Findings"));
+    assert!(part("Findings").contains("p99 in µs at 2000 req/s offered to every option"));
+    assert!(!part("Findings").contains("| not measured |"), "every plain option ran at the shared load");
     assert!(!part("Charts").contains("timeline_"), "timelines have their own section");
     assert!(part("Second by second").contains("charts/timeline_session-postgres.svg"));
 }
