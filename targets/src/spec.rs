@@ -339,6 +339,15 @@ impl TargetSpec {
         }
     }
 
+    /// Whether the target is served the plain way: Bearer over HTTP/1.1 without TLS, default pool;
+    /// its cookie, TLS, h2 and pool variants are measured as variants of it.
+    pub fn is_plain(&self) -> bool {
+        self.transport == Transport::Bearer
+            && !self.tls
+            && self.protocol == Protocol::Http1
+            && self.pool_size == Self::POOL
+    }
+
     /// The store this configuration needs, if any.
     pub fn needed_store(&self) -> Option<StoreKind> {
         match self.strategy {

@@ -152,6 +152,15 @@ pub struct Document {
     pub sections: Vec<Section>,
 }
 
+/// A store round trip as tables print it: "0" for none, else the span ("1ms").
+pub fn rtt(s: authbench_targets::spec::Span) -> String {
+    if s.0.is_zero() {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
 /// A figure with `digits` decimals, or "—" when it was not measured.
 pub fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "—".to_owned(), |x| format!("{x:.digits$}"))

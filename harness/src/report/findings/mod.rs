@@ -11,7 +11,7 @@ pub mod cost;
 pub(crate) mod dominance;
 
 use authbench_scenarios::ScenarioKind;
-use authbench_targets::spec::{Protocol, StoreKind, StrategyKind, TargetSpec, Transport, Ttls};
+use authbench_targets::spec::{Protocol, StoreKind, StrategyKind, TargetSpec, Ttls};
 
 use crate::model::matrix::ModelKind;
 use crate::model::probe::{ProbeResult, WindowResult};
@@ -114,11 +114,7 @@ pub struct Findings<'a> {
 
 /// The plain way to serve an option; its variants (cookie, TLS, h2, TTLs, pools) have sections of their own.
 fn plain_shape(s: &TargetSpec) -> bool {
-    s.transport == Transport::Bearer
-        && !s.tls
-        && s.protocol == Protocol::Http1
-        && s.ttls == Ttls::default()
-        && s.pool_size == TargetSpec::POOL
+    s.is_plain() && s.ttls == Ttls::default()
 }
 
 /// Computes the page from the run's closed browse cases of the plain shape.

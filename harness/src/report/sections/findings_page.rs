@@ -28,8 +28,7 @@ fn cores(c: &Candidate, utilization: f64) -> String {
 fn store_rtt(c: &Candidate) -> String {
     match c.spec().needed_store() {
         None | Some(StoreKind::Memory) => "—".into(),
-        Some(_) if c.spec().store_rtt.0.is_zero() => "0".into(),
-        Some(_) => c.spec().store_rtt.to_string(),
+        Some(_) => crate::report::document::rtt(c.spec().store_rtt),
     }
 }
 

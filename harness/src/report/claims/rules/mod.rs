@@ -14,7 +14,7 @@ mod security;
 mod store;
 mod wire;
 
-use authbench_targets::spec::{Protocol, StoreKind, StrategyKind, TargetSpec, Transport};
+use authbench_targets::spec::{StoreKind, StrategyKind};
 use authbench_targets::token::alg::Alg;
 
 use super::rule::Rule;
@@ -92,8 +92,7 @@ fn reading(
 /// Whether `c` is served the plain way (Bearer over HTTP/1.1 without TLS, the default pool); its
 /// TTLs and store round trip may differ.
 fn plain_shape(c: &Case) -> bool {
-    let s = &c.target.spec;
-    s.transport == Transport::Bearer && !s.tls && s.protocol == Protocol::Http1 && s.pool_size == TargetSpec::POOL
+    c.target.spec.is_plain()
 }
 
 /// The first closed-model browse case matching `pred`.

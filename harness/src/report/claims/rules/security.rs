@@ -60,10 +60,7 @@ fn window(r: &Results, pick: fn(&ProbeResult) -> &WindowResult, why: &str) -> De
 pub(super) fn hybrid_window_s(r: &Results, claimed_s: f64, t: f64) -> Decision {
     let plain = |p: &&ProbeResult| {
         let s = &p.target.spec;
-        s.strategy == StrategyKind::Hybrid
-            && s.transport == authbench_targets::spec::Transport::Bearer
-            && !s.tls
-            && s.store_rtt.0.is_zero()
+        s.strategy == StrategyKind::Hybrid && s.is_plain() && s.store_rtt.0.is_zero()
     };
     let mut probes: Vec<&ProbeResult> = r.probes.iter().filter(plain).collect();
     probes.sort_by_key(|p| p.target.spec.ttls.access.0);

@@ -54,8 +54,7 @@ pub(super) fn redis_lookup_us(r: &Results, claimed_us: f64, t: f64) -> Decision 
         .iter()
         .map(|c| {
             let x = reading(r, c, |c| c.store_op_latency_us, |c| format!("session_get latency for {}", c.target.id))?;
-            let rtt = c.target.spec.store_rtt;
-            let rtt = if rtt.0.is_zero() { "0".to_owned() } else { rtt.to_string() };
+            let rtt = crate::report::document::rtt(c.target.spec.store_rtt);
             Ok(Reading { condition: format!("{} (store RTT {rtt})", x.condition), ..x })
         })
         .collect::<Result<Vec<_>, Missing>>()?;
@@ -97,10 +96,9 @@ pub(super) fn hybrid_beats_session(r: &Results) -> Decision {
         let sf = figure_of(r, s, |x| x.cpu_us_per_request.target_and_store(), what)?;
         let wins = hf.high < sf.low;
         kinds.push(if wins { VerdictKind::Supported } else { VerdictKind::Refuted });
-        let rtt = s.target.spec.store_rtt;
         measured.push(format!(
             "store RTT {}: {} {} against {} {} target + store CPU per request, {:.3} vs {:.2} store ops per request → {}",
-            if rtt.0.is_zero() { "0".to_owned() } else { rtt.to_string() },
+            crate::report::document::rtt(s.target.spec.store_rtt),
             h.target.id,
             hf.show(1, " µs"),
             s.target.id,
