@@ -153,7 +153,7 @@ pub struct PlanArgs {
 /// Inputs of `authbench run`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// Built-in profile: smoke (CI, <1 min), quick (~3 min), standard (~22 min), full (sweeps).
+    /// Built-in profile: smoke (CI, <1 min), quick (~3 min), standard (~50 min), full (sweeps).
     #[arg(long, value_enum, default_value_t = Profile::Quick)]
     pub profile: Profile,
     /// Your own run matrix (TOML, same format as scenarios/profiles/*.toml); overrides --profile.

@@ -4,10 +4,11 @@
 
 mod fixture;
 
+use authbench_harness::model::probe::Reply;
 use authbench_harness::model::results::{Case, Results, Shares};
 use authbench_harness::report::claims::{builtin, from_file, judge, Verdict, VerdictKind};
 use authbench_harness::report::findings::Economics;
-use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
+use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec, Transport};
 use authbench_targets::token::alg::Alg;
 use fixture::{fixture, repeated, resummarize, shares, twenty, with_ladder};
 
@@ -134,13 +135,17 @@ fn cases_are_found_by_spec_not_by_id() {
     let r = fixture(twenty());
     let before: Vec<VerdictKind> =
         judge(&builtin().unwrap(), &r, &Economics::default()).iter().map(|v| v.verdict).collect();
+    // Every configuration renamed the same way wherever results.json names it.
     let mut renamed = r.clone();
-    for (i, c) in renamed.cases.iter_mut().enumerate() {
-        c.target.id = format!("config-{i}");
-    }
-    for (i, p) in renamed.probes.iter_mut().enumerate() {
-        p.target.id = format!("probe-{i}");
-    }
+    let mut names = std::collections::BTreeMap::new();
+    let mut rename = |id: &mut String| {
+        let n = names.len();
+        *id = names.entry(id.clone()).or_insert_with(|| format!("config-{n}")).clone();
+    };
+    renamed.cases.iter_mut().for_each(|c| rename(&mut c.target.id));
+    renamed.summaries.iter_mut().for_each(|s| rename(&mut s.target.id));
+    renamed.probes.iter_mut().for_each(|p| rename(&mut p.target.id));
+    assert!(renamed.cases.iter().all(|c| c.target.id.starts_with("config-")));
     let after: Vec<VerdictKind> =
         judge(&builtin().unwrap(), &renamed, &Economics::default()).iter().map(|v| v.verdict).collect();
     assert_eq!(before, after);
@@ -475,4 +480,82 @@ fn the_tls_share_is_judged_against_the_plain_twin() {
     assert!(costly.because.contains("jwt-HS256-tls against jwt-HS256"), "{costly:?}");
     // The same CPU: TLS adds nothing measurable, supported.
     assert_eq!(judged(1.0).verdict, VerdictKind::Supported);
+}
+
+#[test]
+fn the_https_claim_follows_what_the_observer_read_and_was_served() {
+    let plain = TargetSpec::jwt(Alg::Hs256);
+    let tls = TargetSpec { tls: true, ..plain };
+    let r = fixture(vec![plain, tls]);
+    let v = judge(&builtin().unwrap(), &r, &Economics::default());
+    let held = verdict(&v, "https-required");
+    assert_eq!(held.verdict, VerdictKind::Supported, "{held:?}");
+    assert!(held.because.contains("authorization header read in clear"), "{held:?}");
+    assert!(
+        held.because.contains("TLS: nothing readable in the captured records (1 configuration: jwt-HS256-tls)"),
+        "{held:?}"
+    );
+
+    // A credential bound to the client: read off the wire but refused to the observer.
+    let mut bound = r.clone();
+    bound.probes.iter_mut().filter(|p| !p.target.spec.tls).for_each(|p| {
+        p.exposure.as_mut().unwrap().replay = Some(Reply::of(401));
+    });
+    let v = judge(&builtin().unwrap(), &bound, &Economics::default());
+    assert_eq!(verdict(&v, "https-required").verdict, VerdictKind::DependsOn, "plain refuted, TLS held");
+
+    let mut before = r;
+    before.probes.iter_mut().for_each(|p| p.exposure = None);
+    let v = judge(&builtin().unwrap(), &before, &Economics::default());
+    assert_eq!(verdict(&v, "https-required").verdict, VerdictKind::NotMeasured, "a run from before the step");
+}
+
+#[test]
+fn the_cookie_claim_states_the_attributes_and_follows_the_replay() {
+    let cookie = TargetSpec {
+        transport: Transport::Cookie,
+        ..TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256)
+    };
+    let r = fixture(vec![TargetSpec::jwt(Alg::Hs256), cookie]);
+    let v = judge(&builtin().unwrap(), &r, &Economics::default());
+    let held = verdict(&v, "cookies-secure-samesite");
+    assert_eq!(held.verdict, VerdictKind::Supported, "{held:?}");
+    assert!(held.measured.contains("HttpOnly Secure SameSite=Strict"), "{held:?}");
+    assert!(held.because.contains("not measured"), "SameSite's need is said to be unmeasured: {held:?}");
+    assert!(!held.because.contains("jwt-HS256:"), "a Bearer configuration is no cookie evidence: {held:?}");
+
+    let mut refused = r.clone();
+    let p = refused.probes.iter_mut().find(|p| p.target.spec == cookie).unwrap();
+    p.exposure.as_mut().unwrap().replay = Some(Reply::of(401));
+    let v = judge(&builtin().unwrap(), &refused, &Economics::default());
+    assert_eq!(verdict(&v, "cookies-secure-samesite").verdict, VerdictKind::Refuted);
+
+    let v = judge(&builtin().unwrap(), &fixture(vec![TargetSpec::jwt(Alg::Hs256)]), &Economics::default());
+    assert_eq!(verdict(&v, "cookies-secure-samesite").verdict, VerdictKind::NotMeasured, "no cookie configuration");
+}
+
+#[test]
+fn the_decision_criteria_claim_is_refuted_when_one_option_wins_everything() {
+    let jwt = TargetSpec::jwt(Alg::Hs256);
+    let session = TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256);
+    let r = repeated(vec![jwt, session], &[0.98, 1.0, 1.02]);
+    let v = judge(&builtin().unwrap(), &r, &Economics::default());
+    let tradeoff = verdict(&v, "decision-criteria");
+    assert_eq!(tradeoff.verdict, VerdictKind::Supported, "jwt is cheaper, the session revokes at once: {tradeoff:?}");
+    assert!(tradeoff.measured.contains("2 of 2 options undominated"), "{tradeoff:?}");
+
+    // The session revokes, logs out and demotes at once; make it cheaper and lighter on every other criterion too.
+    let mut lopsided = r;
+    for c in lopsided.cases.iter_mut().filter(|c| c.target.spec == session) {
+        *c = fixture::with_latency(c.clone(), 10.0, 20.0);
+        c.cpu_us_per_request.target = 1.0;
+        c.cpu_us_per_request.store = Some(0.1);
+        c.bytes_per_request.received = 10.0;
+        c.bytes_per_request.sent = 10.0;
+    }
+    resummarize(&mut lopsided);
+    let v = judge(&builtin().unwrap(), &lopsided, &Economics::default());
+    let one = verdict(&v, "decision-criteria");
+    assert!(one.measured.contains("1 of 2 options undominated"), "{one:?}");
+    assert_eq!(one.verdict, VerdictKind::Refuted, "{one:?}");
 }

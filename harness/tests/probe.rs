@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use authbench_harness::model::probe::{
-    Answer, Applicability, ProbeResult, RefreshAfterRevoke, Reuse, ReuseOutcome, Skip, WindowResult,
+    Answer, Applicability, LiftedHeader, ProbeResult, RefreshAfterRevoke, Reuse, ReuseOutcome, SameSite, Skip,
+    WindowResult,
 };
 use authbench_harness::run::provision::provision;
 use authbench_harness::run::target::{Launch, TargetProcess};
@@ -81,6 +82,15 @@ async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
     assert!(!logout(&p).still_accepted_at_cap, "{p:?}");
     assert_eq!(after(&p).reply.answer, Answer::Refused, "{p:?}");
     assert_eq!(reuse(&p).outcome(), ReuseOutcome::FamilyRevoked, "{p:?}");
+    let seen = p.exposure.as_ref().expect("the exposure step ran");
+    assert_eq!(seen.lifted, Some(LiftedHeader::Cookie), "a plain cookie is read off the wire: {seen:?}");
+    assert!(seen.replay_served(), "and serves the observer: {seen:?}");
+    let names: Vec<&str> = seen.set_cookies.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names.len(), 2, "access and refresh cookies: {seen:?}");
+    for c in &seen.set_cookies {
+        assert!(c.http_only && c.secure && c.same_site == Some(SameSite::Strict), "{c:?}");
+        assert!(c.attribute_bytes > 0, "{c:?}");
+    }
 
     let session = probe(TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256), 10).await;
     for w in [&session.revocation, &session.stale_role, logout(&session)] {
@@ -99,6 +109,15 @@ async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
     assert!(session_logout < jwt_logout.bound_s as f64, "a session ends at logout, well inside jwt's bound");
     assert_eq!(after(&jwt).reply.answer, Answer::Accepted, "a revoked jwt user can still refresh: {jwt:?}");
     assert_eq!(reuse(&jwt).outcome(), ReuseOutcome::SpentAccepted, "a refreshed jwt token stays valid: {jwt:?}");
+    let seen = jwt.exposure.as_ref().expect("the exposure step ran");
+    assert_eq!(seen.lifted, Some(LiftedHeader::Authorization), "{seen:?}");
+    assert!(seen.replay_served() && seen.set_cookies.is_empty(), "{seen:?}");
+
+    // Over TLS the observer holds records, not a request.
+    let tls = probe(TargetSpec { tls: true, ..TargetSpec::jwt(Alg::Hs256) }, 1).await;
+    let hidden = tls.exposure.as_ref().expect("the exposure step ran");
+    assert_eq!((hidden.lifted, hidden.replay), (None, None), "{hidden:?}");
+    assert!(hidden.captured_bytes > 200, "the handshake and the request's records crossed the observer: {hidden:?}");
 
     let mut denied = TargetSpec::jwt(Alg::Hs256);
     denied.denylist = Some(StoreKind::Memory);

@@ -130,13 +130,15 @@ fn verdicts_follow_the_figures() {
     assert_eq!(get("redis-lookup").verdict, VerdictKind::Refuted, "40 µs is not 2-3 ms");
     assert_eq!(get("sessions-below-10rps").verdict, VerdictKind::Refuted);
     // Every claim but the availability ones, which need fault cases the fixture does not have, the
-    // refresh one, which needs the refresh scenario, and the TLS one, which needs a TLS twin.
+    // refresh one, which needs the refresh scenario, the TLS one, which needs a TLS twin, and the
+    // cookie one, which needs a cookie configuration.
     let availability = [
         "jwt-store-outage",
         "session-restart-logout",
         "hybrid-store-outage",
         "refresh-means-storage",
         "https-costs-little",
+        "cookies-secure-samesite",
     ];
     assert!(
         v.iter().all(|x| x.verdict != VerdictKind::NotMeasured || availability.contains(&x.id.as_str())),

@@ -22,7 +22,7 @@ pub enum Profile {
     Smoke,
     /// About three minutes.
     Quick,
-    /// About 22 minutes: every strategy and store, every algorithm, three repetitions, four ladders.
+    /// About 50 minutes: every strategy and store, every algorithm, three repetitions, four ladders.
     Standard,
     /// Sweeps of users, rates and TTLs.
     Full,

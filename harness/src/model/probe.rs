@@ -147,6 +147,127 @@ impl Reuse {
     }
 }
 
+/// What an observer on the path between client and target gets: the bytes of one authenticated
+/// request as they crossed the wire, the credential header it could read in them, and what that
+/// credential got it when presented on a connection of its own.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Exposure {
+    /// Bytes the client sent for the request, as the observer captured them.
+    pub captured_bytes: u64,
+    /// The credential header read in clear; None when the bytes were TLS records.
+    pub lifted: Option<LiftedHeader>,
+    /// The target's answer to the lifted credential; None when nothing was lifted.
+    pub replay: Option<Reply>,
+    /// The login answer's Set-Cookie lines, parsed; empty when the credential travels in a header.
+    pub set_cookies: Vec<CookieFlags>,
+}
+
+impl Exposure {
+    /// Whether the observer was served with what it read off the wire.
+    pub fn replay_served(&self) -> bool {
+        self.replay.is_some_and(|r| r.answer == Answer::Accepted)
+    }
+}
+
+/// The request header an observer read a credential from.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LiftedHeader {
+    Authorization,
+    Cookie,
+}
+
+impl LiftedHeader {
+    /// Finds a credential header in the head of a captured HTTP/1.1 request: the header and its value.
+    pub fn find(captured: &[u8]) -> Option<(LiftedHeader, String)> {
+        let end = captured.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&captured[..end]).ok()?;
+        head.split("\r\n").skip(1).find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            let header = match name.trim().to_ascii_lowercase().as_str() {
+                "authorization" => LiftedHeader::Authorization,
+                "cookie" => LiftedHeader::Cookie,
+                _ => return None,
+            };
+            Some((header, value.trim().to_owned()))
+        })
+    }
+
+    /// The header name as sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiftedHeader::Authorization => "authorization",
+            LiftedHeader::Cookie => "cookie",
+        }
+    }
+}
+
+/// The SameSite attribute of a cookie.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SameSite {
+    Strict,
+    Lax,
+    None,
+}
+
+/// The attributes one Set-Cookie line carried, and what they cost it in bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CookieFlags {
+    pub name: String,
+    pub http_only: bool,
+    pub secure: bool,
+    /// None when the line set no SameSite (or one no browser knows).
+    pub same_site: Option<SameSite>,
+    /// Bytes after `name=value`: the attributes, which travel on this answer only, never back.
+    pub attribute_bytes: u64,
+}
+
+impl CookieFlags {
+    /// Parses a Set-Cookie header value; None when it has no `name=value`.
+    pub fn parse(line: &str) -> Option<CookieFlags> {
+        let (pair, attributes) = line.split_once(';').unwrap_or((line, ""));
+        let (name, _) = pair.split_once('=')?;
+        let mut flags = CookieFlags {
+            name: name.trim().to_owned(),
+            http_only: false,
+            secure: false,
+            same_site: None,
+            attribute_bytes: (line.len() - pair.len()) as u64,
+        };
+        for a in attributes.split(';') {
+            let (key, value) = a.split_once('=').unwrap_or((a, ""));
+            match key.trim().to_ascii_lowercase().as_str() {
+                "httponly" => flags.http_only = true,
+                "secure" => flags.secure = true,
+                "samesite" => flags.same_site = SameSite::parse(value.trim()),
+                _ => {}
+            }
+        }
+        Some(flags)
+    }
+}
+
+impl SameSite {
+    fn parse(value: &str) -> Option<SameSite> {
+        match value.to_ascii_lowercase().as_str() {
+            "strict" => Some(SameSite::Strict),
+            "lax" => Some(SameSite::Lax),
+            "none" => Some(SameSite::None),
+            _ => None,
+        }
+    }
+
+    /// The attribute value as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        }
+    }
+}
+
 /// The windows and refresh checks for one target configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProbeResult {
@@ -170,6 +291,9 @@ pub struct ProbeResult {
     /// Bytes one stored session or refresh family costs the store (session and hybrid only).
     #[serde(default)]
     pub storage: Option<Storage>,
+    /// What an observer on the path lifts from one request; None in files from before the wire probe.
+    #[serde(default)]
+    pub exposure: Option<Exposure>,
 }
 
 #[cfg(test)]
@@ -195,9 +319,10 @@ mod tests {
             reuse: Some(Applicability::NotApplicable(Skip::NoRefreshToken)),
             method: "m".into(),
             storage: None,
+            exposure: None,
         };
         let mut old = serde_json::to_value(&p).unwrap();
-        for key in ["logout", "refresh_after_revoke", "reuse", "storage"] {
+        for key in ["logout", "refresh_after_revoke", "reuse", "storage", "exposure"] {
             old.as_object_mut().unwrap().remove(key).unwrap();
         }
         let back: ProbeResult = serde_json::from_value(old).unwrap();
@@ -218,5 +343,35 @@ mod tests {
         let json = serde_json::to_string(&skipped).unwrap();
         assert_eq!(json, r#"{"not_applicable":"no_refresh_token"}"#);
         assert_eq!(serde_json::from_str::<Applicability<Reuse>>(&json).unwrap(), skipped);
+    }
+
+    #[test]
+    fn an_observer_reads_the_credential_header_of_a_plain_request_only() {
+        let plain = b"GET /api/me HTTP/1.1\r\nhost: 127.0.0.1\r\nAuthorization: Bearer abc.def\r\n\r\n";
+        assert_eq!(LiftedHeader::find(plain), Some((LiftedHeader::Authorization, "Bearer abc.def".into())));
+        let cookie = b"GET /api/me HTTP/1.1\r\ncookie: __Host-authbench=tok\r\n\r\n";
+        assert_eq!(LiftedHeader::find(cookie), Some((LiftedHeader::Cookie, "__Host-authbench=tok".into())));
+        assert_eq!(LiftedHeader::find(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n"), None, "no credential header");
+        assert_eq!(LiftedHeader::find(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]), None, "a TLS record is not a request");
+    }
+
+    #[test]
+    fn set_cookie_lines_parse_into_their_flags_and_attribute_bytes() {
+        let line = "__Host-authbench=tok; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=60";
+        let f = CookieFlags::parse(line).unwrap();
+        assert_eq!(
+            (f.name.as_str(), f.http_only, f.secure, f.same_site),
+            ("__Host-authbench", true, true, Some(SameSite::Strict))
+        );
+        assert_eq!(f.attribute_bytes, (line.len() - "__Host-authbench=tok".len()) as u64);
+        let bare = CookieFlags::parse("sid=1").unwrap();
+        assert_eq!((bare.http_only, bare.secure, bare.same_site, bare.attribute_bytes), (false, false, None, 0));
+        assert_eq!(
+            CookieFlags::parse("samesite=lax; no pair").and_then(|f| f.same_site),
+            None,
+            "a line without name=value first"
+        );
+        assert_eq!(CookieFlags::parse("a=b; samesite=lax").unwrap().same_site, Some(SameSite::Lax));
+        assert_eq!(CookieFlags::parse("nonsense"), None);
     }
 }

@@ -6,7 +6,8 @@
 //! [`provision`] gets the stores, [`target`] starts targets, [`case`] drives one case and
 //! [`measure`] turns its counters into figures ([`scrape`], [`cpu`], [`timeline`]); [`ladder`]
 //! climbs a configuration's rates, [`ceiling`] measures the load generator on a bare endpoint;
-//! [`probe`] and [`storage`] measure security windows and bytes per stored record;
+//! [`probe`] and [`storage`] measure security windows and bytes per stored record, [`tap`] is the
+//! probe's observer on the path;
 //! [`fingerprint`] records the machine; [`relay`] adds a network round trip in front of a store;
 //! [`client`] builds the HTTP clients of a target (TLS-aware) other than goose's users.
 
@@ -31,6 +32,7 @@ mod scrape;
 mod seed;
 mod storage;
 mod store_link;
+mod tap;
 pub mod target;
 mod timeline;
 

@@ -9,9 +9,11 @@ use authbench_targets::contract::{self, route, Info, CONTROL_KEY_HEADER};
 use authbench_targets::spec::{TargetSpec, Transport};
 
 use super::client::{Credential, Grant};
+use super::tap::Tap;
 use super::target::TargetProcess;
 use crate::model::probe::{
-    Answer, Applicability, ProbeResult, RefreshAfterRevoke, RefreshCredential, Reply, Reuse, WindowResult,
+    Answer, Applicability, CookieFlags, Exposure, LiftedHeader, ProbeResult, RefreshAfterRevoke, RefreshCredential,
+    Reply, Reuse, WindowResult,
 };
 
 /// Pause between polls of the credentials under test.
@@ -169,8 +171,38 @@ async fn stale_role(client: &Client, cap: Duration, bound_s: u64) -> anyhow::Res
     watch(client, route::ADMIN, std::slice::from_ref(&admin.access), cap, t1, bound_s).await
 }
 
-/// Runs the probes against a fresh target: logout, reuse, revocation (with the refresh after it),
-/// then the demotion, so no user is logged in again after its revocation.
+/// Logs user 1 in (keeping the login answer's Set-Cookie lines), sends one authenticated request
+/// through an observer on the path, and presents whatever credential header the observer read in
+/// the captured bytes on a connection of its own.
+async fn exposure(client: &Client, target: &TargetProcess) -> anyhow::Result<Exposure> {
+    let login = client.http.post(format!("{}{}", client.base, route::LOGIN));
+    let r = login.header("content-type", "application/json").body(contract::login_body(1)).send().await?;
+    anyhow::ensure!(r.status() == 200, "exposure probe: login answered {}", r.status());
+    let set_cookies = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(CookieFlags::parse)
+        .collect();
+    let grant = super::client::grant(r, client.transport).await?;
+    let tap = Tap::start(&target.addr).await.context("starting the observer's relay")?;
+    let via = target.client.builder()?.timeout(Duration::from_secs(5)).build()?;
+    let url = format!("{}://{}{}", target.client.scheme(), tap.addr, route::ME);
+    let status = via.get(url).header(grant.access.0, &grant.access.1).send().await?.status();
+    drop(via);
+    let captured = tap.captured();
+    anyhow::ensure!(status == 200, "exposure probe: the credential was not served through the observer ({status})");
+    let lifted = LiftedHeader::find(&captured);
+    let replay = match &lifted {
+        Some((header, value)) => Some(Reply::of(client.status(route::ME, &(header.as_str(), value.clone())).await?)),
+        None => None,
+    };
+    Ok(Exposure { captured_bytes: captured.len() as u64, lifted: lifted.map(|l| l.0), replay, set_cookies })
+}
+
+/// Runs the probes against a fresh target: the observer on the path, logout, reuse, revocation
+/// (with the refresh after it), then the demotion, so no user is logged in again after its revocation.
 pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Duration) -> anyhow::Result<ProbeResult> {
     let client = Client {
         http: super::client::http(target, Duration::from_secs(5))?,
@@ -183,6 +215,7 @@ pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Dur
     let caps = &info.capabilities;
     let bound = |b: Option<u64>, what: &str| b.with_context(|| format!("{} promises no {what} bound", spec.id()));
 
+    let exposure = exposure(&client, target).await?;
     let logout = logout_window(&client, users, cap, bound(caps.logout_window_bound_s, "logout")?).await?;
     let refresh = RefreshCredential::of(spec.strategy);
     let reuse = match refresh {
@@ -200,6 +233,7 @@ pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Dur
 
     Ok(ProbeResult {
         storage: None,
+        exposure: Some(exposure),
         target: spec.into(),
         users,
         cap_s: cap.as_secs_f64(),
@@ -215,7 +249,10 @@ pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Dur
 
 fn method(users: u32, cap: Duration) -> String {
     format!(
-        "Each probe logs its users in and checks they are served first. Logout: {users} users posted their own \
+        "Each probe logs its users in and checks they are served first. Exposure: {user1} logged in (the Set-Cookie \
+         lines of its login answer parsed for their attributes) and sent one GET {me} through a loopback relay that \
+         kept the bytes the client sent, as an observer on the path would; a credential header read in clear in them \
+         was presented on {me} from a connection of the observer's own. Logout: {users} users posted their own \
          credential to {logout} as the load's clients do (hybrid its refresh token, otherwise the access credential), \
          then each old access credential was polled on {me} every {poll} ms until refused or {cap:.0} s passed. \
          Reuse (jwt and hybrid): {user1} refreshed once (R0 to R1), presented the spent R0 to {refresh} again, then R1; \

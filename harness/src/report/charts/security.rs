@@ -318,6 +318,7 @@ mod tests {
             reuse: None,
             method: String::new(),
             storage: None,
+            exposure: None,
         }
     }
 

@@ -65,6 +65,13 @@ pub enum Rule {
     ReuseRevokesFamily,
     /// The share of target CPU per request TLS adds on kept-alive HTTP/1.1 connections.
     TlsCpuShare { claimed_share: f64 },
+    /// Exposure probe: a credential read off a plain connection serves the observer, a TLS one is unreadable.
+    CleartextReplay,
+    /// Exposure probe of the cookie configurations: the attributes set, and what a cookie read off a
+    /// plain connection (which Secure keeps a browser from sending) got the observer.
+    CookieFlags,
+    /// The dominated-options comparison: more than one option left undominated at each store round trip.
+    NoSingleWinner,
 }
 
 macro_rules! rule_names {
@@ -112,6 +119,9 @@ rule_names! {
     LogoutNeedsList => "logout_needs_list",
     ReuseRevokesFamily => "reuse_revokes_family",
     TlsCpuShare => "tls_cpu_share",
+    CleartextReplay => "cleartext_replay",
+    CookieFlags => "cookie_flags",
+    NoSingleWinner => "no_single_winner",
 }
 
 impl fmt::Display for RuleName {
@@ -136,6 +146,8 @@ pub enum MetricKind {
     Availability,
     /// What a target does with a credential after a security event (a replay, a revocation).
     Behaviour,
+    /// Several figures at once: whether one option is best on all of them.
+    Tradeoff,
 }
 
 impl MetricKind {
@@ -151,6 +163,7 @@ impl MetricKind {
             MetricKind::StoreShare => "store_share",
             MetricKind::Availability => "availability",
             MetricKind::Behaviour => "behaviour",
+            MetricKind::Tradeoff => "tradeoff",
         }
     }
 }
@@ -172,7 +185,8 @@ impl RuleName {
             RuleName::JwtRevocation | RuleName::JwtStaleRole | RuleName::HybridWindowS | RuleName::LogoutNeedsList => {
                 MetricKind::Window
             }
-            RuleName::ReuseRevokesFamily => MetricKind::Behaviour,
+            RuleName::ReuseRevokesFamily | RuleName::CleartextReplay | RuleName::CookieFlags => MetricKind::Behaviour,
+            RuleName::NoSingleWinner => MetricKind::Tradeoff,
             RuleName::HybridStoreShare | RuleName::DenylistOps | RuleName::RefreshNeedsStore => MetricKind::StoreShare,
             RuleName::JwtBytesCost => MetricKind::Cost,
             RuleName::HybridBeatsSession => MetricKind::Cpu,
@@ -408,6 +422,9 @@ impl Rule {
             RuleName::LogoutNeedsList => Rule::LogoutNeedsList,
             RuleName::ReuseRevokesFamily => Rule::ReuseRevokesFamily,
             RuleName::TlsCpuShare => Rule::TlsCpuShare { claimed_share: take(ClaimedShare)? },
+            RuleName::CleartextReplay => Rule::CleartextReplay,
+            RuleName::CookieFlags => Rule::CookieFlags,
+            RuleName::NoSingleWinner => Rule::NoSingleWinner,
         })
     }
 
@@ -448,6 +465,9 @@ impl Rule {
             Rule::LogoutNeedsList => RuleName::LogoutNeedsList,
             Rule::ReuseRevokesFamily => RuleName::ReuseRevokesFamily,
             Rule::TlsCpuShare { .. } => RuleName::TlsCpuShare,
+            Rule::CleartextReplay => RuleName::CleartextReplay,
+            Rule::CookieFlags => RuleName::CookieFlags,
+            Rule::NoSingleWinner => RuleName::NoSingleWinner,
         }
     }
 

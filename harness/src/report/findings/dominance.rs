@@ -234,6 +234,48 @@ pub fn find<'a>(candidates: &'a [Candidate<'a>], resolution_s: f64) -> Vec<Domin
         .collect()
 }
 
+/// The options no comparable option dominates at one store round trip: those whose network store
+/// sits at that round trip and those that keep none across the network.
+pub struct Front<'a> {
+    /// The round trip; zero when no option of the run keeps a store across the network.
+    pub rtt: Duration,
+    /// Options compared at this round trip (the floor left out).
+    pub compared: usize,
+    /// Each undominated option with the criteria it beats another undominated option on.
+    pub undominated: Vec<(&'a Candidate<'a>, Vec<Criterion>)>,
+}
+
+/// The undominated options per store round trip the run measured.
+pub fn fronts<'a>(candidates: &'a [Candidate<'a>], resolution_s: f64) -> Vec<Front<'a>> {
+    let mut rtts: Vec<Duration> = candidates.iter().filter_map(network_store_rtt).collect();
+    rtts.sort();
+    rtts.dedup();
+    if rtts.is_empty() {
+        rtts.push(Duration::ZERO);
+    }
+    rtts.into_iter()
+        .map(|rtt| {
+            let group: Vec<&Candidate> =
+                candidates.iter().filter(|c| !c.is_floor() && network_store_rtt(c).is_none_or(|x| x == rtt)).collect();
+            let free: Vec<&Candidate> = group
+                .iter()
+                .copied()
+                .filter(|this| !group.iter().any(|other| dominates(this, other, resolution_s).is_some()))
+                .collect();
+            let undominated = free.iter().map(|this| (*this, beats(this, &free, resolution_s))).collect();
+            Front { rtt, compared: group.len(), undominated }
+        })
+        .collect()
+}
+
+/// The criteria `this` beats at least one of `others` on.
+fn beats(this: &Candidate, others: &[&Candidate], resolution_s: f64) -> Vec<Criterion> {
+    Criterion::ALL
+        .into_iter()
+        .filter(|&c| others.iter().any(|o| outcome(c, o, this, resolution_s) == Outcome::Better))
+        .collect()
+}
+
 impl fmt::Display for Point {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({} against {})", self.criterion.name(), self.other, self.this)

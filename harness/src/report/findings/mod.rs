@@ -34,6 +34,11 @@ impl Default for Economics {
     }
 }
 
+/// Two poll intervals of the run's slowest probe: windows closer than this are the same window.
+pub fn window_resolution_s(r: &Results) -> f64 {
+    r.probes.iter().map(|p| 2.0 * p.poll_interval_ms as f64 / 1e3).fold(0.0, f64::max)
+}
+
 /// The request rate cores are quoted for.
 pub const PER_RPS: f64 = 10_000.0;
 

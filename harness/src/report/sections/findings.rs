@@ -1,7 +1,7 @@
 //! The sections that judge the run: security windows, claims, caveats and what was skipped.
 
 use crate::model::probe::{
-    Answer, Applicability, ProbeResult, RefreshAfterRevoke, Reply, Reuse, ReuseOutcome, Skip, WindowResult,
+    Answer, Applicability, Exposure, ProbeResult, RefreshAfterRevoke, Reply, Reuse, ReuseOutcome, Skip, WindowResult,
 };
 use crate::model::results::{CaseRole, Results, RunStatus};
 use crate::report::claims::Verdict;
@@ -14,7 +14,7 @@ fn window(w: &WindowResult, cap: f64) -> String {
     }
 }
 
-const SECURITY_HEAD: [&str; 10] = [
+const SECURITY_HEAD: [&str; 11] = [
     "target",
     "revoked user served for",
     "bound",
@@ -24,6 +24,7 @@ const SECURITY_HEAD: [&str; 10] = [
     "bound",
     "refresh after revoke",
     "spent refresh replayed",
+    "observer on the path",
     "store bytes per session",
 ];
 
@@ -32,7 +33,8 @@ const SECURITY_READING: &str = "How to read it: each window is how long a creden
      revoked, demoted or logged out (still accepted at the cap means the probe stopped waiting, and the bound is what \
      the TTLs allow); refresh after revoke is what /auth/refresh answered to the revoked user's pre-revoke refresh \
      credential, and spent refresh replayed is what presenting a rotated-away refresh credential again did to it and to \
-     its successor, where family revoked is reuse detection.";
+     its successor, where family revoked is reuse detection; observer on the path is what someone relaying the \
+     connection read in one authenticated request and whether presenting it got them served.";
 
 const NOT_MEASURED: &str = "not measured";
 
@@ -76,6 +78,15 @@ fn reuse_cell(a: Option<&Applicability<Reuse>>) -> String {
     format!("{}, successor {}: {outcome}", reply_text(m.replay), reply_text(m.successor))
 }
 
+fn observer_cell(e: Option<&Exposure>) -> String {
+    let Some(e) = e else { return NOT_MEASURED.into() };
+    match (e.lifted, e.replay) {
+        (Some(h), Some(reply)) => format!("read the {} header: {}", h.as_str(), reply_text(reply)),
+        (Some(h), None) => format!("read the {} header", h.as_str()),
+        (None, _) => format!("nothing readable in {} B", e.captured_bytes),
+    }
+}
+
 fn security_row(p: &ProbeResult) -> Vec<String> {
     vec![
         p.target.id.clone(),
@@ -87,6 +98,7 @@ fn security_row(p: &ProbeResult) -> Vec<String> {
         p.logout.as_ref().map_or("—".into(), |w| format!("{} s", w.bound_s)),
         refresh_after_revoke_cell(p.refresh_after_revoke.as_ref()),
         reuse_cell(p.reuse.as_ref()),
+        observer_cell(p.exposure.as_ref()),
         p.storage.as_ref().map_or("—".into(), |s| format!("{:.0}", s.bytes_per_record)),
     ]
 }
@@ -198,6 +210,7 @@ mod tests {
             reuse: None,
             method: "m".into(),
             storage: None,
+            exposure: None,
         }
     }
 

@@ -34,16 +34,11 @@ use crate::report::claims::Verdict;
 use crate::report::document::{Document, Section};
 use crate::report::findings::Findings;
 
-/// Two poll intervals of the run's slowest probe: windows closer than this are the same window.
-fn window_resolution_s(r: &Results) -> f64 {
-    r.probes.iter().map(|p| 2.0 * p.poll_interval_ms as f64 / 1e3).fold(0.0, f64::max)
-}
-
 /// The whole document, in report order; `time` is the "Where the time goes" section.
 pub fn build(r: &Results, findings: &Findings, drawn: &Drawn, time: Section, verdicts: &[Verdict]) -> Document {
     let mut sections = vec![
         findings_page::section(r, findings),
-        findings_page::dominated(findings, window_resolution_s(r)),
+        findings_page::dominated(findings, crate::report::findings::window_resolution_s(r)),
         run::environment_and_method(r),
         run::summary(r),
         capacity::section(r),

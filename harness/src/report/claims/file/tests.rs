@@ -23,7 +23,7 @@ fn refused(tail: &str) -> String {
 }
 
 #[test]
-fn the_builtin_file_loads_the_twenty_two_claims() {
+fn the_builtin_file_loads_the_twenty_five_claims() {
     let claims = builtin().unwrap();
     let got: Vec<(&str, Rule)> = claims.iter().map(|c| (c.id.as_str(), c.rule)).collect();
     assert_eq!(
@@ -48,6 +48,9 @@ fn the_builtin_file_loads_the_twenty_two_claims() {
             ("logout-needs-list", Rule::LogoutNeedsList),
             ("refresh-reuse-detection", Rule::ReuseRevokesFamily),
             ("https-costs-little", Rule::TlsCpuShare { claimed_share: 0.01 }),
+            ("https-required", Rule::CleartextReplay),
+            ("cookies-secure-samesite", Rule::CookieFlags),
+            ("decision-criteria", Rule::NoSingleWinner),
             ("jwt-store-outage", Rule::JwtServesInOutage { max_error_share: 0.01 }),
             ("session-restart-logout", Rule::RestartLogsOut { logged_out_share: 0.9 }),
             ("hybrid-store-outage", Rule::HybridServesInOutage { max_error_share: 0.01 }),

@@ -9,9 +9,11 @@
 
 mod availability;
 mod cost;
+mod exposure;
 mod latency;
 mod security;
 mod store;
+mod tradeoff;
 mod wire;
 
 use authbench_targets::spec::{StoreKind, StrategyKind};
@@ -50,6 +52,9 @@ pub(super) fn decide(rule: &Rule, t: f64, r: &Results, economics: &Economics) ->
         Rule::LogoutNeedsList => security::logout_needs_list(r),
         Rule::ReuseRevokesFamily => security::reuse_revokes_family(r),
         Rule::TlsCpuShare { claimed_share } => wire::tls_cpu_share(r, claimed_share, t),
+        Rule::CleartextReplay => exposure::cleartext_replay(r),
+        Rule::CookieFlags => exposure::cookie_flags(r),
+        Rule::NoSingleWinner => tradeoff::no_single_winner(r, economics),
     }
 }
 
