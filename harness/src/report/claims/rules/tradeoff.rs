@@ -18,7 +18,11 @@ pub(super) fn no_single_winner(r: &Results, economics: &Economics) -> Decision {
             let mut by_wins: Vec<(String, Vec<&str>)> = Vec::new();
             for (c, wins) in &front.undominated {
                 let on = wins.iter().map(|w| w.name()).collect::<Vec<_>>();
-                let on = if on.is_empty() { "ties the others".into() } else { format!("best on {}", on.join(", ")) };
+                let on = if on.is_empty() {
+                    "ties the others".into()
+                } else {
+                    format!("beats another of them on {}", on.join(", "))
+                };
                 match by_wins.iter_mut().find(|(w, _)| *w == on) {
                     Some(g) => g.1.push(&c.case.target.id),
                     None => by_wins.push((on, vec![&c.case.target.id])),
