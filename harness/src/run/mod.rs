@@ -150,9 +150,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
     let keys = key_dir()?;
     let uses = |s: StoreKind| m.targets.iter().any(|t| t.needed_store() == Some(s));
     eprintln!("authbench: provisioning stores");
-    let stores =
+    let mut stores =
         provision(uses(StoreKind::Postgres), uses(StoreKind::Redis), opts.postgres_url.clone(), opts.redis_url.clone())
             .await;
+    stores.add_redis_cluster(uses(StoreKind::RedisCluster)).await;
     for (store, why) in &stores.missing {
         eprintln!("authbench: {store} unavailable, its cases are skipped: {why}");
     }

@@ -30,7 +30,8 @@ const SEED_CALL_TIMEOUT: Duration = Duration::from_secs(600);
 fn layout(spec: &TargetSpec) -> Option<(StoreKind, &'static str, &'static str)> {
     let store = match spec.needed_store()? {
         s @ (StoreKind::Postgres | StoreKind::Redis) => s,
-        StoreKind::Memory => return None,
+        // Sized and counted per node, which the seed report does not do: not seeded here.
+        StoreKind::Memory | StoreKind::RedisCluster => return None,
     };
     match spec.strategy {
         StrategyKind::Session => Some((store, "sessions", "s")),
@@ -170,6 +171,7 @@ async fn size(store: StoreKind, url: &str, ns: &str, table: &str) -> anyhow::Res
             let used = info.lines().find_map(|l| l.strip_prefix("used_memory:")).context("no used_memory in INFO")?;
             Ok(StoreSize::Redis { used_memory: used.trim().parse().context("used_memory is not a number")? })
         }
+        StoreKind::RedisCluster => anyhow::bail!("a Redis Cluster's size is spread over its nodes: not measured"),
         StoreKind::Postgres | StoreKind::Memory => {
             let sql = format!("SELECT pg_table_size('{ns}.{table}'), pg_indexes_size('{ns}.{table}')");
             let row = pg_row(url, &sql).await?;
@@ -191,6 +193,7 @@ async fn counted(spec: &TargetSpec, url: &str, ns: &str) -> anyhow::Result<u64> 
     let (store, table, key) = layout(spec).context("nothing to count")?;
     match store {
         StoreKind::Redis => redis_count_keys(url, &format!("{ns}:{key}:*")).await,
+        StoreKind::RedisCluster => anyhow::bail!("a Redis Cluster's keys are spread over its nodes: not counted"),
         StoreKind::Postgres | StoreKind::Memory => {
             let row = pg_row(url, &format!("SELECT count(*) FROM {ns}.{table}")).await?;
             Ok(u64::try_from(row.try_get::<_, i64>(0)?)?)
