@@ -131,3 +131,29 @@ async fn a_throwaway_cluster_serves_a_target() {
     t.revoke(1).await;
     assert_eq!(t.me(&token).await, reqwest::StatusCode::UNAUTHORIZED);
 }
+
+/// A bulk seed spreads over many slots (one script per user's tag) and leaves every record under
+/// its user's tag, where revoke-all finds it.
+#[tokio::test]
+async fn bulk_seeds_land_on_each_users_slot() {
+    for strategy in [StrategyKind::Session, StrategyKind::Hybrid] {
+        let t = support::in_process(strategy, StoreKind::RedisCluster, &[]).await;
+        assert_eq!(t.auth.seed_records(70).await.expect("seeding"), 70, "{strategy}");
+        let keys = support::redis_keys(StoreKind::RedisCluster, &t.namespace).await;
+        let record = if strategy == StrategyKind::Session { ":s:" } else { ":r:" };
+        let records: Vec<&String> = keys.iter().filter(|k| k.contains(record)).collect();
+        assert_eq!(records.len(), 70, "{strategy}: {keys:?}");
+        let tags: BTreeSet<&str> = records.iter().filter_map(|k| hash_tag(k)).collect();
+        assert!(tags.len() > 1, "{strategy}: the seeded users (7) should not all share one tag: {tags:?}");
+        for user in 1..=7u64 {
+            let index = if strategy == StrategyKind::Session { format!(":ss:{user}") } else { format!(":fu:{user}") };
+            let tag = keys.iter().find(|k| k.ends_with(&index)).and_then(|k| hash_tag(k));
+            assert!(tag.is_some(), "{strategy}: no index for user {user}");
+        }
+        for user in 1..=7u64 {
+            t.auth.revoke_user(user).await.expect("revoke-all");
+        }
+        let left = support::redis_keys(StoreKind::RedisCluster, &t.namespace).await;
+        assert!(!left.iter().any(|k| k.contains(record)), "{strategy}: seeded records outlived revoke-all: {left:?}");
+    }
+}

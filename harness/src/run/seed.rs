@@ -29,9 +29,8 @@ const SEED_CALL_TIMEOUT: Duration = Duration::from_secs(600);
 /// login; None for configurations whose records cannot be seeded outside the target.
 fn layout(spec: &TargetSpec) -> Option<(StoreKind, &'static str, &'static str)> {
     let store = match spec.needed_store()? {
-        s @ (StoreKind::Postgres | StoreKind::Redis) => s,
-        // Sized and counted per node, which the seed report does not do: not seeded here.
-        StoreKind::Memory | StoreKind::RedisCluster => return None,
+        s @ (StoreKind::Postgres | StoreKind::Redis | StoreKind::RedisCluster) => s,
+        StoreKind::Memory => return None,
     };
     match spec.strategy {
         StrategyKind::Session => Some((store, "sessions", "s")),
@@ -46,9 +45,9 @@ pub(super) fn seeds(spec: &TargetSpec) -> bool {
 }
 
 impl Runner<'_> {
-    /// Seeds every configuration that keeps sessions or refresh families in PostgreSQL or Redis,
-    /// one after the other (Redis's memory is the whole server's); a failure is listed as skipped
-    /// and the run goes on with that namespace unseeded.
+    /// Seeds every configuration that keeps sessions or refresh families in PostgreSQL, Redis or a
+    /// Redis Cluster, one after the other (Redis's memory is the whole server's); a failure is
+    /// listed as skipped and the run goes on with that namespace unseeded.
     pub(super) async fn seed_namespaces(&mut self, ready: &[(&TargetSpec, &Launch<'_>)]) -> anyhow::Result<()> {
         let count = self.m.seed_sessions;
         if count == 0 {
@@ -150,6 +149,7 @@ fn note(
 ) -> String {
     let how = match store {
         StoreKind::Redis => "Redis INFO memory used_memory (the whole server's) before and after",
+        StoreKind::RedisCluster => "seeded; size and count not measured (a Redis Cluster spreads them over its nodes)",
         _ => "pg_table_size and pg_indexes_size of the namespace's table before and after",
     };
     let problems: Vec<String> = [("size before", before.as_ref().err()), ("size after", after.as_ref().err())]
@@ -255,6 +255,7 @@ mod tests {
         let stored = |strategy, store| TargetSpec::stored(strategy, store, Alg::Hs256);
         assert!(seeds(&stored(StrategyKind::Session, StoreKind::Postgres)));
         assert!(seeds(&stored(StrategyKind::Hybrid, StoreKind::Redis)));
+        assert!(seeds(&stored(StrategyKind::Session, StoreKind::RedisCluster)));
         assert!(!seeds(&stored(StrategyKind::Session, StoreKind::Memory)), "lives and dies with each target");
         let deny = TargetSpec { denylist: Some(StoreKind::Redis), ..TargetSpec::jwt(Alg::Hs256) };
         assert!(!seeds(&deny), "a denylist holds no sessions");
