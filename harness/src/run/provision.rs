@@ -173,13 +173,17 @@ async fn redis(url: Option<String>) -> Result<(Endpoint, Option<Arc<Mutex<Redis>
 /// Where a given Redis Cluster is read from; without it a throwaway one is started.
 pub const REDIS_CLUSTER_URL_VAR: &str = "AUTHBENCH_REDIS_CLUSTER_URL";
 
+/// `redis://` URL of the node a `redis-cluster://` URL names first (its other nodes dropped).
+fn first_node(url: &str) -> String {
+    let single = url.replacen("redis-cluster://", "redis://", 1);
+    single.split('?').next().unwrap_or_default().to_owned()
+}
+
 /// The Redis Cluster at AUTHBENCH_REDIS_CLUSTER_URL, or a throwaway three-master one. Its version
 /// is that of the node the URL names first.
 async fn redis_cluster(url: Option<String>) -> Result<Endpoint, String> {
     if let Some(url) = url {
-        let first = url.replacen("redis-cluster://", "redis://", 1);
-        let first = first.split('?').next().unwrap_or_default().to_owned();
-        let version = redis_version(&first)
+        let version = redis_version(&first_node(&url))
             .await
             .ok_or_else(|| format!("Redis Cluster not reachable at {}: check {REDIS_CLUSTER_URL_VAR}", redact(&url)))?;
         return Ok(Endpoint { url, origin: StoreOrigin::External, version: Some(version), cpu: CpuSource::External });
@@ -190,7 +194,7 @@ async fn redis_cluster(url: Option<String>) -> Result<Endpoint, String> {
         Err(e) => return Err(format!("starting a Redis Cluster panicked: {e}")),
     };
     let url = cluster.url();
-    let version = redis_version(&url.replacen("redis-cluster://", "redis://", 1)).await;
+    let version = redis_version(&first_node(&url)).await;
     Ok(Endpoint { url, origin: StoreOrigin::Throwaway, version, cpu: CpuSource::RedisCluster(cluster) })
 }
 
@@ -293,5 +297,19 @@ mod tests {
             assert!(!why.contains("s3cret"), "{store}: {why}");
             assert!(why.contains("127.0.0.1:1"), "{store}: the message should still say where: {why}");
         }
+    }
+
+    /// A given cluster is used as it is (its CPU unseen), a throwaway one is started and measured;
+    /// an unreachable one is reported by the variable to fix, without its password.
+    #[tokio::test]
+    async fn a_redis_cluster_is_started_or_taken_from_its_url() {
+        let started = redis_cluster(None).await.expect("a throwaway Redis Cluster");
+        assert_eq!(started.origin, StoreOrigin::Throwaway);
+        assert!(started.version.is_some() && started.cpu_us().is_some(), "{:?}", started.version);
+        let given = redis_cluster(Some(started.url.clone())).await.expect("the same cluster, given by URL");
+        assert_eq!((given.origin, given.version.is_some(), given.cpu_us()), (StoreOrigin::External, true, None));
+        let why = redis_cluster(Some("redis-cluster://:s3cret@127.0.0.1:1?node=127.0.0.1:2".into())).await.err();
+        let why = why.expect("nothing listens on port 1");
+        assert!(why.contains(REDIS_CLUSTER_URL_VAR) && !why.contains("s3cret"), "{why}");
     }
 }
