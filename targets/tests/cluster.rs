@@ -157,3 +157,31 @@ async fn bulk_seeds_land_on_each_users_slot() {
         assert!(!left.iter().any(|k| k.contains(record)), "{strategy}: seeded records outlived revoke-all: {left:?}");
     }
 }
+
+/// After the cluster lost its data another target re-creates the tag key (simulated: the key is
+/// replaced). A target still holding the old key follows it, so its logins land where another
+/// target's revoke-all looks; the one login that was issued under the old tag is refused, not
+/// stored where no revoke-all would find it.
+#[tokio::test]
+async fn a_changed_tag_key_is_followed_so_revoke_all_reaches_every_login() {
+    use fred::prelude::*;
+    let a = support::in_process(StrategyKind::Session, StoreKind::RedisCluster, &[]).await;
+    let before = stored_credential(&a.auth, 3).await;
+    let config = Config::from_url(&support::store_url(StoreKind::RedisCluster)).expect("cluster URL");
+    let client = Builder::from_config(config).build().expect("cluster client");
+    client.init().await.expect("connecting to the cluster");
+    let _: () = client
+        .set(format!("{}:tag-key", a.namespace), "another target's fresh key", None, None, false)
+        .await
+        .expect("replacing the tag key");
+    let _ = client.quit().await;
+
+    let refused = a.auth.login(contract::username(3), contract::password(3)).await;
+    assert!(refused.is_err(), "a token tagged under the old key was stored");
+    let after = stored_credential(&a.auth, 3).await;
+    assert_ne!(opaque::tag_of(&after), opaque::tag_of(&before), "the new key gives user 3 a new tag");
+
+    let b = support::in_process_at(StrategyKind::Session, StoreKind::RedisCluster, &a.namespace, &[]).await;
+    b.auth.revoke_user(3).await.expect("revoke-all through the other target");
+    assert!(a.auth.refresh(&after).await.is_err(), "a login after the key change outlived revoke-all");
+}

@@ -24,7 +24,10 @@
 //! `{namespace}:{TAG}:{kind}:{id}` with TAG the hex of the user's [`SlotTag`], which is
 //! HMAC-SHA-256(store key, user id) cut to 4 bytes. The store key is 256 random bits kept in the
 //! cluster at `{namespace}:tag-key` (created by the first target, read by every other), so every
-//! replica derives the same tag and a token's tag names no user to anyone without it. Tokens
+//! replica derives the same tag and a token's tag names no user to anyone without it. Operations
+//! that derive a tag from a user id (login, seed, revoke-all, role change) re-read the key first
+//! (one GET), so after a cluster lost its data and another target re-created the key, no target
+//! stores a login where another's revoke-all would not look. Tokens
 //! carry the tag in their first 4 bytes (then 224 random bits; same 43 characters as untagged
 //! ones); a rotation keeps the presented token's tag. The stored hash of a tagged token is the tag
 //! then 224 bits of its SHA-256 (`opaque::hash_tagged`). Scripts build their further keys from the
@@ -39,6 +42,7 @@
 //! (ZREMRANGEBYSCORE) whenever the index is written, so scripts that walk them walk live logins only.
 
 use anyhow::Context;
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
@@ -280,9 +284,9 @@ pub struct RedisStore {
     client: Client,
     /// `{namespace}:`, the start of every key.
     prefix: String,
-    /// In a cluster, the key a user's [`SlotTag`] is derived with (boxed: a key schedule is large);
-    /// None on a single server.
-    tag_key: Option<Box<hmac::Key>>,
+    /// In a cluster, the key a user's [`SlotTag`] is derived with, as last read from the cluster
+    /// (boxed: a key schedule is large); None on a single server.
+    tag_key: Option<Box<RwLock<TagKey>>>,
     scripts: Scripts,
     idle_s: u64,
     max_token_ttl_s: u64,
@@ -377,7 +381,12 @@ impl RedisStore {
         let prefix = format!("{}:", settings.namespace);
         let tag_key = match topology {
             Topology::Single => None,
-            Topology::Cluster => Some(Box::new(tag_key(&client, &prefix).await?)),
+            Topology::Cluster => {
+                let stored = stored_tag_key(&client, &prefix)
+                    .await
+                    .with_context(|| format!("reading or creating the slot-tag key {prefix}tag-key failed"))?;
+                Some(Box::new(RwLock::new(TagKey::new(stored))))
+            }
         };
         Ok(RedisStore {
             client,
@@ -392,11 +401,27 @@ impl RedisStore {
     /// The slot tag of a user's keys and tokens: in a cluster, HMAC-SHA-256(tag key, user id)
     /// cut to [`TAG_BYTES`]; None on a single server, whose tokens carry no tag.
     pub(super) fn user_tag(&self, user_id: u64) -> Option<SlotTag> {
-        let key = self.tag_key.as_ref()?;
-        let mac = hmac::sign(key, &user_id.to_be_bytes());
+        let key = self.tag_key.as_ref()?.read().unwrap_or_else(PoisonError::into_inner);
+        let mac = hmac::sign(&key.key, &user_id.to_be_bytes());
         let mut tag = [0u8; TAG_BYTES];
         tag.copy_from_slice(&mac.as_ref()[..TAG_BYTES]);
         Some(SlotTag(tag))
+    }
+
+    /// Re-reads the cluster's tag key before an operation that derives a user's tag, so a target
+    /// follows a key another target re-created after the cluster lost its data (else its logins
+    /// and another's revoke-all would name different slots). One GET; nothing on a single server.
+    async fn follow_tag_key(&self) -> Result<(), StoreError> {
+        let Some(lock) = &self.tag_key else {
+            return Ok(());
+        };
+        let stored = stored_tag_key(&self.client, &self.prefix).await.map_err(redis_err)?;
+        let mut current = lock.write().unwrap_or_else(PoisonError::into_inner);
+        if current.stored != stored {
+            tracing::warn!("the Redis Cluster's slot-tag key changed (did the cluster lose its data?): following it");
+            *current = TagKey::new(stored);
+        }
+        Ok(())
     }
 
     /// Whether this store keys by slot tag (a cluster).
@@ -527,10 +552,14 @@ impl RedisStore {
     /// In a cluster a token's keys and its user's must share a slot: a token issued by
     /// `Store::issue_token` carries its user's tag; anything else is refused rather than stored
     /// where no lookup would find it.
+    /// Called after [`Self::follow_tag_key`]: a mismatch means the key changed since the token was
+    /// issued (the login is refused once; the next one gets the new tag) or a caller's bug.
     fn check_tag(&self, hash: &TokenHash, user_id: u64) -> Result<(), StoreError> {
         match self.user_tag(user_id) {
-            Some(tag) if tag != hash.tag() => Err(StoreError::Corrupt(
-                "a token's slot tag is not its user's: issue tokens through Store::issue_token".into(),
+            Some(tag) if tag != hash.tag() => Err(StoreError::Unavailable(
+                "the token's slot tag is not its user's under the cluster's current tag key (it changed, or the \
+                 token was not issued through Store::issue_token): log in again"
+                    .into(),
             )),
             _ => Ok(()),
         }
@@ -553,6 +582,7 @@ impl RedisStore {
         rec: &SessionRecord,
         deadline: u64,
     ) -> Result<(), StoreError> {
+        self.follow_tag_key().await?;
         self.check_tag(hash, rec.user_id)?;
         let p = self.user_prefix(rec.user_id);
         let hex = hash.to_hex();
@@ -590,6 +620,7 @@ impl RedisStore {
 
     pub(super) async fn seed_sessions(&self, batch: &[SeededSession]) -> Result<(), StoreError> {
         let now = crate::token::unix_now();
+        self.follow_tag_key().await?;
         for s in batch {
             self.check_tag(&s.hash, s.rec.user_id)?;
         }
@@ -604,6 +635,7 @@ impl RedisStore {
     }
 
     pub(super) async fn seed_families(&self, batch: &[SeededFamily]) -> Result<(), StoreError> {
+        self.follow_tag_key().await?;
         for f in batch {
             self.check_tag(&f.hash, f.user_id)?;
         }
@@ -657,12 +689,14 @@ impl RedisStore {
     }
 
     pub(super) async fn revoke_user_sessions(&self, user_id: u64) -> Result<u64, StoreError> {
+        self.follow_tag_key().await?;
         let p = self.user_prefix(user_id);
         let keys = vec![Self::key(&p, "ss", user_id)];
         self.run(&self.scripts.revoke_user_sessions, keys, vec![p]).await
     }
 
     pub(super) async fn set_session_role(&self, user_id: u64, role: Role) -> Result<(), StoreError> {
+        self.follow_tag_key().await?;
         let p = self.user_prefix(user_id);
         let keys = vec![Self::key(&p, "ss", user_id)];
         let args = vec![p, role.as_str().to_owned()];
@@ -677,6 +711,7 @@ impl RedisStore {
         expires_at: u64,
         deadline: u64,
     ) -> Result<(), StoreError> {
+        self.follow_tag_key().await?;
         self.check_tag(hash, user_id)?;
         let p = self.user_prefix(user_id);
         let (hex, fam) = (hash.to_hex(), family.to_hex());
@@ -720,6 +755,7 @@ impl RedisStore {
     }
 
     pub(super) async fn revoke_user_refresh(&self, user_id: u64) -> Result<u64, StoreError> {
+        self.follow_tag_key().await?;
         let p = self.user_prefix(user_id);
         let keys = vec![Self::key(&p, "fu", user_id)];
         self.run(&self.scripts.revoke_user_refresh, keys, vec![p]).await
@@ -753,24 +789,33 @@ impl RedisStore {
     }
 }
 
+/// The cluster's tag key as stored, and the HMAC key made from it.
+struct TagKey {
+    stored: String,
+    key: hmac::Key,
+}
+
+impl TagKey {
+    fn new(stored: String) -> TagKey {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, stored.as_bytes());
+        TagKey { stored, key }
+    }
+}
+
 /// The cluster's tag key: 256 random bits at `{namespace}:tag-key`, created by the first target
-/// to connect (SET NX) and read by every other, so all replicas derive the same tags.
-async fn tag_key(client: &Client, prefix: &str) -> anyhow::Result<hmac::Key> {
+/// to need it (SET NX) and read by every other, so all replicas derive the same tags. Never
+/// expires; one GET when it exists.
+async fn stored_tag_key(client: &Client, prefix: &str) -> Result<String, Error> {
     let key = format!("{prefix}tag-key");
+    if let Some(stored) = client.get::<Option<String>, _>(key.as_str()).await? {
+        return Ok(stored);
+    }
     let mut fresh = String::with_capacity(64);
     crate::token::opaque::push_hex(&mut fresh, &crate::token::opaque::random_bytes::<32>());
-    let _: Option<String> = client
-        .set(key.as_str(), fresh, None, Some(SetOptions::NX), false)
-        .await
-        .with_context(|| format!("creating the slot-tag key {key} in the Redis Cluster failed"))?;
-    let stored: Option<String> =
-        client.get(key.as_str()).await.with_context(|| format!("reading the slot-tag key {key} failed"))?;
-    let stored = stored.ok_or_else(|| {
-        anyhow::anyhow!(
-            "the slot-tag key {key} vanished right after it was set: is something deleting keys under this namespace?"
-        )
-    })?;
-    Ok(hmac::Key::new(hmac::HMAC_SHA256, stored.as_bytes()))
+    let _: Option<String> = client.set(key.as_str(), fresh, None, Some(SetOptions::NX), false).await?;
+    client.get::<Option<String>, _>(key.as_str()).await?.ok_or_else(|| {
+        Error::new(ErrorKind::NotFound, format!("the slot-tag key {key} vanished right after it was set"))
+    })
 }
 
 #[cfg(test)]

@@ -444,6 +444,11 @@ pub struct InProcess {
 /// through `Auth` directly: races, lifetimes, index sizes. `extra` are further target flags
 /// (`--absolute-ttl 3s`, ...).
 pub async fn in_process(strategy: StrategyKind, store: StoreKind, extra: &[&str]) -> InProcess {
+    in_process_at(strategy, store, &unique("r"), extra).await
+}
+
+/// [`in_process`] on a given namespace: a second target sharing the first one's records.
+pub async fn in_process_at(strategy: StrategyKind, store: StoreKind, namespace: &str, extra: &[&str]) -> InProcess {
     use clap::Parser as _;
     let keys = tempfile::Builder::new().prefix("authbench_keys").tempdir().expect("temporary key directory");
     let mut args: Vec<String> = ["authbench-target", "--strategy", strategy.as_str(), "--store", store.as_str()]
@@ -451,7 +456,7 @@ pub async fn in_process(strategy: StrategyKind, store: StoreKind, extra: &[&str]
         .chain(["--seed-users", "8", "--argon2-m-kib", "256", "--argon2-t", "1"])
         .map(String::from)
         .collect();
-    let namespace = unique("r");
+    let namespace = namespace.to_owned();
     args.extend(["--key-dir".into(), keys.path().display().to_string(), "--namespace".into(), namespace.clone()]);
     if store != StoreKind::Memory {
         args.extend([store_url_flag(store), store_url(store)]);
