@@ -116,6 +116,10 @@ pub struct Capabilities {
     pub logout_window_bound_s: Option<u64>,
     /// What /auth/refresh does for this strategy.
     pub refresh: String,
+    /// Whether replicas of this configuration behind a balancer agree on a credential; None in
+    /// documents of older targets.
+    #[serde(default)]
+    pub replicas: Option<crate::spec::ReplicaState>,
 }
 
 /// Lifetimes in seconds as /control/info reports them.
