@@ -113,6 +113,12 @@ fn two_shards_merge_into_one_exact_run() {
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
     let text = std::fs::read_to_string(merged_dir.join("REPORT.md")).unwrap();
     assert!(text.contains("session-redis"), "the report shows the merged configuration");
+    assert!(text.contains("Merged from 2 shards: shard 0 (run shard0), shard 1 (run shard1)."), "{text}");
+    for args in [vec!["plan", "--rps", "1000", "--from"], vec!["adr", "--from"]] {
+        let out = authbench().args(&args).arg(&merged_dir).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("session-redis"), "{args:?}");
+    }
 
     refusals(dir);
 }

@@ -1,6 +1,7 @@
 //! The harness's data model: what a run is asked to do ([`matrix`]) and what it measured
 //! ([`results`], [`probe`], [`environment`]), how repetitions become intervals ([`stats`]) and
-//! ladders become a capacity ([`ladder`]), with the upgrade of older result files. Nothing here
+//! ladders become a capacity ([`ladder`]), with the upgrade of older result files; a run split over
+//! several load hosts ([`shard`]) and its shards merged into one ([`merge`]). Nothing here
 //! starts processes or renders output, so the offline commands depend on this alone.
 
 pub mod dimensions;
