@@ -75,6 +75,10 @@ fn two_shards_merge_into_one_exact_run() {
         let rec = r.config.shard.expect("the shard is recorded");
         assert_eq!((rec.index as usize, rec.count, rec.targets), (i, 2, ShardTargets::Own));
         assert_eq!(rec.start_at.map(|s| s.0), humantime::parse_rfc3339(&start).ok());
+        // The first case's warm-up began at --start-at: its window opened a warm-up after it.
+        let slot_ms = humantime::parse_rfc3339(&start).unwrap().duration_since(std::time::UNIX_EPOCH).unwrap();
+        let opened = case(r).window_start_unix_ms.expect("the window's wall-clock opening");
+        assert!(u128::from(opened) >= slot_ms.as_millis() + 1000, "{}: opened {opened}", r.run_id);
         assert_eq!(r.skipped.len(), 0, "{:?}", r.skipped);
     }
 

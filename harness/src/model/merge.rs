@@ -315,8 +315,9 @@ fn aligned_window(cases: &[&Case]) -> (f64, Option<u64>) {
     let opens: Option<Vec<u64>> = cases.iter().map(|c| c.window_start_unix_ms).collect();
     let Some(opens) = opens else { return (longest, None) };
     let open = opens.iter().copied().min().unwrap_or_default();
-    let close = cases.iter().zip(&opens).map(|(c, o)| *o as f64 + c.window_s * 1e3).fold(0.0, f64::max);
-    ((close - open as f64) / 1e3, Some(open))
+    // Relative to the opening, so the shard that opened first keeps its window to the last bit.
+    let span = cases.iter().zip(&opens).map(|(c, o)| (o - open) as f64 / 1e3 + c.window_s).fold(0.0, f64::max);
+    (span, Some(open))
 }
 
 fn summed_errors(cases: &[&Case]) -> BTreeMap<String, u64> {

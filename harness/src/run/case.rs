@@ -95,6 +95,11 @@ async fn measure_window(
     recorder: &Recorder,
     pb: &ProgressBar,
 ) -> anyhow::Result<Option<Measured>> {
+    if let Some(at) = timing.begin_at {
+        if !super::shard::wait_until(at, &spec.id(), pb).await {
+            return Ok(None);
+        }
+    }
     pb.set_message(format!("{}: warm-up", spec.id()));
     let sampler = Sampler::start(&target.scrape_at()?, &target.control_key, recorder.start_timeline());
     if !sleep_watching(timing.warmup, pb).await {

@@ -75,6 +75,8 @@ pub struct Timing {
     pub warmup: Duration,
     pub duration: Duration,
     pub probe_cap: Duration,
+    /// A shard's slot: when the warm-up begins, the users already sending; None: at once.
+    pub begin_at: Option<SystemTime>,
 }
 
 /// A private directory for the run's signing keys, outside the results directory (which gets
@@ -174,7 +176,7 @@ pub async fn run(mut opts: RunOptions) -> anyhow::Result<PathBuf> {
         shard::check_start(at)?;
     }
     let m = &opts.matrix;
-    let timing = Timing { warmup: m.warmup.0, duration: m.duration.0, probe_cap: m.probe_cap.0 };
+    let timing = Timing { warmup: m.warmup.0, duration: m.duration.0, probe_cap: m.probe_cap.0, begin_at: None };
     prepare(&opts)?;
     let keys = key_dir()?;
     let uses = |s: StoreKind| m.targets.iter().any(|t| t.needed_store() == Some(s));
@@ -203,7 +205,8 @@ pub async fn run(mut opts: RunOptions) -> anyhow::Result<PathBuf> {
         })
         .collect();
     let total = planned_cases(m);
-    let mut runner = Runner { m, timing: &timing, results: &mut results, done: 0, total, start_at: opts.start_at };
+    let schedule = opts.start_at.map(shard::Schedule::new);
+    let mut runner = Runner { m, timing: &timing, results: &mut results, done: 0, total, schedule };
     runner.run_all(&launches).await?;
     results.status = if interrupt::is_set() { RunStatus::Interrupted } else { RunStatus::Complete };
     results.finished_at = Some(now_rfc3339());
@@ -243,8 +246,8 @@ struct Runner<'r> {
     results: &'r mut Results,
     done: usize,
     total: usize,
-    /// A shard's common start, waited for before its first case.
-    start_at: Option<StartAt>,
+    /// A shard's slots: when each matrix case's warm-up begins, the same on every shard.
+    schedule: Option<shard::Schedule>,
 }
 
 impl Runner<'_> {
@@ -256,11 +259,6 @@ impl Runner<'_> {
         let ready: Vec<(&TargetSpec, &Launch<'_>)> =
             m.targets.iter().zip(launches).filter(|(spec, launch)| self.store_available(spec, launch)).collect();
         self.seed_namespaces(&ready).await?;
-        if let Some(at) = self.start_at {
-            if !shard::wait_for(at).await? {
-                return Ok(());
-            }
-        }
         for (repetition, i) in interleaved(m.repetitions, ready.len()) {
             let (spec, launch) = ready[i];
             self.matrix_cases(spec, launch, repetition).await?;
@@ -336,11 +334,12 @@ impl Runner<'_> {
                 continue;
             }
             let id = if self.m.repetitions > 1 { format!("{base}/r{repetition}") } else { base };
-            let timing = Timing {
-                warmup: entry.warmup.map_or(self.timing.warmup, |w| w.0),
-                duration: entry.duration.map_or(self.timing.duration, |d| d.0),
-                probe_cap: self.timing.probe_cap,
-            };
+            let (warmup, duration) = (
+                entry.warmup.map_or(self.timing.warmup, |w| w.0),
+                entry.duration.map_or(self.timing.duration, |d| d.0),
+            );
+            let begin_at = self.schedule.as_mut().map(|s| s.slot(warmup, duration));
+            let timing = Timing { warmup, duration, probe_cap: self.timing.probe_cap, begin_at };
             let key = CaseKey { id: &id, repetition, role: CaseRole::Matrix };
             self.case_timed(key, spec, load, launch, &timing).await?;
         }

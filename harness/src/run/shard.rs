@@ -4,11 +4,12 @@
 //! A shard runs the matrix's loads only. Rate ladders (each shard would bisect its own way),
 //! fault cases (each shard would break its own store) and the load generator's ceiling are
 //! single-host measurements: they are listed as skipped, so the shards' matrices, and the merged
-//! run's, say what ran. `--start-at` is waited for once, right before the first case, after the
-//! stores are up and seeded: the first windows open together; later ones drift by the targets'
-//! start-up times, which the merge's wall-clock window and timelines absorb.
+//! run's, say what ran. `--start-at` starts a [`Schedule`]: every case's warm-up begins at its
+//! slot on every shard, so the windows of one case open together on every host.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use indicatif::ProgressBar;
 
 use crate::model::matrix::Matrix;
 use crate::model::results::Skipped;
@@ -52,31 +53,64 @@ pub fn check_start(at: StartAt) -> anyhow::Result<()> {
     }
 }
 
-/// Waits until `at`, saying so; false when Ctrl-C came first. Refuses a start that passed beyond
-/// the tolerance while the stores were prepared: this shard's windows would open long after the
-/// others'.
-pub(super) async fn wait_for(at: StartAt) -> anyhow::Result<bool> {
-    match at.at(SystemTime::now()) {
+/// Time allowed between one case's window closing and the next one's warm-up: the target
+/// stopped, the next one started and its users logged in. A case that needs longer begins late
+/// and says so.
+pub const CASE_GAP: Duration = Duration::from_secs(10);
+
+/// When each matrix case's warm-up begins: the first at `--start-at`, each next one after the
+/// previous case's warm-up, window and [`CASE_GAP`]. Every shard runs the same cases in the same
+/// order, so case k's windows open together on every host, however long each host's targets
+/// took to start; a one-time wait would let them drift apart case by case.
+pub(super) struct Schedule {
+    next: SystemTime,
+}
+
+impl Schedule {
+    pub(super) fn new(at: StartAt) -> Schedule {
+        Schedule { next: at.0 }
+    }
+
+    /// The next case's warm-up start; the one after follows this case's warm-up, window and gap.
+    pub(super) fn slot(&mut self, warmup: Duration, duration: Duration) -> SystemTime {
+        let at = self.next;
+        self.next = at + warmup + duration + CASE_GAP;
+        at
+    }
+}
+
+/// Waits until a case's scheduled warm-up (its users already logged in and sending, so the wait
+/// only lengthens the warm-up); false when Ctrl-C came first. A case behind its slot begins at
+/// once and says by how much.
+pub(super) async fn wait_until(at: SystemTime, id: &str, pb: &ProgressBar) -> bool {
+    let slot = StartAt(at);
+    match slot.at(SystemTime::now()) {
         Start::Wait(d) => {
-            eprintln!("authbench: shard waiting {:.1} s for --start-at {at}", d.as_secs_f64());
+            pb.suspend(|| {
+                eprintln!("authbench: {id}: waiting {:.1} s for the shards' slot at {slot}", d.as_secs_f64())
+            });
+            pb.set_message(format!("{id}: waiting for the shards' common start"));
             let end = tokio::time::Instant::now() + d;
             while tokio::time::Instant::now() < end {
                 if interrupt::is_set() {
-                    return Ok(false);
+                    return false;
                 }
-                let tick = tokio::time::Instant::now() + std::time::Duration::from_millis(100);
+                let tick = tokio::time::Instant::now() + Duration::from_millis(100);
                 tokio::time::sleep_until(end.min(tick)).await;
             }
-            Ok(true)
+            true
         }
-        Start::Late(by) => {
-            eprintln!("authbench: --start-at {at} passed {:.1} s ago; starting now", by.as_secs_f64());
-            Ok(true)
+        Start::Late(by) | Start::TooLate(by) => {
+            if by > Duration::from_millis(100) {
+                pb.suspend(|| {
+                    eprintln!(
+                        "authbench: {id} begins {:.1} s after its slot at {slot}: its window opens after the other shards'",
+                        by.as_secs_f64()
+                    )
+                });
+            }
+            true
         }
-        Start::TooLate(by) => anyhow::bail!(
-            "--start-at {at} passed {:.0} s ago while this shard prepared its stores: give every shard a later time",
-            by.as_secs_f64()
-        ),
     }
 }
 
@@ -95,5 +129,15 @@ mod tests {
         assert_eq!(skipped.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["jwt-HS256/ladder"]);
         assert!(check_shares(&m, Shard::new(7, 8).unwrap()).is_ok());
         assert!(check_shares(&m, Shard::new(8, 9).unwrap()).is_err(), "8 users over 9 shards");
+    }
+
+    #[test]
+    fn every_case_has_its_slot_after_the_previous_window_and_gap() {
+        let at: StartAt = "2026-11-26T09:00:00Z".parse().unwrap();
+        let mut s = Schedule::new(at);
+        let (w, d) = (Duration::from_secs(1), Duration::from_secs(3));
+        assert_eq!(s.slot(w, d), at.0);
+        assert_eq!(s.slot(w, Duration::from_secs(8)), at.0 + w + d + CASE_GAP);
+        assert_eq!(s.slot(w, d), at.0 + 2 * w + d + Duration::from_secs(8) + 2 * CASE_GAP);
     }
 }
