@@ -142,10 +142,26 @@ fn merge_command(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         write_histograms(c, out)?;
     }
     results::write(&merged, out)?;
+    drift_warnings(&shards, &merged);
     let from = merged.config.merged.as_ref().map_or(0, |m| m.shards.len());
     println!("authbench: {from} shards merged into {}", out.join("results.json").display());
     println!("authbench: render it with authbench report {}", out.display());
     Ok(())
+}
+
+/// Says which cases' shard windows opened apart (no --start-at, or a shard late for its slot):
+/// their throughput is over the span of all the windows, lower than the shards' own.
+fn drift_warnings(shards: &[results::Results], merged: &results::Results) {
+    for c in &merged.cases {
+        let own = shards.iter().flat_map(|r| &r.cases).filter(|s| s.id == c.id).map(|s| s.window_s);
+        let apart = c.window_s - own.fold(0.0, f64::max);
+        if apart > 0.5 {
+            eprintln!(
+                "authbench: {}: the shards' windows opened up to {apart:.1} s apart; its throughput is over the {:.1} s they span",
+                c.id, c.window_s
+            );
+        }
+    }
 }
 
 /// A merged case's histogram in HdrHistogram's standard formats, under `out`'s histograms/

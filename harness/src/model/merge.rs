@@ -51,6 +51,8 @@ pub struct MergedShard {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     Schema,
+    /// authbench version, git commit and build profile: the same code measured every shard.
+    Build,
     Profile,
     Matrix,
     Options,
@@ -63,6 +65,7 @@ impl fmt::Display for Part {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Part::Schema => "results schema",
+            Part::Build => "build (authbench version, git commit, debug or release)",
             Part::Profile => "profile",
             Part::Matrix => "matrix (targets, loads, windows)",
             Part::Options => "command-line options",
@@ -186,6 +189,7 @@ fn compatible(parts: &[ShardPart<'_>]) -> Result<(), MergeError> {
         let b = p.results;
         let differs = [
             (Part::Schema, a.schema != b.schema),
+            (Part::Build, build(a) != build(b)),
             (Part::Profile, a.profile != b.profile),
             (Part::Matrix, a.config.matrix != b.config.matrix),
             (Part::Options, a.config.cli != b.config.cli),
@@ -198,6 +202,11 @@ fn compatible(parts: &[ShardPart<'_>]) -> Result<(), MergeError> {
         }
     }
     Ok(())
+}
+
+fn build(r: &Results) -> (&Option<String>, &Option<String>, Option<super::environment::BuildProfile>) {
+    let e = &r.environment;
+    (&e.authbench_version, &e.git_sha, e.build_profile)
 }
 
 /// Shard 0's cases in its order, each merged with the same case of every other shard.

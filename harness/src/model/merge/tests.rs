@@ -193,6 +193,7 @@ fn incompatible_shards_are_refused() {
         ("command-line options", |r| r.config.cli.users = Some(3)),
         ("profile", |r| r.profile = "quick".into()),
         ("results schema", |r| r.schema = "authbench.results/1".into()),
+        ("build", |r| r.environment.git_sha = Some("0123abc".into())),
         ("--start-at", |r| {
             r.config.shard = r.config.shard.map(|s| ShardRecord { start_at: "2026-11-26T09:00:00Z".parse().ok(), ..s })
         }),
