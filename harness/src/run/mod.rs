@@ -30,7 +30,7 @@ pub mod provision;
 pub mod relay;
 mod scrape;
 mod seed;
-pub mod shard;
+mod shard;
 mod storage;
 mod store_link;
 mod tap;

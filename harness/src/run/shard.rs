@@ -37,12 +37,12 @@ pub(super) fn narrow(m: &mut Matrix) -> Vec<Skipped> {
 }
 
 /// Every load of the matrix leaves this shard at least one user.
-pub fn check_shares(m: &Matrix, shard: Shard) -> Result<(), ShardError> {
+pub(super) fn check_shares(m: &Matrix, shard: Shard) -> Result<(), ShardError> {
     m.loads.iter().try_for_each(|l| shard.share(&l.load).map(|_| ()))
 }
 
 /// Refuses a start time already passed beyond the tolerance; called before anything starts.
-pub fn check_start(at: StartAt) -> anyhow::Result<()> {
+pub(super) fn check_start(at: StartAt) -> anyhow::Result<()> {
     match at.at(SystemTime::now()) {
         Start::TooLate(by) => anyhow::bail!(
             "--start-at {at} passed {:.0} s ago (more than {} s): give every shard a time a little in the future",
