@@ -203,11 +203,11 @@ pub struct RunArgs {
     /// Run shard I of N (0-based), e.g. 1/3: I's share of every load's users (split as evenly as
     /// possible) and 1/N of every open rate; ladders, faults and the generator's ceiling are left
     /// out. Combine the shards with authbench merge.
-    #[arg(long, env = "AUTHBENCH_SHARD")]
+    #[arg(long)]
     pub shard: Option<Shard>,
     /// With --shard: begin the first case at this wall-clock time, RFC 3339 in UTC
     /// (e.g. 2026-11-26T09:00:00Z), the same for every shard.
-    #[arg(long, env = "AUTHBENCH_START_AT", requires = "shard")]
+    #[arg(long, requires = "shard")]
     pub start_at: Option<StartAt>,
     /// Results directory (default results/<time>-<profile>).
     #[arg(long)]
