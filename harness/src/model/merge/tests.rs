@@ -194,6 +194,7 @@ fn incompatible_shards_are_refused() {
         ("profile", |r| r.profile = "quick".into()),
         ("results schema", |r| r.schema = "authbench.results/1".into()),
         ("build", |r| r.environment.git_sha = Some("0123abc".into())),
+        ("stores", |r| r.config.stores.redis = Some(crate::model::results::StoreOrigin::External)),
         ("--start-at", |r| {
             r.config.shard = r.config.shard.map(|s| ShardRecord { start_at: "2026-11-26T09:00:00Z".parse().ok(), ..s })
         }),
@@ -213,6 +214,10 @@ fn incompatible_shards_are_refused() {
     let mut s = two();
     s[1].cases[0].warmup_s = 0.0;
     assert!(refused(s).contains("0 s warm-up"));
+
+    let mut s = two();
+    s[1].cases[0].histogram.data = "not base64!".into();
+    assert!(refused(s).contains("of shard1: histogram data is not base64"));
 
     let mut s = two();
     s[1].cases.clear();
