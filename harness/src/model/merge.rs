@@ -495,6 +495,8 @@ fn merged_second(k: usize, lines: &[&Timeline], offsets: &[usize], targets: Shar
     };
     let store_ops = match targets {
         ShardTargets::Shared => at[0].and_then(|s| s.store_ops),
+        // A second no shard sampled is not measured, not 0.
+        ShardTargets::Own if here.is_empty() => None,
         ShardTargets::Own => here.iter().map(|s| s.store_ops).sum::<Option<f64>>(),
     };
     Second {
