@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`model`]: the run matrix and the results schema (with the upgrade of older files), the
-//!   statistics of repetitions and the rate ladder's SLO bracket. It imports nothing else of the
+//!   statistics of repetitions and the rate ladder's SLO bracket, shards and their exact merge
+//!   (`authbench merge`). It imports nothing else of the
 //!   harness.
 //! - [`run`]: `authbench run` — provision stores, start a fresh target per case, drive goose,
 //!   scrape the target's counters and /proc, repeat the matrix, climb rate ladders, probe

@@ -78,6 +78,13 @@ pub struct RunConfig {
     pub matrix: Matrix,
     pub cli: Overrides,
     pub stores: StoreOrigins,
+    /// The shard this run was (`--shard I/N`): its cases hold its share of each load only; None
+    /// for a whole run and in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::ShardRecord>,
+    /// The shards `authbench merge` combined into this run; None for a run measured in one piece.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<super::merge::MergedFrom>,
 }
 
 /// A whole run.
@@ -297,6 +304,10 @@ pub struct Case {
     pub duration_s: f64,
     /// Measured window as timed by the harness, seconds.
     pub window_s: f64,
+    /// When the measured window opened, wall clock in Unix milliseconds: aligns the windows and
+    /// timelines of shards run on several hosts. None in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start_unix_ms: Option<u64>,
     /// Requests recorded in the window (the histogram's count).
     pub requests: u64,
     /// Non-2xx answers by status; "0" means no HTTP answer at all.

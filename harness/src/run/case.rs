@@ -95,6 +95,11 @@ async fn measure_window(
     recorder: &Recorder,
     pb: &ProgressBar,
 ) -> anyhow::Result<Option<Measured>> {
+    if let Some(at) = timing.begin_at {
+        if !super::shard::wait_until(at, &spec.id(), pb).await {
+            return Ok(None);
+        }
+    }
     pb.set_message(format!("{}: warm-up", spec.id()));
     let sampler = Sampler::start(&target.scrape_at()?, &target.control_key, recorder.start_timeline());
     if !sleep_watching(timing.warmup, pb).await {
@@ -129,6 +134,9 @@ pub async fn run_case(
         CaseFiles { out: launch.out, key, goose_report: launch.out.join("goose").join(format!("{stem}.json")), stem };
     // A population's time scale shortens the access TTL the target runs with; the case keeps `spec`.
     let run_spec = super::population::run_spec(spec, load)?;
+    // A shard drives its share of the load; the case records the whole load, as the merge does.
+    let whole = load;
+    let load = &launch.shard.map_or(Ok(*whole), |s| s.share(whole))?;
     let target = TargetProcess::start(&run_spec, launch, &files.stem).await?;
     let recorder = Recorder::for_users(load.users);
     let plan = Arc::new(Plan {
@@ -160,5 +168,5 @@ pub async fn run_case(
     let Some(m) = measured? else {
         return Ok(None);
     };
-    build_case(spec, load, timing, &recorder.take(), &m, &files, rss).map(Some)
+    build_case(spec, whole, timing, &recorder.take(), &m, &files, rss).map(Some)
 }

@@ -76,7 +76,12 @@ impl Runner<'_> {
             anyhow::bail!("{why}");
         }
         let subject = subject(spec, &f.fault, launch)?;
-        let timing = Timing { warmup: self.timing.warmup, duration: f.duration.0, probe_cap: self.timing.probe_cap };
+        let timing = Timing {
+            warmup: self.timing.warmup,
+            duration: f.duration.0,
+            probe_cap: self.timing.probe_cap,
+            begin_at: None,
+        };
         let at = super::case::Position { n: self.done, total: self.total.max(self.done) };
         let pb = bar(timing.warmup + timing.duration, id, at.n, at.total);
         let r = run(id, spec, f, &subject, launch, &timing, &pb).await;

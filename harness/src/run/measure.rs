@@ -193,6 +193,11 @@ pub fn build_case(
         warmup_s: timing.warmup.as_secs_f64(),
         duration_s: timing.duration.as_secs_f64(),
         window_s: m.window.as_secs_f64(),
+        window_start_unix_ms: m
+            .wall_start
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| u64::try_from(d.as_millis()).ok()),
         requests,
         errors: w.statuses.iter().filter(|(s, _)| !(200..300).contains(*s)).map(|(s, n)| (s.to_string(), *n)).collect(),
         throughput_rps: requests as f64 / m.window.as_secs_f64(),

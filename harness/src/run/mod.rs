@@ -15,7 +15,7 @@ mod case;
 mod ceiling;
 mod client;
 mod cpu;
-mod export;
+pub mod export;
 mod fault;
 mod fingerprint;
 mod h2load;
@@ -30,6 +30,7 @@ pub mod provision;
 pub mod relay;
 mod scrape;
 mod seed;
+mod shard;
 mod storage;
 mod store_link;
 mod tap;
@@ -43,13 +44,15 @@ use anyhow::Context;
 use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
 use indicatif::ProgressBar;
 
-use self::case::{file_stem, run_case, CaseKey, Position};
+pub use self::case::file_stem;
+use self::case::{run_case, CaseKey, Position};
 use self::provision::{provision, Stores};
 use self::target::{Launch, TargetProcess};
 use crate::model::ladder::LadderSpec;
 use crate::model::matrix::{LoadSpec, Matrix};
 use crate::model::probe::ProbeResult;
 use crate::model::results::{self, Case, CaseRole, Overrides, Results, RunConfig, RunStatus, Skipped, Summary};
+use crate::model::shard::{Shard, ShardRecord, ShardTargets, StartAt};
 
 /// Everything `authbench run` was asked for.
 pub struct RunOptions {
@@ -61,6 +64,10 @@ pub struct RunOptions {
     pub target_bin: PathBuf,
     pub postgres_url: Option<String>,
     pub redis_url: Option<String>,
+    /// `--shard I/N`: run this shard's share of every load; None for a whole run.
+    pub shard: Option<Shard>,
+    /// `--start-at`: when this shard's first case begins, the same for every shard.
+    pub start_at: Option<StartAt>,
 }
 
 /// The matrix's durations.
@@ -68,6 +75,8 @@ pub struct Timing {
     pub warmup: Duration,
     pub duration: Duration,
     pub probe_cap: Duration,
+    /// A shard's slot: when the warm-up begins, the users already sending; None: at once.
+    pub begin_at: Option<SystemTime>,
 }
 
 /// A private directory for the run's signing keys, outside the results directory (which gets
@@ -105,7 +114,18 @@ fn new_results(opts: &RunOptions, stores: &Stores) -> Results {
             stores.postgres.as_ref().and_then(|e| e.version.as_deref()),
             stores.redis.as_ref().and_then(|e| e.version.as_deref()),
         ),
-        config: RunConfig { matrix: opts.matrix.clone(), cli: opts.overrides.clone(), stores: stores.origins() },
+        config: RunConfig {
+            matrix: opts.matrix.clone(),
+            cli: opts.overrides.clone(),
+            stores: stores.origins(),
+            shard: opts.shard.map(|s| ShardRecord {
+                index: s.index,
+                count: s.count,
+                start_at: opts.start_at,
+                targets: ShardTargets::Own,
+            }),
+            merged: None,
+        },
         method: method::notes(),
         cases: Vec::new(),
         summaries: Vec::new(),
@@ -139,13 +159,24 @@ impl log::Log for GooseErrorsOnly {
 static GOOSE_LOG: GooseErrorsOnly = GooseErrorsOnly;
 
 /// Runs the matrix; returns the results directory.
-pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
+pub async fn run(mut opts: RunOptions) -> anyhow::Result<PathBuf> {
     // Installed before goose's own logger, which then stays out (it only logs that it could not).
     if log::set_logger(&GOOSE_LOG).is_ok() {
         log::set_max_level(log::LevelFilter::Error);
     }
+    let single_host = match opts.shard {
+        Some(s) => {
+            shard::check_shares(&opts.matrix, s)?;
+            shard::narrow(&mut opts.matrix)
+        }
+        None => Vec::new(),
+    };
+    if let Some(at) = opts.start_at {
+        anyhow::ensure!(opts.shard.is_some(), "--start-at aligns shards: give --shard I/N with it");
+        shard::check_start(at)?;
+    }
     let m = &opts.matrix;
-    let timing = Timing { warmup: m.warmup.0, duration: m.duration.0, probe_cap: m.probe_cap.0 };
+    let timing = Timing { warmup: m.warmup.0, duration: m.duration.0, probe_cap: m.probe_cap.0, begin_at: None };
     prepare(&opts)?;
     let keys = key_dir()?;
     let uses = |s: StoreKind| m.targets.iter().any(|t| t.needed_store() == Some(s));
@@ -157,6 +188,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
         eprintln!("authbench: {store} unavailable, its cases are skipped: {why}");
     }
     let mut results = new_results(&opts, &stores);
+    results.skipped.extend(single_host);
     results::write(&results, &opts.out)?;
     let log_dir = opts.out.join("logs");
     let launches: Vec<Launch<'_>> = (0..m.targets.len())
@@ -169,9 +201,12 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
             seed_users: m.seed_users,
             namespace: format!("ab{}_{ti}", std::process::id()),
             store_url: None,
+            shard: opts.shard,
         })
         .collect();
-    let mut runner = Runner { m, timing: &timing, results: &mut results, done: 0, total: planned_cases(m) };
+    let total = planned_cases(m);
+    let schedule = opts.start_at.map(shard::Schedule::new);
+    let mut runner = Runner { m, timing: &timing, results: &mut results, done: 0, total, schedule };
     runner.run_all(&launches).await?;
     results.status = if interrupt::is_set() { RunStatus::Interrupted } else { RunStatus::Complete };
     results.finished_at = Some(now_rfc3339());
@@ -211,6 +246,8 @@ struct Runner<'r> {
     results: &'r mut Results,
     done: usize,
     total: usize,
+    /// A shard's slots: when each matrix case's warm-up begins, the same on every shard.
+    schedule: Option<shard::Schedule>,
 }
 
 impl Runner<'_> {
@@ -297,11 +334,12 @@ impl Runner<'_> {
                 continue;
             }
             let id = if self.m.repetitions > 1 { format!("{base}/r{repetition}") } else { base };
-            let timing = Timing {
-                warmup: entry.warmup.map_or(self.timing.warmup, |w| w.0),
-                duration: entry.duration.map_or(self.timing.duration, |d| d.0),
-                probe_cap: self.timing.probe_cap,
-            };
+            let (warmup, duration) = (
+                entry.warmup.map_or(self.timing.warmup, |w| w.0),
+                entry.duration.map_or(self.timing.duration, |d| d.0),
+            );
+            let begin_at = self.schedule.as_mut().map(|s| s.slot(warmup, duration));
+            let timing = Timing { warmup, duration, probe_cap: self.timing.probe_cap, begin_at };
             let key = CaseKey { id: &id, repetition, role: CaseRole::Matrix };
             self.case_timed(key, spec, load, launch, &timing).await?;
         }

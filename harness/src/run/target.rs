@@ -53,6 +53,8 @@ pub struct Launch<'a> {
     pub namespace: String,
     /// A store reached at another URL than the run's (through a relay), for this launch only.
     pub store_url: Option<(StoreKind, String)>,
+    /// The shard this run is: its cases drive the shard's share of each load; None for a whole run.
+    pub shard: Option<crate::model::shard::Shard>,
 }
 
 impl<'a> Launch<'a> {
