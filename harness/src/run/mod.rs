@@ -194,7 +194,9 @@ pub async fn run(mut opts: RunOptions) -> anyhow::Result<PathBuf> {
     let keys = key_dir()?;
     // A deployed target brings its own store: nothing to provision.
     let uses = |s: StoreKind| opts.deployed.is_none() && m.targets.iter().any(|t| t.needed_store() == Some(s));
-    eprintln!("authbench: provisioning stores");
+    if opts.deployed.is_none() {
+        eprintln!("authbench: provisioning stores");
+    }
     let stores =
         provision(uses(StoreKind::Postgres), uses(StoreKind::Redis), opts.postgres_url.clone(), opts.redis_url.clone())
             .await;
