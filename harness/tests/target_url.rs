@@ -49,16 +49,23 @@ fn target_bin() -> PathBuf {
 struct HandStarted {
     child: Child,
     url: String,
-    _keys: tempfile::TempDir,
+    _keys: Option<tempfile::TempDir>,
 }
 
 impl HandStarted {
     fn start(args: &[&str]) -> HandStarted {
         let keys = tempfile::tempdir().unwrap();
+        let mut t = HandStarted::start_in(args, keys.path());
+        t._keys = Some(keys);
+        t
+    }
+
+    /// Started with its signing keys in `keys` (replicas share them, as a deployment does).
+    fn start_in(args: &[&str], keys: &Path) -> HandStarted {
         let mut child = Command::new(target_bin())
             .args(args)
             .args(["--seed-users", "10", "--listen", "127.0.0.1:0", "--key-dir"])
-            .arg(keys.path())
+            .arg(keys)
             .env("AUTHBENCH_CONTROL_KEY", KEY)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -67,7 +74,7 @@ impl HandStarted {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line {line:?}")).to_owned();
-        HandStarted { child, url, _keys: keys }
+        HandStarted { child, url, _keys: None }
     }
 }
 
@@ -171,4 +178,62 @@ async fn replicas_of_different_configurations_or_a_wrong_key_are_refused() {
     assert!(matches!(err, DeployedError::Refused { status: 403, .. }), "{err}");
     let d = Deployed::connect(&[session.url.clone(), session.url.clone()], KEY.into()).await.unwrap();
     assert_eq!(d.info.id, "session-memory");
+}
+
+/// Requests a target served on /api/me, from its own /metrics.
+fn served_me(url: &str) -> f64 {
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::{Read, Write};
+    let req = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nx-control-key: {KEY}\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(r#"authbench_http_requests_total{route="/api/me""#))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+/// Two users browsing jwt replicas: user 0 on the first, user 1 on the second.
+const REPLICAS: &str = r#"
+description = "--target-url with two replicas"
+warmup = "1s"
+duration = "2s"
+probe_cap = "2s"
+seed_users = 10
+probe_users = 2
+
+[[target]]
+strategy = "jwt"
+alg = "HS256"
+
+[[load]]
+scenario = "browse"
+model = "closed"
+users = 2
+"#;
+
+#[test]
+fn replicas_share_the_users_and_their_counters_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = dir.path().join("matrix.toml");
+    std::fs::write(&matrix, REPLICAS).unwrap();
+    // Started one after the other, so the second finds the first's HS256 key instead of racing it.
+    let keys = tempfile::tempdir().unwrap();
+    let a = HandStarted::start_in(&["--strategy", "jwt"], keys.path());
+    let b = HandStarted::start_in(&["--strategy", "jwt"], keys.path());
+    let urls = format!("{},{}", a.url, b.url);
+    let r = run(&matrix, &dir.path().join("replicas"), &["--target-url", &urls]);
+    let c = case(&r, "jwt-HS256/browse-closed-2u");
+    let (on_a, on_b) = (served_me(&a.url), served_me(&b.url));
+    assert!(on_a > 0.0 && on_b > 0.0, "each replica serves one of the two users: {on_a} and {on_b}");
+    // The window's requests as the targets counted them are both replicas' (one replica alone
+    // would hold about half of what the load generator recorded).
+    let recorded = c.requests as f64;
+    assert!(c.target_requests > 0.75 * recorded, "{} counted by the replicas, {recorded} recorded", c.target_requests);
+    assert!(c.target_requests <= on_a + on_b, "{} in the window, {on_a} + {on_b} served in all", c.target_requests);
+    assert_eq!(c.store_ops_per_request, 0.0);
+    assert_eq!(c.cpu_us_per_request.source, CpuSource::Metrics);
+    assert!(c.cpu_us_per_request.target > 0.0);
 }
