@@ -97,6 +97,9 @@ pub mod metric {
     pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds_total";
     /// Resident memory of the target process in bytes (the Prometheus process-collector name).
     pub const PROCESS_RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+    /// When the target process started, seconds since the Unix epoch (the process-collector name):
+    /// two scrapes that read different values reached different processes.
+    pub const PROCESS_START_TIME: &str = "process_start_time_seconds";
     /// The store operation a health check makes; not part of any request's cost.
     pub const PING_OP: &str = "ping";
 }

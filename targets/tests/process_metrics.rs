@@ -39,6 +39,10 @@ async fn metrics_cpu_seconds_lie_between_two_proc_readings_of_the_same_process()
         before <= cpu_ticks && cpu_ticks <= after,
         "/proc {before} <= /metrics {cpu_ticks} <= /proc {after} ticks\n{text}"
     );
+    let started = Process::new(pid).unwrap().stat().unwrap().starttime as f64 / ticks;
+    let start_metric = sum_metric(&text, &format!("{} ", metric::PROCESS_START_TIME));
+    let boot = procfs::boot_time_secs().unwrap() as f64;
+    assert_eq!(start_metric, boot + started, "the start time identifies this process\n{text}");
     let rss = sum_metric(&text, &format!("{} ", metric::PROCESS_RESIDENT_MEMORY));
     assert!(rss > 0.0 && rss <= peak_after as f64, "resident {rss} B must be within the peak {peak_after} B\n{text}");
 }

@@ -213,5 +213,8 @@ async fn drive(
     let Some(m) = measured? else {
         return Ok(None);
     };
+    if let Serving::Deployed(d) = target {
+        d.same_processes(&m.before.metrics, &m.after.metrics)?;
+    }
     build_case(spec, loads.whole, timing, &recorder.take(), &m, files, rss).map(Some)
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use authbench_targets::contract::{route, Info, CONTROL_KEY_HEADER};
 use authbench_targets::spec::TargetSpec;
 
+use super::scrape::Snapshot;
 use super::target::Launch;
 use super::{ceiling, h2load, interleaved, interrupt, loads_of, seed, Runner};
 use crate::model::results::Skipped;
@@ -117,6 +118,21 @@ impl Deployed {
         }
         let configurations = targets.iter().map(TargetSpec::id).collect::<Vec<_>>().join(", ");
         Err(DeployedError::NoMatch { url: self.urls[0].clone(), serves: self.info.id.clone(), configurations })
+    }
+
+    /// Refuses a window whose two edges reached different processes: a replica restarted, or a
+    /// balancer answered for several (its counters would then mix processes).
+    pub(crate) fn same_processes(&self, before: &Snapshot, after: &Snapshot) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            before.process_starts == after.process_starts,
+            "the scrapes at the window's edges reached different processes of {} (process_start_time_seconds {:?}, then \
+             {:?}): a target restarted, or a balancer answered for several replicas; give each replica's own URL to \
+             --target-url",
+            self.urls.join(", "),
+            before.process_starts,
+            after.process_starts
+        );
+        Ok(())
     }
 
     /// Users the target seeded, as its /control/info says.
@@ -243,5 +259,41 @@ mod tests {
         assert!(matches!(parse("https://127.0.0.1:8443"), Err(DeployedError::Tls { .. })));
         assert!(matches!(parse("127.0.0.1:8080"), Err(DeployedError::BadUrl { .. })));
         assert!(matches!(parse("http://127.0.0.1:8080/api"), Err(DeployedError::BadUrl { .. })));
+    }
+
+    fn deployed(args: &[&str]) -> Deployed {
+        use clap::Parser;
+        let cfg = authbench_targets::config::Config::parse_from(std::iter::once("t").chain(args.iter().copied()));
+        let info = authbench_targets::info::describe(&cfg, 10, 1);
+        Deployed {
+            urls: vec!["http://127.0.0.1:1".into()],
+            addrs: vec!["127.0.0.1:1".into()],
+            info,
+            control_key: "k".into(),
+        }
+    }
+
+    #[test]
+    fn a_window_whose_edges_reached_other_processes_is_refused() {
+        let d = deployed(&["--strategy", "session", "--store", "memory"]);
+        let at = |starts: &[f64]| Snapshot { process_starts: starts.to_vec(), ..Snapshot::default() };
+        assert!(d.same_processes(&at(&[7.0, 9.0]), &at(&[7.0, 9.0])).is_ok());
+        let err = d.same_processes(&at(&[7.0]), &at(&[9.0])).unwrap_err().to_string();
+        assert!(err.contains("balancer") && err.contains("own URL"), "{err}");
+    }
+
+    #[test]
+    fn configurations_match_by_id_and_never_at_a_harness_made_round_trip() {
+        use authbench_targets::spec::{Span, StoreKind, StrategyKind};
+        use authbench_targets::token::alg::Alg;
+        let d = deployed(&["--strategy", "session", "--store", "redis"]);
+        let jwt = TargetSpec::jwt(Alg::Hs256);
+        let spec = TargetSpec { strategy: StrategyKind::Session, store: Some(StoreKind::Redis), ..jwt };
+        assert_eq!(d.serves(&spec), Ok(()));
+        let relayed = TargetSpec { store_rtt: Span(Duration::from_millis(1)), ..spec };
+        assert_eq!(d.serves(&relayed), Err(Mismatch::StoreRtt));
+        assert!(matches!(d.serves(&jwt), Err(Mismatch::Other { .. })));
+        assert!(matches!(d.check_matrix(&[jwt]), Err(DeployedError::NoMatch { .. })));
+        assert!(d.check_matrix(&[jwt, spec]).is_ok());
     }
 }

@@ -47,6 +47,9 @@ pub struct Snapshot {
     pub process_cpu_seconds: Option<f64>,
     /// The target's resident memory (`process_resident_memory_bytes`); None when not exported.
     pub resident_bytes: Option<f64>,
+    /// Each scraped replica's `process_start_time_seconds`, in scrape order: another value at the
+    /// next scrape means another process answered (a restart, or a balancer's other replica).
+    pub process_starts: Vec<f64>,
 }
 
 impl Snapshot {
@@ -94,6 +97,7 @@ impl Snapshot {
         self.scrape_group = self.scrape_group.take().or_else(|| o.scrape_group.clone());
         self.process_cpu_seconds = both(self.process_cpu_seconds, o.process_cpu_seconds);
         self.resident_bytes = both(self.resident_bytes, o.resident_bytes);
+        self.process_starts.extend(&o.process_starts);
     }
 
     /// Store operations of every kind except health pings.
@@ -149,6 +153,7 @@ pub fn parse(text: &str) -> Snapshot {
             }
             metric::PROCESS_CPU_SECONDS => s.process_cpu_seconds = Some(v),
             metric::PROCESS_RESIDENT_MEMORY => s.resident_bytes = Some(v),
+            metric::PROCESS_START_TIME => s.process_starts = vec![v],
             metric::TLS_HANDSHAKE_BYTES => {
                 let (received, sent) = s.tls_handshake_bytes.get_or_insert((0.0, 0.0));
                 match label(labels, "direction") {
@@ -365,14 +370,19 @@ mod tests {
                  authbench_http_bytes_received_total 1000\n{cpu}"
             )
         };
-        let mut a = parse(&text(10, "process_cpu_seconds_total 1.5\nprocess_resident_memory_bytes 4096\n"));
+        let mut a = parse(&text(
+            10,
+            "process_cpu_seconds_total 1.5\nprocess_resident_memory_bytes 4096\nprocess_start_time_seconds 7\n",
+        ));
         a.request_len = 80;
         let mut b = parse(&text(5, "process_cpu_seconds_total 0.25\nprocess_resident_memory_bytes 1024\n"));
         b.request_len = 81;
+        b.process_starts = vec![9.0];
         assert_eq!((a.process_cpu_seconds, a.resident_bytes), (Some(1.5), Some(4096.0)));
         a.add(&b);
         assert_eq!((a.served(), a.store_ops_total(), a.bytes_received, a.request_len), (15.0, 15.0, 2000.0, 161));
         assert_eq!((a.process_cpu_seconds, a.resident_bytes), (Some(1.75), Some(5120.0)));
+        assert_eq!(a.process_starts, [7.0, 9.0], "each replica's process, in scrape order");
         // A replica without the process metrics makes the sum unknown, never a partial figure.
         a.add(&parse(&text(1, "")));
         assert_eq!((a.process_cpu_seconds, a.resident_bytes), (None, None));

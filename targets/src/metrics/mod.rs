@@ -279,6 +279,7 @@ mod tests {
         assert!(value(metric::PROCESS_RESIDENT_MEMORY) > 0.0);
         assert!(text.contains("# TYPE process_cpu_seconds counter"), "{text}");
         assert!(text.contains("# TYPE process_resident_memory_bytes gauge"), "{text}");
+        assert_eq!(value(metric::PROCESS_START_TIME), before.start_time_seconds, "{text}");
         // Rendered before `before` was read, in whole ticks: never above it.
         assert!(value(metric::PROCESS_CPU_SECONDS) <= before.cpu_seconds, "{text}");
         assert!(!text.contains("authbench_process"), "{text}");
