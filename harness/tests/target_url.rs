@@ -237,3 +237,19 @@ fn replicas_share_the_users_and_their_counters_add_up() {
     assert_eq!(c.cpu_us_per_request.source, CpuSource::Metrics);
     assert!(c.cpu_us_per_request.target > 0.0);
 }
+
+#[test]
+fn shards_driving_one_deployed_target_share_it_and_only_shard_0_probes() {
+    use authbench_harness::model::shard::ShardTargets;
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = dir.path().join("matrix.toml");
+    std::fs::write(&matrix, REPLICAS).unwrap();
+    let target = HandStarted::start(&["--strategy", "jwt"]);
+    let r = run(&matrix, &dir.path().join("shard1"), &["--target-url", &target.url, "--shard", "1/2"]);
+    let shard = r.config.shard.expect("a shard's results say so");
+    assert_eq!(shard.targets, ShardTargets::Shared, "every shard's scrapes see the whole deployed target");
+    assert!(r.probes.is_empty(), "{:?}", r.probes);
+    let skipped = r.skipped.iter().find(|s| s.id == "jwt-HS256/probe").expect("the probe is listed as skipped");
+    assert!(skipped.reason.contains("shard 0"), "{}", skipped.reason);
+    assert_eq!(case(&r, "jwt-HS256/browse-closed-2u").cpu_us_per_request.source, CpuSource::Metrics);
+}

@@ -180,6 +180,9 @@ const FAULT: &str =
     "fault cases are not run with --target-url: they kill, restart or slow targets and stores the harness started";
 const CEILING: &str = "the load generator's ceiling is not measured with --target-url: it starts its own none target";
 const H2LOAD: &str = "the TLS cross-check is not run with --target-url: it needs TLS targets the harness started";
+const PROBE_ON_SHARD_0: &str =
+    "shard 0 probes the deployed target: shards probing one target at once would revoke and \
+     demote each other's users";
 const SEED: &str = "seed_sessions is not applied with --target-url: seeding starts a target on the run's own store";
 
 impl Runner<'_> {
@@ -204,6 +207,11 @@ impl Runner<'_> {
         for (spec, launch) in &ready {
             if interrupt::is_set() {
                 return Ok(());
+            }
+            if launch.shard.is_some_and(|s| s.index > 0) {
+                let id = format!("{}/probe", spec.id());
+                self.results.skipped.push(Skipped { id, reason: PROBE_ON_SHARD_0.to_owned() });
+                continue;
             }
             self.probe(spec, launch).await?;
         }
