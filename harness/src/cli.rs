@@ -222,7 +222,23 @@ pub struct RunArgs {
     #[arg(long, env = "AUTHBENCH_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     #[command(flatten)]
+    pub deployed: DeployedArgs,
+    #[command(flatten)]
     pub report: ReportInputs,
+}
+
+/// Inputs of `authbench run` against targets that are already running.
+#[derive(Args, Clone, Default)]
+pub struct DeployedArgs {
+    /// Drive these running authbench targets instead of starting targets and stores: replicas of one
+    /// configuration (read from their /control/info); only the matrix's cases of that configuration
+    /// run, their CPU and memory from the targets' /metrics.
+    #[arg(long, value_delimiter = ',', value_name = "URL")]
+    pub target_url: Vec<String>,
+    /// File holding the targets' control key (else the AUTHBENCH_CONTROL_KEY variable); never on the
+    /// command line, which `ps` shows to every user.
+    #[arg(long, value_name = "PATH", requires = "target_url")]
+    pub control_key_file: Option<PathBuf>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

@@ -8,7 +8,8 @@
 //!   harness.
 //! - [`run`]: `authbench run` — provision stores, start a fresh target per case, drive goose,
 //!   scrape the target's counters and /proc, repeat the matrix, climb rate ladders, probe
-//!   security windows, write results.json.
+//!   security windows, write results.json; or drive targets already running (`--target-url`),
+//!   their CPU and memory from their own /metrics.
 //! - [`report`]: everything that reads results offline — the report document and its renderers,
 //!   charts (one file per kind), claims, "where the time goes", plan, ADR, compare, token sizes.
 //! - [`cli`]: the clap types of the `authbench` binary, whose `main.rs` only dispatches.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Parser;
 
-use authbench_harness::cli::{Cli, Command, PlanArgs, ReportInputs, RunArgs};
+use authbench_harness::cli::{Cli, Command, DeployedArgs, PlanArgs, ReportInputs, RunArgs};
 use authbench_harness::model::matrix::{self, Matrix};
 use authbench_harness::model::results::{self, Overrides};
 use authbench_harness::model::{histogram, merge};
@@ -97,6 +97,7 @@ fn matrix(args: &RunArgs) -> anyhow::Result<(String, Matrix, Overrides)> {
         slo: args.slo,
         postgres_url_given: args.postgres_url.is_some(),
         redis_url_given: args.redis_url.is_some(),
+        target_urls: args.deployed.target_url.clone(),
     };
     let m = m.narrowed(&overrides).map_err(anyhow::Error::msg)?;
     Ok((name, m, overrides))
@@ -110,17 +111,22 @@ fn run_command(args: &RunArgs) -> anyhow::Result<()> {
     });
     run::interrupt::install()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-    let dir = rt.block_on(run::run(run::RunOptions {
-        profile,
-        matrix,
-        overrides,
-        out,
-        target_bin: args.target_bin.clone().unwrap_or_else(run::target::default_binary),
-        postgres_url: args.postgres_url.clone(),
-        redis_url: args.redis_url.clone(),
-        shard: args.shard,
-        start_at: args.start_at,
-    }))?;
+    let dir = rt.block_on(async {
+        let deployed = deployed(&args.deployed).await?;
+        run::run(run::RunOptions {
+            profile,
+            matrix,
+            overrides,
+            out,
+            target_bin: args.target_bin.clone().unwrap_or_else(run::target::default_binary),
+            postgres_url: args.postgres_url.clone(),
+            redis_url: args.redis_url.clone(),
+            shard: args.shard,
+            start_at: args.start_at,
+            deployed,
+        })
+        .await
+    })?;
     let done = if run::interrupt::is_set() { "interrupted; partial results" } else { "results" };
     println!("authbench: {done} in {}", dir.join("results.json").display());
     match render_report(&dir, &args.report) {
@@ -178,6 +184,25 @@ fn write_histograms(c: &mut results::Case, out: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", hlog.display()))?;
     (c.histogram.hgrm, c.histogram.hlog) = (hgrm, hlog);
     Ok(())
+}
+
+/// The running targets `--target-url` names, read through their control key; None without it.
+async fn deployed(args: &DeployedArgs) -> anyhow::Result<Option<run::deployed::Deployed>> {
+    if args.target_url.is_empty() {
+        return Ok(None);
+    }
+    let key = match &args.control_key_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the control key from {}", path.display()))?
+            .trim()
+            .to_owned(),
+        None => std::env::var("AUTHBENCH_CONTROL_KEY").map_err(|_| {
+            anyhow::anyhow!("--target-url needs the targets' control key: pass --control-key-file PATH or set AUTHBENCH_CONTROL_KEY")
+        })?,
+    };
+    let d = run::deployed::Deployed::connect(&args.target_url, key).await?;
+    eprintln!("authbench: driving {} at {}", d.info.id, d.urls.join(", "));
+    Ok(Some(d))
 }
 
 /// `authbench plan`; clap has already refused a rate, utilisation or price out of range.

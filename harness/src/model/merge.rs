@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 use super::histogram::{self, HistogramError};
 use super::pool::PoolBusy;
 use super::population::{Replay, StoreTouch};
-use super::results::{Bytes, Case, Cpu, Latency, Results, RunStatus, Second, Shares, Skipped, Summary, Timeline};
+use super::results::{
+    Bytes, Case, Cpu, CpuSource, Latency, Results, RunStatus, Second, Shares, Skipped, Summary, Timeline,
+};
 use super::shard::{ShardRecord, ShardTargets, StartAt};
 
 /// Which shards a merged run was combined from.
@@ -393,6 +395,8 @@ fn own_targets(cases: &[&Case]) -> ServerSide {
             store: known(&|c| c.cpu_us_per_request.store),
             loadgen: 0.0,
             relay: known(&|c| c.cpu_us_per_request.relay),
+            // Own targets are started by each shard: read where the shards read them.
+            source: cases.first().map_or(CpuSource::Proc, |c| c.cpu_us_per_request.source),
         },
         peak_rss_bytes: cases.iter().filter_map(|c| c.peak_rss_bytes).max(),
         pool: own_pools(cases),

@@ -70,6 +70,8 @@ pub struct Overrides {
     pub slo: Option<Slo>,
     pub postgres_url_given: bool,
     pub redis_url_given: bool,
+    /// The deployed targets' URLs (`--target-url`); empty when the harness started its targets.
+    pub target_urls: Vec<String>,
 }
 
 /// What was asked for: the matrix as run, where it came from and how it was narrowed.
@@ -177,6 +179,18 @@ impl Bytes {
     }
 }
 
+/// Where a case's target CPU and memory were read: the report's method says which.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuSource {
+    /// /proc of a target process the harness started (every run before `--target-url`).
+    #[default]
+    Proc,
+    /// The target's own /metrics (`process_cpu_seconds_total`, `process_resident_memory_bytes`):
+    /// a deployed target whose /proc the harness cannot read.
+    Metrics,
+}
+
 /// CPU microseconds per request, by process group.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Cpu {
@@ -188,6 +202,9 @@ pub struct Cpu {
     /// None when the configuration had no relay.
     #[serde(default)]
     pub relay: Option<f64>,
+    /// Where `target` was read; files older than the field were all read from /proc.
+    #[serde(default)]
+    pub source: CpuSource,
 }
 
 impl Cpu {
