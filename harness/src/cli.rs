@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::model::ladder::Slo;
 use crate::model::matrix::{Profile, StoreFilter};
+use crate::model::shard::{Shard, StartAt};
 use crate::report::adr::{Priorities, PriorityError};
 use crate::report::findings::cost::Prices;
 use crate::report::findings::Economics;
@@ -77,6 +78,16 @@ pub enum Command {
         /// Relative change that counts: 5% or 0.05.
         #[arg(long, default_value = "5%", value_parser = parse_threshold)]
         threshold: f64,
+    },
+    /// Combine the results of shards (authbench run --shard I/N on several hosts) into one run:
+    /// histograms added exactly, counts summed, windows aligned by wall clock.
+    Merge {
+        /// Every shard's results directory (each holding results.json), in any order.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Directory for the merged results.json (created; report, plan, adr and compare read it).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Relay TCP to a store with an added round trip (the harness starts one per store when a matrix
     /// sets store_rtt); stops when stdin closes.
@@ -189,6 +200,15 @@ pub struct RunArgs {
     /// Objective for capacity on the rate ladder, e.g. 'p99<=10ms' (errors must be 0 too).
     #[arg(long)]
     pub slo: Option<Slo>,
+    /// Run shard I of N (0-based), e.g. 1/3: I's share of every load's users (split as evenly as
+    /// possible) and 1/N of every open rate; ladders, faults and the generator's ceiling are left
+    /// out. Combine the shards with authbench merge.
+    #[arg(long)]
+    pub shard: Option<Shard>,
+    /// With --shard: begin the first case at this wall-clock time, RFC 3339 in UTC
+    /// (e.g. 2026-11-26T09:00:00Z), the same for every shard.
+    #[arg(long, requires = "shard")]
+    pub start_at: Option<StartAt>,
     /// Results directory (default results/<time>-<profile>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -202,7 +222,23 @@ pub struct RunArgs {
     #[arg(long, env = "AUTHBENCH_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     #[command(flatten)]
+    pub deployed: DeployedArgs,
+    #[command(flatten)]
     pub report: ReportInputs,
+}
+
+/// Inputs of `authbench run` against targets that are already running.
+#[derive(Args, Clone, Default)]
+pub struct DeployedArgs {
+    /// Drive these running authbench targets instead of starting targets and stores: replicas of one
+    /// configuration (read from their /control/info); only the matrix's cases of that configuration
+    /// run, their CPU and memory from the targets' /metrics.
+    #[arg(long, value_delimiter = ',', value_name = "URL")]
+    pub target_url: Vec<String>,
+    /// File holding the targets' control key (else the AUTHBENCH_CONTROL_KEY variable); never on the
+    /// command line, which `ps` shows to every user.
+    #[arg(long, value_name = "PATH", requires = "target_url")]
+    pub control_key_file: Option<PathBuf>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -259,6 +295,10 @@ mod tests {
         assert!(Cli::try_parse_from(["authbench", "run", "--repetitions", "0"]).is_err());
         let err = Cli::try_parse_from(["authbench", "run", "--slo", "p99<10ms"]).err().unwrap().to_string();
         assert!(err.contains("p99<=10ms"), "{err}");
+        let err = Cli::try_parse_from(["authbench", "run", "--shard", "2/2"]).err().unwrap().to_string();
+        assert!(err.contains("below the count"), "{err}");
+        let start = ["authbench", "run", "--start-at", "2026-11-26T09:00:00Z"];
+        assert!(Cli::try_parse_from(start).is_err(), "--start-at needs --shard");
     }
 
     #[test]

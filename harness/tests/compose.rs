@@ -7,30 +7,35 @@ use std::process::Command;
 /// The file demands a control key (it ships none); any 16+ bytes do for checking its syntax.
 const KEY: (&str, &str) = ("AUTHBENCH_CONTROL_KEY", "compose-config-check-key");
 
+/// `docker-compose -f docker-compose.yml ARGS`, with the control key set when `with_key`.
+fn compose(args: &[&str], with_key: bool) -> std::process::Output {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docker-compose.yml");
+    let mut cmd = Command::new("docker-compose");
+    cmd.arg("-f").arg(&file).args(args);
+    if with_key {
+        cmd.env(KEY.0, KEY.1);
+    } else {
+        cmd.env_remove(KEY.0);
+    }
+    cmd.output().expect("docker-compose not installed: run scripts/install-deps.sh (Debian package docker-compose)")
+}
+
+/// The configuration as compose resolves it, which must be accepted.
+fn resolved_config() -> String {
+    let out = compose(&["config"], true);
+    assert!(out.status.success(), "docker-compose config rejected the file: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn docker_compose_file_is_valid() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docker-compose.yml");
-    let out = Command::new("docker-compose")
-        .arg("-f")
-        .arg(&file)
-        .args(["config", "-q"])
-        .env(KEY.0, KEY.1)
-        .output()
-        .expect("docker-compose not installed: run scripts/install-deps.sh (Debian package docker-compose)");
+    let out = compose(&["config", "-q"], true);
     assert!(out.status.success(), "docker-compose config rejected the file: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
 fn compose_describes_postgres_and_redis_with_healthchecks() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docker-compose.yml");
-    let out = Command::new("docker-compose")
-        .arg("-f")
-        .arg(&file)
-        .arg("config")
-        .env(KEY.0, KEY.1)
-        .output()
-        .expect("docker-compose not installed: run scripts/install-deps.sh (Debian package docker-compose)");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = resolved_config();
     for needle in ["postgres:", "redis:", "healthcheck:", "pg_isready", "redis-cli"] {
         assert!(text.contains(needle), "resolved compose config lacks {needle}:\n{text}");
     }
@@ -38,30 +43,10 @@ fn compose_describes_postgres_and_redis_with_healthchecks() {
 
 #[test]
 fn compose_ships_no_control_key() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docker-compose.yml");
-    let out = Command::new("docker-compose")
-        .arg("-f")
-        .arg(&file)
-        .args(["config", "-q"])
-        .env_remove(KEY.0)
-        .output()
-        .expect("docker-compose not installed: run scripts/install-deps.sh (Debian package docker-compose)");
+    let out = compose(&["config", "-q"], false);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "docker-compose accepted the file without AUTHBENCH_CONTROL_KEY");
     assert!(stderr.contains(KEY.0), "the refusal should name the variable: {stderr}");
-}
-
-fn resolved_config() -> String {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docker-compose.yml");
-    let out = Command::new("docker-compose")
-        .arg("-f")
-        .arg(&file)
-        .arg("config")
-        .env(KEY.0, KEY.1)
-        .output()
-        .expect("docker-compose not installed: run scripts/install-deps.sh (Debian package docker-compose)");
-    assert!(out.status.success(), "docker-compose config rejected the file: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

@@ -48,6 +48,8 @@ async fn probe_measures_short_hybrid_windows_and_immediate_session_ones() {
         seed_users: 10,
         namespace: format!("probe{}", std::process::id()),
         store_url: None,
+        shard: None,
+        deployed: None,
     };
     let probe = |spec: TargetSpec, cap: u64| {
         let launch = &launch;

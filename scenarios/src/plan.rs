@@ -77,6 +77,9 @@ pub struct Plan {
     pub population: Option<Population>,
     /// How users reach the target: plain HTTP, or TLS (HTTP/1.1 or h2) trusting its certificate.
     pub client: ClientSpec,
+    /// Base URLs of several replicas of one target: user i is served by replica i mod n. Empty:
+    /// every user stays on goose's host.
+    pub replicas: Vec<String>,
 }
 
 impl Plan {
@@ -94,6 +97,11 @@ impl Plan {
     /// Whether clients hold a refresh token that renews a short-lived access token.
     pub fn refreshes_access(&self) -> bool {
         self.strategy.has_refresh_token()
+    }
+
+    /// The replica goose user `index` is sent to; None when there is one target (goose's host).
+    pub fn replica(&self, index: usize) -> Option<&str> {
+        (!self.replicas.is_empty()).then(|| self.replicas[index % self.replicas.len()].as_str())
     }
 
     /// Which seeded account goose user `index` logs in as: index 0 is the admin, the rest spread over users.
@@ -121,7 +129,26 @@ mod tests {
             recorder: Recorder::new(),
             population: None,
             client: ClientSpec::Plain,
+            replicas: Vec::new(),
         }
+    }
+
+    #[test]
+    fn users_spread_over_replicas_in_turn() {
+        let mut p = plan(LoadModel::Closed, 5, 10);
+        assert_eq!(p.replica(3), None, "one target: goose's host");
+        p.replicas = vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()];
+        let got: Vec<_> = (0..5).map(|i| p.replica(i).unwrap()).collect();
+        assert_eq!(
+            got,
+            [
+                "http://127.0.0.1:1",
+                "http://127.0.0.1:2",
+                "http://127.0.0.1:1",
+                "http://127.0.0.1:2",
+                "http://127.0.0.1:1"
+            ]
+        );
     }
 
     #[test]

@@ -178,8 +178,11 @@ fn elapsed_us(since: Instant) -> u64 {
 pub async fn start(user: &mut GooseUser, plan: &Plan) -> TransactionResult {
     let client = plan.client.builder().map_err(|e| custom(format!("{e}")))?;
     user.set_client_builder(client).await?;
-    let wire = Wire::for_user(user, &plan.client);
     let index = user.weighted_users_index;
+    if let Some(replica) = plan.replica(index) {
+        user.set_base_url(replica)?;
+    }
+    let wire = Wire::for_user(user, &plan.client);
     let account = plan.account(index);
     let pacer = plan.interval().map(|i| Pacer::new(i, i.mul_f64(index as f64 / plan.users.max(1) as f64)));
     let mut state = UserState {

@@ -92,6 +92,14 @@ pub mod metric {
     pub const TLS_HANDSHAKES: &str = "authbench_tls_handshakes_total";
     /// Socket bytes of completed TLS handshakes, `direction` = received or sent (`--tls` only).
     pub const TLS_HANDSHAKE_BYTES: &str = "authbench_tls_handshake_bytes_total";
+    /// User + system CPU seconds of the target process (the Prometheus process-collector name,
+    /// unprefixed), so a harness that did not start the target still reads its CPU.
+    pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds_total";
+    /// Resident memory of the target process in bytes (the Prometheus process-collector name).
+    pub const PROCESS_RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+    /// When the target process started, seconds since the Unix epoch (the process-collector name):
+    /// two scrapes that read different values reached different processes.
+    pub const PROCESS_START_TIME: &str = "process_start_time_seconds";
     /// The store operation a health check makes; not part of any request's cost.
     pub const PING_OP: &str = "ping";
 }
@@ -116,6 +124,10 @@ pub struct Capabilities {
     pub logout_window_bound_s: Option<u64>,
     /// What /auth/refresh does for this strategy.
     pub refresh: String,
+    /// Whether replicas of this configuration behind a balancer agree on a credential; None in
+    /// documents of older targets.
+    #[serde(default)]
+    pub replicas: Option<crate::spec::ReplicaState>,
 }
 
 /// Lifetimes in seconds as /control/info reports them.

@@ -75,6 +75,7 @@ pub fn capabilities(spec: &TargetSpec, leeway_s: u64) -> Capabilities {
         role_change_window_bound_s: role_bound,
         logout_window_bound_s: logout_bound,
         refresh,
+        replicas: Some(spec.replica_state()),
     }
 }
 
@@ -151,5 +152,21 @@ mod tests {
         assert_eq!(back.strategy, StrategyKind::Session);
         assert_eq!(back.alg, None);
         assert!(back.describes(&session.spec));
+    }
+
+    #[test]
+    fn info_says_whether_replicas_would_agree() {
+        use crate::spec::ReplicaState;
+        let state = |args: &[&str]| caps(args).replicas;
+        assert_eq!(state(&["--strategy", "jwt"]), Some(ReplicaState::None));
+        assert_eq!(state(&["--strategy", "session", "--store", "memory"]), Some(ReplicaState::ProcessLocal));
+        assert_eq!(state(&["--strategy", "jwt", "--denylist", "memory"]), Some(ReplicaState::ProcessLocal));
+        assert_eq!(state(&["--strategy", "hybrid", "--store", "redis"]), Some(ReplicaState::SharedStore));
+        assert_eq!(state(&["--strategy", "session", "--store", "redis-cluster"]), Some(ReplicaState::SharedStore));
+        assert_eq!(state(&["--strategy", "jwt", "--denylist", "postgres"]), Some(ReplicaState::SharedStore));
+        let mut old = serde_json::to_value(caps(&["--strategy", "jwt"])).unwrap();
+        old.as_object_mut().unwrap().remove("replicas");
+        let back: Capabilities = serde_json::from_value(old).unwrap();
+        assert_eq!(back.replicas, None, "a document of an older target says nothing, not 'none'");
     }
 }

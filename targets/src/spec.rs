@@ -214,6 +214,21 @@ impl Ttls {
     }
 }
 
+/// Where the state that decides whether a credential is still good lives, as replicas behind a
+/// balancer see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaState {
+    /// No server-side state: every replica verifies alone and they all agree (and a revocation
+    /// reaches none of them).
+    None,
+    /// In a store every replica reaches: a logout or revocation on one is seen by all.
+    SharedStore,
+    /// In this process's memory: a second replica does not see a login, logout or revocation made
+    /// on the first.
+    ProcessLocal,
+}
+
 /// One target configuration: what is being compared, independent of where it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Args, Serialize, Deserialize)]
 #[serde(try_from = "SpecFields", into = "SpecFields")]
@@ -360,6 +375,15 @@ impl TargetSpec {
             StrategyKind::Jwt => self.denylist,
             StrategyKind::Session | StrategyKind::Hybrid => self.store,
             StrategyKind::None => None,
+        }
+    }
+
+    /// Where the state that decides a credential lives, which decides whether replicas agree on it.
+    pub fn replica_state(&self) -> ReplicaState {
+        match self.needed_store() {
+            None => ReplicaState::None,
+            Some(StoreKind::Memory) => ReplicaState::ProcessLocal,
+            Some(StoreKind::Postgres | StoreKind::Redis | StoreKind::RedisCluster) => ReplicaState::SharedStore,
         }
     }
 

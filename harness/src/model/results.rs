@@ -73,6 +73,8 @@ pub struct Overrides {
     pub slo: Option<Slo>,
     pub postgres_url_given: bool,
     pub redis_url_given: bool,
+    /// The deployed targets' URLs (`--target-url`); empty when the harness started its targets.
+    pub target_urls: Vec<String>,
 }
 
 /// What was asked for: the matrix as run, where it came from and how it was narrowed.
@@ -81,6 +83,13 @@ pub struct RunConfig {
     pub matrix: Matrix,
     pub cli: Overrides,
     pub stores: StoreOrigins,
+    /// The shard this run was (`--shard I/N`): its cases hold its share of each load only; None
+    /// for a whole run and in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::ShardRecord>,
+    /// The shards `authbench merge` combined into this run; None for a run measured in one piece.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<super::merge::MergedFrom>,
 }
 
 /// A whole run.
@@ -173,6 +182,18 @@ impl Bytes {
     }
 }
 
+/// Where a case's target CPU and memory were read: the report's method says which.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuSource {
+    /// /proc of a target process the harness started (every run before `--target-url`).
+    #[default]
+    Proc,
+    /// The target's own /metrics (`process_cpu_seconds_total`, `process_resident_memory_bytes`):
+    /// a deployed target whose /proc the harness cannot read.
+    Metrics,
+}
+
 /// CPU microseconds per request, by process group.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Cpu {
@@ -184,6 +205,9 @@ pub struct Cpu {
     /// None when the configuration had no relay.
     #[serde(default)]
     pub relay: Option<f64>,
+    /// Where `target` was read; files older than the field were all read from /proc.
+    #[serde(default)]
+    pub source: CpuSource,
 }
 
 impl Cpu {
@@ -300,6 +324,10 @@ pub struct Case {
     pub duration_s: f64,
     /// Measured window as timed by the harness, seconds.
     pub window_s: f64,
+    /// When the measured window opened, wall clock in Unix milliseconds: aligns the windows and
+    /// timelines of shards run on several hosts. None in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start_unix_ms: Option<u64>,
     /// Requests recorded in the window (the histogram's count).
     pub requests: u64,
     /// Non-2xx answers by status; "0" means no HTTP answer at all.

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::measure::{build_case, CaseFiles, Edge, Measured};
 use super::progress::{bar, sleep_watching};
+use super::serving::Serving;
 use super::target::{Launch, TargetProcess};
 use super::timeline::Sampler;
 use super::{cpu, interrupt, Timing};
@@ -42,9 +43,10 @@ pub fn file_stem(id: &str) -> String {
     id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
 }
 
-pub(super) fn start_attack(target: &TargetProcess, plan: &Arc<Plan>, files: &CaseFiles<'_>) -> anyhow::Result<Attack> {
+/// Starts goose's users against `host` (each user moves to its replica in the scenario's start).
+pub(super) fn start_attack(host: String, plan: &Arc<Plan>, files: &CaseFiles<'_>) -> anyhow::Result<Attack> {
     let mut cfg = GooseConfiguration::default();
-    cfg.host = Some(target.url());
+    cfg.host = Some(host);
     cfg.users = Some(plan.users);
     cfg.increase_rate = Some(super::population::hatch_rate(plan));
     cfg.run_time = Some("3600".into());
@@ -88,15 +90,20 @@ pub(super) async fn users_ready(
 /// Warm-up, then the window between two edge readings, the timeline running from the warm-up's
 /// start to the window's close; None when Ctrl-C cut either short.
 async fn measure_window(
-    target: &TargetProcess,
+    target: Serving<'_>,
     launch: &Launch<'_>,
     spec: &TargetSpec,
     timing: &Timing,
     recorder: &Recorder,
     pb: &ProgressBar,
 ) -> anyhow::Result<Option<Measured>> {
+    if let Some(at) = timing.begin_at {
+        if !super::shard::wait_until(at, &spec.id(), pb).await {
+            return Ok(None);
+        }
+    }
     pb.set_message(format!("{}: warm-up", spec.id()));
-    let sampler = Sampler::start(&target.scrape_at()?, &target.control_key, recorder.start_timeline());
+    let sampler = Sampler::start(&target.scrape_at()?, target.control_key(), recorder.start_timeline());
     if !sleep_watching(timing.warmup, pb).await {
         return Ok(None);
     }
@@ -113,7 +120,8 @@ async fn measure_window(
     Ok(complete.then_some(Measured { before, after, window, wall_start, sampled }))
 }
 
-/// Runs one case; None when Ctrl-C interrupted it before its window completed.
+/// Runs one case; None when Ctrl-C interrupted it before its window completed. A fresh target is
+/// started for it, unless the run drives deployed targets ([`Launch::deployed`]).
 pub async fn run_case(
     key: CaseKey<'_>,
     spec: &TargetSpec,
@@ -127,10 +135,59 @@ pub async fn run_case(
     let stem = file_stem(id);
     let files =
         CaseFiles { out: launch.out, key, goose_report: launch.out.join("goose").join(format!("{stem}.json")), stem };
-    // A population's time scale shortens the access TTL the target runs with; the case keeps `spec`.
-    let run_spec = super::population::run_spec(spec, load)?;
-    let target = TargetProcess::start(&run_spec, launch, &files.stem).await?;
+    // A shard drives its share of the load; the case records the whole load, as the merge does.
+    let share = launch.shard.map_or(Ok(*load), |s| s.share(load))?;
+    let loads = Loads { whole: load, share: &share };
+    let outcome = match launch.deployed {
+        Some(d) => drive(Serving::Deployed(d), spec, loads, launch, timing, &files, &pb).await,
+        None => {
+            // A population's time scale shortens the access TTL the target runs with; the case keeps `spec`.
+            let run_spec = super::population::run_spec(spec, load)?;
+            let target = TargetProcess::start(&run_spec, launch, &files.stem).await?;
+            let outcome = drive(Serving::Started(&target), spec, loads, launch, timing, &files, &pb).await;
+            target.stop().await;
+            outcome
+        }
+    };
+    pb.finish_and_clear();
+    outcome
+}
+
+/// The peak resident memory of the case's target: a started one's high-water mark (VmHWM); for
+/// deployed replicas the highest sum of their resident memory at the window's edges, a lower
+/// bound of their peak (their /metrics has no high-water mark).
+fn peak_rss(target: Serving<'_>, m: Option<&Measured>) -> Option<u64> {
+    match target {
+        Serving::Started(t) => cpu::peak_rss_bytes(t.pid),
+        Serving::Deployed(_) => {
+            let m = m?;
+            let edges = [m.before.metrics.resident_bytes, m.after.metrics.resident_bytes];
+            edges.into_iter().flatten().reduce(f64::max).map(|b| b as u64)
+        }
+    }
+}
+
+/// The load a case records and the part of it this run drives (all of it, unless it is a shard).
+#[derive(Clone, Copy)]
+struct Loads<'l> {
+    whole: &'l LoadSpec,
+    share: &'l LoadSpec,
+}
+
+/// Logs the users in on `target`, measures the window and builds the case.
+async fn drive(
+    target: Serving<'_>,
+    spec: &TargetSpec,
+    loads: Loads<'_>,
+    launch: &Launch<'_>,
+    timing: &Timing,
+    files: &CaseFiles<'_>,
+    pb: &ProgressBar,
+) -> anyhow::Result<Option<Case>> {
+    let id = files.key.id;
+    let load = loads.share;
     let recorder = Recorder::for_users(load.users);
+    let urls = target.urls();
     let plan = Arc::new(Plan {
         kind: load.scenario,
         model: load.model,
@@ -140,25 +197,24 @@ pub async fn run_case(
         strategy: spec.strategy,
         recorder: Arc::clone(&recorder),
         population: super::population::users(load, timing.warmup),
-        client: target.client.clone(),
+        client: target.client().clone(),
+        replicas: if urls.len() > 1 { urls } else { Vec::new() },
     });
-    let handle = start_attack(&target, &plan, &files)?;
+    let handle = start_attack(target.url(), &plan, files)?;
     pb.set_message(format!("{id}: users logging in"));
-    let log = target.log_path.display().to_string();
-    let ready = users_ready(handle, &recorder, load.users, &log).await;
-    let Some(handle) = ready.inspect_err(|_| pb.finish_and_clear())? else {
-        pb.finish_and_clear();
+    let Some(handle) = users_ready(handle, &recorder, load.users, &target.log()).await? else {
         return Ok(None);
     };
-    let measured = measure_window(&target, launch, spec, timing, &recorder, &pb).await;
+    let measured = measure_window(target, launch, spec, timing, &recorder, pb).await;
     goose::trigger_killswitch("authbench: window complete");
     let goose_outcome = handle.await;
-    let rss = cpu::peak_rss_bytes(target.pid);
-    target.stop().await;
-    pb.finish_and_clear();
+    let rss = peak_rss(target, measured.as_ref().ok().and_then(Option::as_ref));
     goose_outcome.context("load generator task failed")?.context("goose failed")?;
     let Some(m) = measured? else {
         return Ok(None);
     };
-    build_case(spec, load, timing, &recorder.take(), &m, &files, rss).map(Some)
+    if let Serving::Deployed(d) = target {
+        d.same_processes(&m.before.metrics, &m.after.metrics)?;
+    }
+    build_case(spec, loads.whole, timing, &recorder.take(), &m, files, rss).map(Some)
 }

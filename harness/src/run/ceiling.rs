@@ -24,7 +24,7 @@ use crate::model::matrix::Matrix;
 use crate::model::results::{self, LoadgenCeiling, Skipped};
 
 /// The id the ceiling has among skipped entries when it did not finish.
-const ID: &str = "loadgen-ceiling";
+pub(super) const ID: &str = "loadgen-ceiling";
 
 /// What `wrk_note` says when wrk is not on the PATH.
 const WRK_MISSING: &str = "wrk not installed: scripts/install-deps.sh installs it";

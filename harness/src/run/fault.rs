@@ -20,6 +20,7 @@ use super::measure::{build_case, CaseFiles, Edge, Measured};
 use super::progress::{bar, sleep_watching};
 use super::provision::Server;
 use super::scrape::{scrape, Snapshot};
+use super::serving::Serving;
 use super::target::{Launch, TargetProcess};
 use super::timeline::Sampler;
 use super::{cpu, interrupt, Runner, Timing};
@@ -76,7 +77,12 @@ impl Runner<'_> {
             anyhow::bail!("{why}");
         }
         let subject = subject(spec, &f.fault, launch)?;
-        let timing = Timing { warmup: self.timing.warmup, duration: f.duration.0, probe_cap: self.timing.probe_cap };
+        let timing = Timing {
+            warmup: self.timing.warmup,
+            duration: f.duration.0,
+            probe_cap: self.timing.probe_cap,
+            begin_at: None,
+        };
         let at = super::case::Position { n: self.done, total: self.total.max(self.done) };
         let pb = bar(timing.warmup + timing.duration, id, at.n, at.total);
         let r = run(id, spec, f, &subject, launch, &timing, &pb).await;
@@ -147,8 +153,9 @@ async fn run(
         recorder: Arc::clone(&recorder),
         population: None,
         client: target.client.clone(),
+        replicas: Vec::new(),
     });
-    let handle = start_attack(&target, &plan, &files)?;
+    let handle = start_attack(target.url(), &plan, &files)?;
     pb.set_message(format!("{id}: users logging in"));
     let log = target.log_path.display().to_string();
     let Some(handle) = users_ready(handle, &recorder, f.load.users, &log).await? else {
@@ -246,12 +253,12 @@ async fn window(
     let spec = actor.spec;
     pb.set_message(format!("{}: warm-up", spec.id()));
     let clock = recorder.start_timeline();
-    let sampler = Sampler::start(&target.scrape_at()?, &target.control_key, clock);
+    let sampler = Sampler::start(&[target.scrape_at()?], &target.control_key, clock);
     if !sleep_watching(timing.warmup, pb).await {
         return Ok(None);
     }
     pb.set_message(format!("{}: measuring, {}", spec.id(), actor.fault));
-    let before = sampler.open(Edge::open(target, launch.stores, spec)).await?;
+    let before = sampler.open(Edge::open(Serving::Started(target), launch.stores, spec)).await?;
     recorder.set_recording(true);
     let started = Instant::now();
     let wall_start = std::time::SystemTime::now();
@@ -264,7 +271,8 @@ async fn window(
     recorder.set_recording(false);
     recorder.stop_timeline();
     let window = started.elapsed();
-    let (mut after, sampled) = sampler.close(started, Edge::close(target, launch.stores, spec)).await?;
+    let (mut after, sampled) =
+        sampler.close(started, Edge::close(Serving::Started(target), launch.stores, spec)).await?;
     if let Some(old) = &retired.metrics {
         absorb(&mut after.metrics, old);
         after.target_cpu_us += retired.cpu_us;

@@ -69,7 +69,7 @@ impl Runner<'_> {
 
 /// Whether a configuration is cross-checked: it serves TLS, or it is the plain HTTP/1.1 variant
 /// of one that does.
-fn compared(spec: &TargetSpec, all: &[TargetSpec]) -> bool {
+pub(super) fn compared(spec: &TargetSpec, all: &[TargetSpec]) -> bool {
     let plain = |s: &TargetSpec| TargetSpec { tls: false, protocol: Protocol::Http1, ..*s };
     spec.tls || all.iter().any(|other| other.tls && plain(other) == *spec)
 }

@@ -10,19 +10,21 @@ use authbench_targets::contract::metric;
 use authbench_targets::spec::{StoreKind, TargetSpec};
 
 use super::provision::Stores;
-use super::scrape::{scrape, Snapshot};
-use super::target::TargetProcess;
+use super::scrape::{scrape_all, Snapshot};
+use super::serving::Serving;
 use super::timeline::{self, Sampled, ScrapeBytes};
 use super::{cpu, export, Timing};
 use crate::model::histogram;
 use crate::model::matrix::LoadSpec;
 use crate::model::pool::PoolBusy;
-use crate::model::results::{Bytes, Case, Cpu, HistogramData, Latency, Shares};
+use crate::model::results::{Bytes, Case, Cpu, CpuSource, HistogramData, Latency, Shares};
 
 /// Counters and CPU read at one edge of the window.
 pub struct Edge {
     pub metrics: Snapshot,
     pub target_cpu_us: u64,
+    /// Where `target_cpu_us` was read.
+    pub cpu_source: CpuSource,
     /// None when the store's processes are not visible (an external server).
     pub store_cpu_us: Option<u64>,
     /// The delay relay's CPU; None without a relay (or when its process could not be read).
@@ -35,14 +37,41 @@ pub struct Edge {
     pub cpu_at: Instant,
 }
 
-/// CPU of the target and of its store's processes.
-fn server_cpu(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<(u64, Option<u64>)> {
-    let target_us = cpu::process_us(target.pid).with_context(|| format!("target process {} vanished", target.pid))?;
+/// CPU of the target and of its store's processes: a started target's from /proc, a deployed
+/// one's from the `process_cpu_seconds_total` of its scrape (summed over replicas), whose store
+/// the harness did not start and cannot see.
+fn server_cpu(
+    target: Serving<'_>,
+    metrics: &Snapshot,
+    stores: &Stores,
+    spec: &TargetSpec,
+) -> anyhow::Result<(u64, Option<u64>)> {
+    let t = match target {
+        Serving::Started(t) => t,
+        Serving::Deployed(d) => {
+            let seconds = metrics.process_cpu_seconds.with_context(|| {
+                format!(
+                    "{} does not export {} on /metrics: deploy an authbench-target of this version",
+                    d.urls.join(", "),
+                    metric::PROCESS_CPU_SECONDS
+                )
+            })?;
+            return Ok(((seconds * 1e6).round() as u64, None));
+        }
+    };
+    let target_us = cpu::process_us(t.pid).with_context(|| format!("target process {} vanished", t.pid))?;
     let store_us = match spec.needed_store() {
         None | Some(StoreKind::Memory) => Some(0),
         Some(kind) => stores.endpoint(kind).ok().flatten().and_then(|e| e.cpu_us()),
     };
     Ok((target_us, store_us))
+}
+
+fn relay_cpu(target: Serving<'_>) -> Option<u64> {
+    match target {
+        Serving::Started(t) => t.relay_pid().and_then(cpu::process_us),
+        Serving::Deployed(_) => None,
+    }
 }
 
 fn loadgen_cpu() -> anyhow::Result<u64> {
@@ -53,25 +82,35 @@ impl Edge {
     /// The opening edge: the scrape first, then target and store, the machine's ticks, the load
     /// generator's CPU last, so neither the scrape nor the harness's own readings land inside the
     /// window's CPU figures.
-    pub async fn open(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
-        let metrics = scrape(&target.scrape_at()?, &target.control_key).await?;
-        let (target_cpu_us, store_cpu_us) = server_cpu(target, stores, spec)?;
-        let relay_cpu_us = target.relay_pid().and_then(cpu::process_us);
+    pub async fn open(target: Serving<'_>, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
+        let metrics = scrape_all(&target.scrape_at()?, target.control_key()).await?;
+        let (target_cpu_us, store_cpu_us) = server_cpu(target, &metrics, stores, spec)?;
+        let relay_cpu_us = relay_cpu(target);
         let cpu_at = Instant::now();
         let machine = cpu::machine_ticks();
         let loadgen_cpu_us = loadgen_cpu()?;
-        Ok(Edge { metrics, target_cpu_us, store_cpu_us, relay_cpu_us, loadgen_cpu_us, machine, cpu_at })
+        let cpu_source = target.cpu_source();
+        Ok(Edge { metrics, target_cpu_us, cpu_source, store_cpu_us, relay_cpu_us, loadgen_cpu_us, machine, cpu_at })
     }
 
-    /// The closing edge, in the reverse order of [`Edge::open`].
-    pub async fn close(target: &TargetProcess, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
+    /// The closing edge, in the reverse order of [`Edge::open`] (a deployed target's CPU comes
+    /// with its scrape, last).
+    pub async fn close(target: Serving<'_>, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
         let loadgen_cpu_us = loadgen_cpu()?;
         let machine = cpu::machine_ticks();
-        let relay_cpu_us = target.relay_pid().and_then(cpu::process_us);
-        let (target_cpu_us, store_cpu_us) = server_cpu(target, stores, spec)?;
+        let relay_cpu_us = relay_cpu(target);
+        let started = match target {
+            Serving::Started(_) => Some(server_cpu(target, &Snapshot::default(), stores, spec)?),
+            Serving::Deployed(_) => None,
+        };
         let cpu_at = Instant::now();
-        let metrics = scrape(&target.scrape_at()?, &target.control_key).await?;
-        Ok(Edge { metrics, target_cpu_us, store_cpu_us, relay_cpu_us, loadgen_cpu_us, machine, cpu_at })
+        let metrics = scrape_all(&target.scrape_at()?, target.control_key()).await?;
+        let (target_cpu_us, store_cpu_us) = match started {
+            Some(read) => read,
+            None => server_cpu(target, &metrics, stores, spec)?,
+        };
+        let cpu_source = target.cpu_source();
+        Ok(Edge { metrics, target_cpu_us, cpu_source, store_cpu_us, relay_cpu_us, loadgen_cpu_us, machine, cpu_at })
     }
 }
 
@@ -132,6 +171,7 @@ fn cpu_per_request(before: &Edge, after: &Edge, per: impl Fn(f64) -> f64) -> Cpu
         store: before.store_cpu_us.zip(after.store_cpu_us).map(|(b, a)| per(a.saturating_sub(b) as f64)),
         loadgen: per(after.loadgen_cpu_us.saturating_sub(before.loadgen_cpu_us) as f64),
         relay: before.relay_cpu_us.zip(after.relay_cpu_us).map(|(b, a)| per(a.saturating_sub(b) as f64)),
+        source: after.cpu_source,
     }
 }
 
@@ -193,6 +233,11 @@ pub fn build_case(
         warmup_s: timing.warmup.as_secs_f64(),
         duration_s: timing.duration.as_secs_f64(),
         window_s: m.window.as_secs_f64(),
+        window_start_unix_ms: m
+            .wall_start
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| u64::try_from(d.as_millis()).ok()),
         requests,
         errors: w.statuses.iter().filter(|(s, _)| !(200..300).contains(*s)).map(|(s, n)| (s.to_string(), *n)).collect(),
         throughput_rps: requests as f64 / m.window.as_secs_f64(),
@@ -227,6 +272,7 @@ mod shares_tests {
         Edge {
             metrics: Snapshot::default(),
             target_cpu_us: target,
+            cpu_source: CpuSource::Proc,
             store_cpu_us: store,
             relay_cpu_us: None,
             loadgen_cpu_us: loadgen,

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::results::{LOADGEN_BOUND_SHARE, STEAL_WARNING_SHARE};
+use crate::model::results::{CpuSource, LOADGEN_BOUND_SHARE, STEAL_WARNING_SHARE};
 
-/// The method notes every results file carries.
-pub fn notes() -> BTreeMap<String, String> {
+/// The method notes every results file carries; `source` says where target CPU and memory were
+/// read, and its notes replace the /proc ones for a run on deployed targets.
+pub fn notes(source: CpuSource) -> BTreeMap<String, String> {
     [
         ("latency_us", "Every request timed by the load generator from send (closed model) or from its intended send time (open model: a request sent late because an earlier response was slow counts from its intended send time, correcting coordinated omission as wrk2 does; one sent on schedule counts from its actual send, so timer wake-up lateness is not charged to the target) until the response body was read; recorded in per-user HdrHistograms at 1 µs resolution (3 significant digits) and merged exactly."),
         ("throughput_rps", "Requests recorded in the measured window divided by the window's length, timed by the harness."),
@@ -33,7 +34,36 @@ pub fn notes() -> BTreeMap<String, String> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .chain(bottleneck_notes())
+    .chain(source_notes(source))
     .collect()
+}
+
+/// Where target CPU and memory come from when it is not /proc of the process the harness started:
+/// the deployed target's own /metrics.
+fn source_notes(source: CpuSource) -> Vec<(String, String)> {
+    let notes: &[(&str, &str)] = match source {
+        // cpu_us_per_request and peak_rss_bytes above already say /proc: a local run's method stays as it was.
+        CpuSource::Proc => &[],
+        CpuSource::Metrics => &[
+            (
+                "cpu_source",
+                "Target CPU and memory from the deployed targets' own /metrics (cpu_us_per_request.source = metrics), since the harness did not start them and cannot read their /proc: process_cpu_seconds_total (user + system from /proc/self/stat, whole clock ticks, read when /metrics is rendered) and process_resident_memory_bytes, summed over the replicas given with --target-url. targets/tests/process_metrics.rs checks the exported seconds against /proc/PID/stat of the same process.",
+            ),
+            (
+                "cpu_us_per_request",
+                "Delta of the deployed targets' process_cpu_seconds_total between the window's edge scrapes, summed over replicas, divided by target_requests; the load generator's (this process) from /proc. Store CPU is not measured (null): the harness did not start the store. No relay. The edge and timeline scrapes' own CPU is inside the target's figure, as on a started target.",
+            ),
+            (
+                "peak_rss_bytes",
+                "The higher of the two edge readings of process_resident_memory_bytes (summed over replicas): a lower bound of the peak, since /metrics has no high-water mark.",
+            ),
+            (
+                "windows",
+                "Each case runs on the same deployed targets, one after another (nothing is restarted between cases): users log in, a warm-up runs (recorded only in the timeline), then the measured window; /metrics of every replica is scraped at both edges. Any other traffic the targets serve meanwhile is counted in their figures: point the harness at targets nobody else uses.",
+            ),
+        ],
+    };
+    notes.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 /// Who limited each window, and whether the machine was honest about its CPU.

@@ -10,12 +10,16 @@
 //! probe's observer on the path;
 //! [`fingerprint`] records the machine; [`relay`] adds a network round trip in front of a store;
 //! [`client`] builds the HTTP clients of a target (TLS-aware) other than goose's users.
+//! [`deployed`] reads targets that were already running (`--target-url`: their /control/info,
+//! CPU and memory from their /metrics) and runs only their configuration's cases and probe;
+//! [`serving`] is what a case or probe talks to, a started target or those replicas.
 
 mod case;
 mod ceiling;
 mod client;
 mod cpu;
-mod export;
+pub mod deployed;
+pub mod export;
 mod fault;
 mod fingerprint;
 mod h2load;
@@ -30,6 +34,8 @@ pub mod provision;
 pub mod relay;
 mod scrape;
 mod seed;
+mod serving;
+mod shard;
 mod storage;
 mod store_link;
 mod tap;
@@ -43,13 +49,17 @@ use anyhow::Context;
 use authbench_targets::spec::{StoreKind, StrategyKind, TargetSpec};
 use indicatif::ProgressBar;
 
-use self::case::{file_stem, run_case, CaseKey, Position};
+pub use self::case::file_stem;
+use self::case::{run_case, CaseKey, Position};
 use self::provision::{provision, Stores};
 use self::target::{Launch, TargetProcess};
 use crate::model::ladder::LadderSpec;
 use crate::model::matrix::{LoadSpec, Matrix};
 use crate::model::probe::ProbeResult;
-use crate::model::results::{self, Case, CaseRole, Overrides, Results, RunConfig, RunStatus, Skipped, Summary};
+use crate::model::results::{
+    self, Case, CaseRole, CpuSource, Overrides, Results, RunConfig, RunStatus, Skipped, Summary,
+};
+use crate::model::shard::{Shard, ShardRecord, ShardTargets, StartAt};
 
 /// Everything `authbench run` was asked for.
 pub struct RunOptions {
@@ -61,6 +71,12 @@ pub struct RunOptions {
     pub target_bin: PathBuf,
     pub postgres_url: Option<String>,
     pub redis_url: Option<String>,
+    /// `--shard I/N`: run this shard's share of every load; None for a whole run.
+    pub shard: Option<Shard>,
+    /// `--start-at`: when this shard's first case begins, the same for every shard.
+    pub start_at: Option<StartAt>,
+    /// Drive these running targets instead of starting targets and stores (`--target-url`).
+    pub deployed: Option<deployed::Deployed>,
 }
 
 /// The matrix's durations.
@@ -68,6 +84,8 @@ pub struct Timing {
     pub warmup: Duration,
     pub duration: Duration,
     pub probe_cap: Duration,
+    /// A shard's slot: when the warm-up begins, the users already sending; None: at once.
+    pub begin_at: Option<SystemTime>,
 }
 
 /// A private directory for the run's signing keys, outside the results directory (which gets
@@ -86,7 +104,7 @@ fn prepare(opts: &RunOptions) -> anyhow::Result<()> {
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     anyhow::ensure!(
-        opts.target_bin.exists(),
+        opts.deployed.is_some() || opts.target_bin.exists(),
         "target binary {} not found: build it with cargo build --release -p authbench-targets or pass --target-bin",
         opts.target_bin.display()
     );
@@ -105,8 +123,20 @@ fn new_results(opts: &RunOptions, stores: &Stores) -> Results {
             stores.postgres.as_ref().and_then(|e| e.version.as_deref()),
             stores.redis.as_ref().and_then(|e| e.version.as_deref()),
         ),
-        config: RunConfig { matrix: opts.matrix.clone(), cli: opts.overrides.clone(), stores: stores.origins() },
-        method: method::notes(),
+        config: RunConfig {
+            matrix: opts.matrix.clone(),
+            cli: opts.overrides.clone(),
+            stores: stores.origins(),
+            shard: opts.shard.map(|s| ShardRecord {
+                index: s.index,
+                count: s.count,
+                start_at: opts.start_at,
+                // Shards driving deployed targets all see the same targets' counters.
+                targets: if opts.deployed.is_some() { ShardTargets::Shared } else { ShardTargets::Own },
+            }),
+            merged: None,
+        },
+        method: method::notes(if opts.deployed.is_some() { CpuSource::Metrics } else { CpuSource::Proc }),
         cases: Vec::new(),
         summaries: Vec::new(),
         ladders: Vec::new(),
@@ -139,17 +169,34 @@ impl log::Log for GooseErrorsOnly {
 static GOOSE_LOG: GooseErrorsOnly = GooseErrorsOnly;
 
 /// Runs the matrix; returns the results directory.
-pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
+pub async fn run(mut opts: RunOptions) -> anyhow::Result<PathBuf> {
     // Installed before goose's own logger, which then stays out (it only logs that it could not).
     if log::set_logger(&GOOSE_LOG).is_ok() {
         log::set_max_level(log::LevelFilter::Error);
     }
+    let single_host = match opts.shard {
+        Some(s) => {
+            shard::check_shares(&opts.matrix, s)?;
+            shard::narrow(&mut opts.matrix)
+        }
+        None => Vec::new(),
+    };
+    if let Some(at) = opts.start_at {
+        anyhow::ensure!(opts.shard.is_some(), "--start-at aligns shards: give --shard I/N with it");
+        shard::check_start(at)?;
+    }
     let m = &opts.matrix;
-    let timing = Timing { warmup: m.warmup.0, duration: m.duration.0, probe_cap: m.probe_cap.0 };
+    let timing = Timing { warmup: m.warmup.0, duration: m.duration.0, probe_cap: m.probe_cap.0, begin_at: None };
+    if let Some(d) = &opts.deployed {
+        d.check_matrix(&m.targets)?;
+    }
     prepare(&opts)?;
     let keys = key_dir()?;
-    let uses = |s: StoreKind| m.targets.iter().any(|t| t.needed_store() == Some(s));
-    eprintln!("authbench: provisioning stores");
+    // A deployed target brings its own store: nothing to provision.
+    let uses = |s: StoreKind| opts.deployed.is_none() && m.targets.iter().any(|t| t.needed_store() == Some(s));
+    if opts.deployed.is_none() {
+        eprintln!("authbench: provisioning stores");
+    }
     let mut stores =
         provision(uses(StoreKind::Postgres), uses(StoreKind::Redis), opts.postgres_url.clone(), opts.redis_url.clone())
             .await;
@@ -158,6 +205,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
         eprintln!("authbench: {store} unavailable, its cases are skipped: {why}");
     }
     let mut results = new_results(&opts, &stores);
+    results.skipped.extend(single_host);
     results::write(&results, &opts.out)?;
     let log_dir = opts.out.join("logs");
     let launches: Vec<Launch<'_>> = (0..m.targets.len())
@@ -167,12 +215,16 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<PathBuf> {
             stores: &stores,
             key_dir: keys.path(),
             log_dir: &log_dir,
-            seed_users: m.seed_users,
+            seed_users: opts.deployed.as_ref().map_or(m.seed_users, deployed::Deployed::seeded_users),
             namespace: format!("ab{}_{ti}", std::process::id()),
             store_url: None,
+            shard: opts.shard,
+            deployed: opts.deployed.as_ref(),
         })
         .collect();
-    let mut runner = Runner { m, timing: &timing, results: &mut results, done: 0, total: planned_cases(m) };
+    let total = planned_cases(m);
+    let schedule = opts.start_at.map(shard::Schedule::new);
+    let mut runner = Runner { m, timing: &timing, results: &mut results, done: 0, total, schedule };
     runner.run_all(&launches).await?;
     results.status = if interrupt::is_set() { RunStatus::Interrupted } else { RunStatus::Complete };
     results.finished_at = Some(now_rfc3339());
@@ -212,6 +264,8 @@ struct Runner<'r> {
     results: &'r mut Results,
     done: usize,
     total: usize,
+    /// A shard's slots: when each matrix case's warm-up begins, the same on every shard.
+    schedule: Option<shard::Schedule>,
 }
 
 impl Runner<'_> {
@@ -220,6 +274,9 @@ impl Runner<'_> {
     /// then the probes; Ctrl-C stops between cases.
     async fn run_all(&mut self, launches: &[Launch<'_>]) -> anyhow::Result<()> {
         let m = self.m;
+        if let Some(d) = launches.first().and_then(|l| l.deployed) {
+            return self.run_deployed(d, launches).await;
+        }
         let ready: Vec<(&TargetSpec, &Launch<'_>)> =
             m.targets.iter().zip(launches).filter(|(spec, launch)| self.store_available(spec, launch)).collect();
         self.seed_namespaces(&ready).await?;
@@ -290,19 +347,22 @@ impl Runner<'_> {
             }
             let load = &entry.load;
             let base = format!("{tid}/{}", load.id());
-            if let Some(why) = load.incompatible_with(spec) {
+            if let Some(why) =
+                load.incompatible_with(spec).map(str::to_owned).or_else(|| deployed_mismatch(spec, load, launch))
+            {
                 self.done += 1;
                 if repetition == 1 {
-                    self.results.skipped.push(Skipped { id: base, reason: why.into() });
+                    self.results.skipped.push(Skipped { id: base, reason: why });
                 }
                 continue;
             }
             let id = if self.m.repetitions > 1 { format!("{base}/r{repetition}") } else { base };
-            let timing = Timing {
-                warmup: entry.warmup.map_or(self.timing.warmup, |w| w.0),
-                duration: entry.duration.map_or(self.timing.duration, |d| d.0),
-                probe_cap: self.timing.probe_cap,
-            };
+            let (warmup, duration) = (
+                entry.warmup.map_or(self.timing.warmup, |w| w.0),
+                entry.duration.map_or(self.timing.duration, |d| d.0),
+            );
+            let begin_at = self.schedule.as_mut().map(|s| s.slot(warmup, duration));
+            let timing = Timing { warmup, duration, probe_cap: self.timing.probe_cap, begin_at };
             let key = CaseKey { id: &id, repetition, role: CaseRole::Matrix };
             self.case_timed(key, spec, load, launch, &timing).await?;
         }
@@ -396,12 +456,27 @@ async fn measure_storage(
         .ok()
 }
 
+/// Why a case cannot run on the deployed target although its configuration matches: a population's
+/// time scale runs the target at a shorter access TTL than the deployed one has. None when it can,
+/// or when the harness starts its targets.
+fn deployed_mismatch(spec: &TargetSpec, load: &LoadSpec, launch: &Launch<'_>) -> Option<String> {
+    let d = launch.deployed?;
+    match population::run_spec(spec, load) {
+        Ok(run_spec) => d.serves(&run_spec).err().map(|why| format!("its time scale needs another access TTL: {why}")),
+        Err(e) => Some(format!("{e:#}")),
+    }
+}
+
 async fn run_probe(spec: &TargetSpec, launch: &Launch<'_>, m: &Matrix, timing: &Timing) -> anyhow::Result<ProbeResult> {
     let id = spec.id();
+    let users = m.probe_users.min(u32::try_from(launch.seed_users.saturating_sub(1)).unwrap_or(u32::MAX)).max(1);
+    if let Some(d) = launch.deployed {
+        // Bytes per stored record need the store's own size readings, which a deployment keeps to itself.
+        return probe::run_on(serving::Serving::Deployed(d), spec, users, timing.probe_cap).await;
+    }
     let target = TargetProcess::start(spec, launch, &format!("{}_probe", file_stem(&id))).await?;
     let pb = ProgressBar::new_spinner();
     pb.enable_steady_tick(Duration::from_millis(200));
-    let users = m.probe_users.min(u32::try_from(m.seed_users.saturating_sub(1)).unwrap_or(u32::MAX)).max(1);
     let storage = measure_storage(&target, spec, launch, m.storage_records, &pb).await;
     pb.set_message(format!("{id}: security probe (cap {:.0} s)", timing.probe_cap.as_secs_f64()));
     let r = probe::run(&target, spec, users, timing.probe_cap).await.map(|p| ProbeResult { storage, ..p });

@@ -9,6 +9,7 @@ use authbench_targets::contract::{self, route, Info, CONTROL_KEY_HEADER};
 use authbench_targets::spec::{TargetSpec, Transport};
 
 use super::client::{Credential, Grant};
+use super::serving::Serving;
 use super::tap::Tap;
 use super::target::TargetProcess;
 use crate::model::probe::{
@@ -174,7 +175,7 @@ async fn stale_role(client: &Client, cap: Duration, bound_s: u64) -> anyhow::Res
 /// Logs user 1 in (keeping the login answer's Set-Cookie lines), sends one authenticated request
 /// through an observer on the path, and presents whatever credential header the observer read in
 /// the captured bytes on a connection of its own.
-async fn exposure(client: &Client, target: &TargetProcess) -> anyhow::Result<Exposure> {
+async fn exposure(client: &Client, target: Serving<'_>) -> anyhow::Result<Exposure> {
     let login = client.http.post(format!("{}{}", client.base, route::LOGIN));
     let r = login.header("content-type", "application/json").body(contract::login_body(1)).send().await?;
     anyhow::ensure!(r.status() == 200, "exposure probe: login answered {}", r.status());
@@ -186,9 +187,9 @@ async fn exposure(client: &Client, target: &TargetProcess) -> anyhow::Result<Exp
         .filter_map(CookieFlags::parse)
         .collect();
     let grant = super::client::grant(r, client.transport).await?;
-    let tap = Tap::start(&target.addr).await.context("starting the observer's relay")?;
-    let via = target.client.builder()?.timeout(Duration::from_secs(5)).build()?;
-    let url = format!("{}://{}{}", target.client.scheme(), tap.addr, route::ME);
+    let tap = Tap::start(&target.addr()).await.context("starting the observer's relay")?;
+    let via = target.client().builder()?.timeout(Duration::from_secs(5)).build()?;
+    let url = format!("{}://{}{}", target.client().scheme(), tap.addr, route::ME);
     let status = via.get(url).header(grant.access.0, &grant.access.1).send().await?.status();
     drop(via);
     let captured = tap.captured();
@@ -201,14 +202,27 @@ async fn exposure(client: &Client, target: &TargetProcess) -> anyhow::Result<Exp
     Ok(Exposure { captured_bytes: captured.len() as u64, lifted: lifted.map(|l| l.0), replay, set_cookies })
 }
 
-/// Runs the probes against a fresh target: the observer on the path, logout, reuse, revocation
-/// (with the refresh after it), then the demotion, so no user is logged in again after its revocation.
+/// Runs the probes against a target (a fresh one, or the first deployed replica): the observer on
+/// the path, logout, reuse, revocation (with the refresh after it), then the demotion, so no user
+/// is logged in again after its revocation; the admin gets its role back after, so a deployed
+/// target can be probed again.
 pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Duration) -> anyhow::Result<ProbeResult> {
+    run_on(Serving::Started(target), spec, users, cap).await
+}
+
+/// [`run`] on a started or a deployed target.
+pub(crate) async fn run_on(
+    target: Serving<'_>,
+    spec: &TargetSpec,
+    users: u32,
+    cap: Duration,
+) -> anyhow::Result<ProbeResult> {
+    let http = target.client().builder()?.timeout(Duration::from_secs(5)).build();
     let client = Client {
-        http: super::client::http(target, Duration::from_secs(5))?,
+        http: http.with_context(|| format!("building an HTTP client for the target at {} failed", target.url()))?,
         base: target.url(),
         transport: spec.transport,
-        control_key: target.control_key.clone(),
+        control_key: target.control_key().to_owned(),
     };
     let info = client.info().await?;
     anyhow::ensure!(info.describes(spec), "target answered as {} where {} was started", info.id, spec.id());
@@ -230,6 +244,7 @@ pub async fn run(target: &TargetProcess, spec: &TargetSpec, users: u32, cap: Dur
         (None, Ok(_)) => anyhow::bail!("no user to present a refresh credential after the revoke"),
     };
     let stale_role = stale_role(&client, cap, bound(caps.role_change_window_bound_s, "role change")?).await?;
+    client.control(&route::role(contract::ADMIN_USER), Some(r#"{"role":"admin"}"#.into())).await?;
 
     Ok(ProbeResult {
         storage: None,

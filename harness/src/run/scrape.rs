@@ -42,6 +42,14 @@ pub struct Snapshot {
     pub tls_handshake_bytes: Option<(f64, f64)>,
     /// The key exchange group of this scrape's own handshake; None over plain HTTP.
     pub scrape_group: Option<String>,
+    /// The target's own user + system CPU seconds (`process_cpu_seconds_total`); None from a
+    /// target that does not export it.
+    pub process_cpu_seconds: Option<f64>,
+    /// The target's resident memory (`process_resident_memory_bytes`); None when not exported.
+    pub resident_bytes: Option<f64>,
+    /// Each scraped replica's `process_start_time_seconds`, in scrape order: another value at the
+    /// next scrape means another process answered (a restart, or a balancer's other replica).
+    pub process_starts: Vec<f64>,
 }
 
 impl Snapshot {
@@ -58,6 +66,38 @@ impl Snapshot {
     /// TLS handshakes the target completed; None for a plain target.
     pub fn tls_handshakes(&self) -> Option<f64> {
         (!self.tls_groups.is_empty()).then(|| self.tls_groups.values().sum())
+    }
+
+    /// Adds another replica's scrape: every counter and every scrape length is a sum over the
+    /// replicas, so the window's deltas and the scrapes' own bytes subtract as for one target.
+    pub fn add(&mut self, o: &Snapshot) {
+        fn sum<K: Ord + Clone>(into: &mut BTreeMap<K, f64>, from: &BTreeMap<K, f64>) {
+            for (k, v) in from {
+                *into.entry(k.clone()).or_insert(0.0) += v;
+            }
+        }
+        let both = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a + b);
+        sum(&mut self.requests, &o.requests);
+        sum(&mut self.store_ops, &o.store_ops);
+        sum(&mut self.store_seconds, &o.store_seconds);
+        sum(&mut self.tls_groups, &o.tls_groups);
+        self.pool_held_seconds += o.pool_held_seconds;
+        self.bytes_received += o.bytes_received;
+        self.bytes_sent += o.bytes_sent;
+        self.auth_received += o.auth_received;
+        self.auth_sent += o.auth_sent;
+        self.request_len += o.request_len;
+        self.response_len += o.response_len;
+        self.handshake_request_len += o.handshake_request_len;
+        self.handshake_response_len += o.handshake_response_len;
+        self.tls_handshake_bytes = match (self.tls_handshake_bytes, o.tls_handshake_bytes) {
+            (Some((r, s)), Some((or, os))) => Some((r + or, s + os)),
+            (a, b) => a.or(b),
+        };
+        self.scrape_group = self.scrape_group.take().or_else(|| o.scrape_group.clone());
+        self.process_cpu_seconds = both(self.process_cpu_seconds, o.process_cpu_seconds);
+        self.resident_bytes = both(self.resident_bytes, o.resident_bytes);
+        self.process_starts.extend(&o.process_starts);
     }
 
     /// Store operations of every kind except health pings.
@@ -111,6 +151,9 @@ pub fn parse(text: &str) -> Snapshot {
                     s.tls_groups.insert(group.to_owned(), v);
                 }
             }
+            metric::PROCESS_CPU_SECONDS => s.process_cpu_seconds = Some(v),
+            metric::PROCESS_RESIDENT_MEMORY => s.resident_bytes = Some(v),
+            metric::PROCESS_START_TIME => s.process_starts = vec![v],
             metric::TLS_HANDSHAKE_BYTES => {
                 let (received, sent) = s.tls_handshake_bytes.get_or_insert((0.0, 0.0));
                 match label(labels, "direction") {
@@ -178,6 +221,17 @@ pub async fn scrape(at: &ScrapeAt, control_key: &str) -> anyhow::Result<Snapshot
     tokio::time::timeout(SCRAPE_TIMEOUT, scrape_once(at, control_key))
         .await
         .map_err(|_| anyhow::anyhow!("/metrics at {addr} did not answer within {} s", SCRAPE_TIMEOUT.as_secs()))?
+}
+
+/// Scrapes every replica in turn and sums their counters ([`Snapshot::add`]); one replica is one
+/// scrape, as [`scrape`].
+pub async fn scrape_all(at: &[ScrapeAt], control_key: &str) -> anyhow::Result<Snapshot> {
+    let (first, rest) = at.split_first().context("no target to scrape")?;
+    let mut total = scrape(first, control_key).await?;
+    for replica in rest {
+        total.add(&scrape(replica, control_key).await?);
+    }
+    Ok(total)
 }
 
 /// Bytes a scrape exchanged at the socket: in total, and during its TLS handshake.
@@ -305,6 +359,33 @@ mod tests {
         let r = request("127.0.0.1:1", "k".repeat(24).as_str());
         assert!(r.contains(&format!("\r\nx-control-key: {}\r\n", "k".repeat(24))), "{r}");
         assert!(r.starts_with("GET /metrics HTTP/1.1\r\n") && r.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn replicas_sum_counters_scrape_lengths_and_process_cpu() {
+        let text = |ops: u32, cpu: &str| {
+            format!(
+                "authbench_http_requests_total{{route=\"/api/me\",status=\"200\"}} {ops}\n\
+                 authbench_store_operations_total{{op=\"session_get\"}} {ops}\n\
+                 authbench_http_bytes_received_total 1000\n{cpu}"
+            )
+        };
+        let mut a = parse(&text(
+            10,
+            "process_cpu_seconds_total 1.5\nprocess_resident_memory_bytes 4096\nprocess_start_time_seconds 7\n",
+        ));
+        a.request_len = 80;
+        let mut b = parse(&text(5, "process_cpu_seconds_total 0.25\nprocess_resident_memory_bytes 1024\n"));
+        b.request_len = 81;
+        b.process_starts = vec![9.0];
+        assert_eq!((a.process_cpu_seconds, a.resident_bytes), (Some(1.5), Some(4096.0)));
+        a.add(&b);
+        assert_eq!((a.served(), a.store_ops_total(), a.bytes_received, a.request_len), (15.0, 15.0, 2000.0, 161));
+        assert_eq!((a.process_cpu_seconds, a.resident_bytes), (Some(1.75), Some(5120.0)));
+        assert_eq!(a.process_starts, [7.0, 9.0], "each replica's process, in scrape order");
+        // A replica without the process metrics makes the sum unknown, never a partial figure.
+        a.add(&parse(&text(1, "")));
+        assert_eq!((a.process_cpu_seconds, a.resident_bytes), (None, None));
     }
 
     #[test]

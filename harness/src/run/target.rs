@@ -12,6 +12,7 @@ use authbench_scenarios::client::ClientSpec;
 use authbench_targets::config::redact;
 use authbench_targets::spec::{StoreKind, TargetSpec};
 
+use super::deployed::Deployed;
 use super::provision::Stores;
 use super::relay::Relay;
 use super::scrape::ScrapeAt;
@@ -53,6 +54,10 @@ pub struct Launch<'a> {
     pub namespace: String,
     /// A store reached at another URL than the run's (through a relay), for this launch only.
     pub store_url: Option<(StoreKind, String)>,
+    /// The shard this run is: its cases drive the shard's share of each load; None for a whole run.
+    pub shard: Option<crate::model::shard::Shard>,
+    /// Deployed targets to drive instead of starting one (`--target-url`); None: start them.
+    pub deployed: Option<&'a Deployed>,
 }
 
 impl<'a> Launch<'a> {

@@ -16,7 +16,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use super::scrape::{scrape, ScrapeAt, Snapshot};
+use super::scrape::{scrape_all, ScrapeAt, Snapshot};
 use crate::model::results::{Second, Timeline};
 
 /// How often the target's store-operation counter is read.
@@ -100,14 +100,15 @@ pub(super) struct Sampled {
 
 impl Sampler {
     /// Starts reading the target's /metrics at `start` (the timeline's second 0) and every second after.
-    pub(super) fn start(at: &ScrapeAt, control_key: &str, start: Instant) -> Sampler {
+    /// Several replicas are read in turn each second and summed.
+    pub(super) fn start(at: &[ScrapeAt], control_key: &str, start: Instant) -> Sampler {
         let state = Arc::new(Mutex::new(State {
             phase: Phase::WarmUp,
             readings: Vec::new(),
             in_window: ScrapeBytes::default(),
             failed_in_window: None,
         }));
-        let task = tokio::spawn(sample(at.clone(), control_key.to_owned(), start, Arc::clone(&state)));
+        let task = tokio::spawn(sample(at.to_vec(), control_key.to_owned(), start, Arc::clone(&state)));
         Sampler { start, state, task }
     }
 
@@ -156,7 +157,7 @@ impl Drop for Sampler {
 
 /// The sampler task: one scrape per whole second under the lock, until the window closes or a
 /// scrape fails (the seconds after it then have no store-operation figure).
-async fn sample(at: ScrapeAt, control_key: String, start: Instant, state: Arc<Mutex<State>>) {
+async fn sample(at: Vec<ScrapeAt>, control_key: String, start: Instant, state: Arc<Mutex<State>>) {
     let mut tick = tokio::time::interval_at(start.into(), PERIOD);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
@@ -166,7 +167,7 @@ async fn sample(at: ScrapeAt, control_key: String, start: Instant, state: Arc<Mu
             return;
         }
         let from = start.elapsed();
-        match scrape(&at, &control_key).await {
+        match scrape_all(&at, &control_key).await {
             Ok(snapshot) => s.reading(from, &snapshot, start.elapsed()),
             Err(e) => {
                 if s.phase == Phase::Window {
@@ -216,6 +217,7 @@ pub(super) fn build(w: &Window, sampled: &Sampled, window: Duration) -> Timeline
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::scrape::scrape;
 
     use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -367,7 +369,7 @@ mod tests {
         let fake = Arc::new(FakeTarget::default());
         tokio::spawn(serve(listener, Arc::clone(&fake)));
         let at = ScrapeAt::plain(&addr);
-        let sampler = Sampler::start(&at, "key", Instant::now());
+        let sampler = Sampler::start(std::slice::from_ref(&at), "key", Instant::now());
         let before = sampler.open(scrape(&at, "key")).await.unwrap();
         let opened = Instant::now();
         let at_open = fake.scrapes.load(Ordering::SeqCst);

@@ -11,7 +11,9 @@ use prometheus_client::registry::Registry;
 use crate::contract::route;
 
 mod cells;
+mod process;
 pub use cells::{Count, Latency, Seconds};
+pub use process::ProcessReading;
 
 /// Labels of `authbench_http_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -117,7 +119,10 @@ impl Default for Metrics {
 impl Metrics {
     /// Creates and registers all metrics.
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix(crate::contract::metric::PREFIX);
+        // The process collector's names are the standard unprefixed ones; everything else is ours.
+        let mut root = Registry::default();
+        root.register_collector(Box::new(process::ProcessCollector));
+        let registry = root.sub_registry_with_prefix(crate::contract::metric::PREFIX);
         let requests = Family::<RequestLabels, Count>::default();
         let auth_failures = Family::<ReasonLabels, Count>::default();
         let store_ops = Family::<OpLabels, Count>::default();
@@ -156,7 +161,7 @@ impl Metrics {
             pool_held_seconds.clone(),
         );
         Metrics {
-            registry,
+            registry: root,
             requests,
             auth_failures,
             store_ops,
@@ -257,6 +262,27 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn process_cpu_and_memory_are_rendered_unprefixed_and_read_at_scrape_time() {
+        use crate::contract::metric;
+        let text = Metrics::new().render();
+        let value = |name: &str| -> f64 {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("{name} in\n{text}"));
+            line.rsplit_once(' ').unwrap().1.parse().unwrap()
+        };
+        let before = ProcessReading::now().unwrap();
+        assert!(value(metric::PROCESS_RESIDENT_MEMORY) > 0.0);
+        assert!(text.contains("# TYPE process_cpu_seconds counter"), "{text}");
+        assert!(text.contains("# TYPE process_resident_memory_bytes gauge"), "{text}");
+        assert_eq!(value(metric::PROCESS_START_TIME), before.start_time_seconds, "{text}");
+        // Rendered before `before` was read, in whole ticks: never above it.
+        assert!(value(metric::PROCESS_CPU_SECONDS) <= before.cpu_seconds, "{text}");
+        assert!(!text.contains("authbench_process"), "{text}");
     }
 
     #[test]

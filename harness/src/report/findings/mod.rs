@@ -11,7 +11,7 @@ pub mod cost;
 pub(crate) mod dominance;
 
 use authbench_scenarios::ScenarioKind;
-use authbench_targets::spec::{Protocol, StoreKind, StrategyKind, TargetSpec, Ttls};
+use authbench_targets::spec::{Protocol, ReplicaState, StrategyKind, TargetSpec, Ttls};
 
 use crate::model::matrix::ModelKind;
 use crate::model::probe::{ProbeResult, WindowResult};
@@ -89,7 +89,7 @@ impl Candidate<'_> {
     /// Whether two replicas behind a balancer see the same credentials: an in-process store is one
     /// replica's alone, by construction.
     pub fn shares_state_across_replicas(&self) -> bool {
-        self.spec().needed_store() != Some(StoreKind::Memory)
+        self.spec().replica_state() != ReplicaState::ProcessLocal
     }
 
     /// Cores per [`PER_RPS`] req/s for `cpu` µs per request at `utilization`.

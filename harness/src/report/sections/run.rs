@@ -19,7 +19,17 @@ pub fn intro(r: &Results) -> Vec<Block> {
         .and(format!(", started {}, finished {}, status ", r.started_at, r.finished_at.as_deref().unwrap_or("—")))
         .strong(r.status.as_str())
         .and(format!(". {}, {} security probes, {} skipped.", case_counts(r), r.probes.len(), r.skipped.len()));
+    let text = match &r.config.merged {
+        Some(m) => text.and(format!(" Merged from {} shards: {}.", m.count, shard_runs(m))),
+        None => text,
+    };
     vec![Block::Paragraph(text)]
+}
+
+/// "shard 0 (run a), shard 1 (run b)".
+fn shard_runs(m: &crate::model::merge::MergedFrom) -> String {
+    let runs: Vec<String> = m.shards.iter().map(|s| format!("shard {} (run {})", s.index, s.run_id)).collect();
+    runs.join(", ")
 }
 
 /// "115 cases (69 matrix windows: 23 configuration × load pairs × 3 repetitions; 46 ladder steps)",
