@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Start or stop throwaway PostgreSQL and Redis for authbench on free loopback ports.
+# Start or stop throwaway PostgreSQL, Redis and a three-master Redis Cluster for authbench on
+# free loopback ports.
 #
-#   scripts/services.sh up     [--dir DIR]   start both, print their URLs, write DIR/env
-#   scripts/services.sh down    --dir DIR    stop both and delete DIR
+#   scripts/services.sh up     [--dir DIR]   start them, print their URLs, write DIR/env
+#   scripts/services.sh down    --dir DIR    stop them and delete DIR
 #   scripts/services.sh status  --dir DIR    say what is running
 #
-# Uses docker-compose.yml when a Docker engine answers, local binaries otherwise.
+# Uses docker-compose.yml when a Docker engine answers, local binaries otherwise; the cluster always
+# runs from local binaries (redis-server, redis-cli), whose nodes announce their loopback ports.
 # Without --dir (or AUTHBENCH_SERVICES_DIR), up makes a fresh private directory with mktemp and
 # prints it. DIR must be yours and writable by nobody else: DIR/env is sourced.
 # PostgreSQL refuses to run as root; as root its cluster lives in a fresh directory of its own
 # under ${TMPDIR:-/tmp}, owned by the `postgres` user, so DIR may stay private to root.
-# `source DIR/env` exports AUTHBENCH_POSTGRES_URL and AUTHBENCH_REDIS_URL, which authbench-target
-# and the tests read, and AUTHBENCH_SERVICES_DIR, so that a later down or status finds DIR.
+# `source DIR/env` exports AUTHBENCH_POSTGRES_URL, AUTHBENCH_REDIS_URL and
+# AUTHBENCH_REDIS_CLUSTER_URL, which authbench-target and the tests read, and
+# AUTHBENCH_SERVICES_DIR, so that a later down or status finds DIR.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -132,6 +135,50 @@ local_up() {
   echo "$redis_port" > "$dir/redis.port"
 }
 
+# A port whose cluster bus port (port + 10000) is free too.
+free_cluster_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$(free_port)
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 10000))") 2>/dev/null; then echo "$p"; return; fi
+  done
+  die "no free port pair (port, port + 10000) found for a cluster node"
+}
+
+# Three cluster-enabled redis-servers, joined by redis-cli --cluster create (three masters, no
+# replicas); waits until every node says cluster_state:ok. Writes DIR/redis-cluster.url.
+cluster_up() {
+  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
+    || die "redis-server and redis-cli are needed for the Redis Cluster: run scripts/install-deps.sh (apt-get install redis-server)"
+  local c="$dir/cluster" p i ports=()
+  mkdir -m 700 "$c"
+  for i in 0 1 2; do
+    p=$(free_cluster_port)
+    redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$c/nodes-$p.conf" \
+      --cluster-node-timeout 5000 --save "" --appendonly no --dir "$c" \
+      --daemonize yes --pidfile "$c/redis-$p.pid" --logfile "$c/redis-$p.log"
+    wait_port "$p" "redis-server (cluster node $i)"
+    ports+=("$p")
+  done
+  redis-cli --cluster create "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}" "127.0.0.1:${ports[2]}" \
+    --cluster-replicas 0 --cluster-yes >"$c/create.log" 2>&1 || die "redis-cli --cluster create failed; see $c/create.log"
+  for p in "${ports[@]}"; do
+    for i in $(seq 1 200); do
+      redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' && break
+      [[ $i == 200 ]] && die "the Redis Cluster node on port $p never reached cluster_state:ok; see $c/*.log"
+      sleep 0.05
+    done
+  done
+  printf 'redis-cluster://127.0.0.1:%s?node=127.0.0.1:%s&node=127.0.0.1:%s\n' "${ports[@]}" > "$dir/redis-cluster.url"
+}
+
+cluster_down() {
+  local f
+  for f in "$dir"/cluster/redis-*.pid; do
+    [[ -f "$f" ]] && { kill "$(cat "$f")" 2>/dev/null || true; }
+  done
+}
+
 case "$cmd" in
   up)
     if [[ -z "$dir" ]]; then
@@ -146,11 +193,14 @@ case "$cmd" in
       cat "$dir/env"; exit 0
     fi
     docker_up || local_up
+    cluster_up
     pg_url=$(cat "$dir/pg.url"); redis_url="redis://127.0.0.1:$(cat "$dir/redis.port")"
-    printf 'export AUTHBENCH_POSTGRES_URL=%s\nexport AUTHBENCH_REDIS_URL=%s\nexport AUTHBENCH_SERVICES_DIR=%q\n' \
-      "$pg_url" "$redis_url" "$dir" > "$dir/env"
+    cluster_url=$(cat "$dir/redis-cluster.url")
+    printf 'export AUTHBENCH_POSTGRES_URL=%s\nexport AUTHBENCH_REDIS_URL=%s\nexport AUTHBENCH_REDIS_CLUSTER_URL=%q\nexport AUTHBENCH_SERVICES_DIR=%q\n' \
+      "$pg_url" "$redis_url" "$cluster_url" "$dir" > "$dir/env"
     echo "PostgreSQL: $pg_url ($(cat "$dir/mode"))" >&2
     echo "Redis:      $redis_url ($(cat "$dir/mode"))" >&2
+    echo "Cluster:    $cluster_url (local, three masters)" >&2
     echo "to use them: source $dir/env" >&2
     echo "to stop them: scripts/services.sh down --dir $dir" >&2
     cat "$dir/env"
@@ -159,6 +209,7 @@ case "$cmd" in
     [[ -n "$dir" ]] || die "down needs --dir DIR (the directory up printed)"
     [[ -d "$dir" ]] || { echo "nothing running under $dir" >&2; exit 0; }
     check_private
+    cluster_down
     if [[ "$(cat "$dir/mode" 2>/dev/null)" == docker ]]; then
       export AUTHBENCH_CONTROL_KEY="${AUTHBENCH_CONTROL_KEY:-unused-postgres-and-redis-only}"
       (docker compose version >/dev/null 2>&1 && docker compose -f "$root/docker-compose.yml" -p "$(project)" down -v) \
@@ -183,7 +234,7 @@ case "$cmd" in
     if [[ -f "$dir/env" ]]; then cat "$dir/env"; else echo "no services under $dir" >&2; exit 1; fi
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -49,6 +49,11 @@ pub struct Config {
     #[arg(long, env = "AUTHBENCH_REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// Redis Cluster URL, any node plus the others as `node` parameters, e.g.
+    /// redis-cluster://127.0.0.1:7000?node=127.0.0.1:7001&node=127.0.0.1:7002.
+    #[arg(long, env = "AUTHBENCH_REDIS_CLUSTER_URL")]
+    pub redis_cluster_url: Option<String>,
+
     /// Prefix for store keys and the PostgreSQL schema, so several targets can share one server.
     #[arg(long, default_value = "authbench", value_parser = parse_namespace)]
     pub namespace: String,

@@ -162,6 +162,7 @@ mod tests {
         assert_eq!(state(&["--strategy", "session", "--store", "memory"]), Some(ReplicaState::ProcessLocal));
         assert_eq!(state(&["--strategy", "jwt", "--denylist", "memory"]), Some(ReplicaState::ProcessLocal));
         assert_eq!(state(&["--strategy", "hybrid", "--store", "redis"]), Some(ReplicaState::SharedStore));
+        assert_eq!(state(&["--strategy", "session", "--store", "redis-cluster"]), Some(ReplicaState::SharedStore));
         assert_eq!(state(&["--strategy", "jwt", "--denylist", "postgres"]), Some(ReplicaState::SharedStore));
         let mut old = serde_json::to_value(caps(&["--strategy", "jwt"])).unwrap();
         old.as_object_mut().unwrap().remove("replicas");

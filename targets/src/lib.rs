@@ -9,7 +9,8 @@
 //! - [`contract`]: routes, cookie and header names, seeded credentials, metric names and the
 //!   /control/info document, shared with every client.
 //! - [`token`]: JWT codec and algorithms, key material, opaque tokens.
-//! - [`store`]: sessions, refresh families and denylists in PostgreSQL, Redis or memory.
+//! - [`store`]: sessions, refresh families and denylists in PostgreSQL, Redis, a Redis Cluster or
+//!   memory.
 //! - [`strategy`]: jwt, session, hybrid and the no-auth floor `none` behind one `Auth` the HTTP
 //!   layer calls; [`users`] the seeded accounts, [`hashing`] the fixed threads that check their
 //!   passwords; [`deadline`] the coarse request and store-operation deadlines.

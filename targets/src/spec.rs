@@ -33,6 +33,10 @@ pub enum StoreKind {
     Postgres,
     /// Redis through a fred connection pool.
     Redis,
+    /// A Redis Cluster through fred's cluster mode: keys hash-tagged per user, so each Lua script
+    /// stays on one slot (see `store::redis`).
+    #[serde(rename = "redis-cluster")]
+    RedisCluster,
     /// A concurrent map inside the target process.
     Memory,
 }
@@ -80,7 +84,7 @@ impl StrategyKind {
         }
     }
 }
-names!(StoreKind { Postgres => "postgres", Redis => "redis", Memory => "memory" });
+names!(StoreKind { Postgres => "postgres", Redis => "redis", RedisCluster => "redis-cluster", Memory => "memory" });
 names!(Transport { Cookie => "cookie", Bearer => "bearer" });
 
 /// The HTTP version clients speak to the target.
@@ -266,7 +270,7 @@ pub struct TargetSpec {
 /// Why a combination of settings cannot make a target.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
-    #[error("{0} targets need a store: set store = postgres, redis or memory (--store)")]
+    #[error("{0} targets need a store: set store = postgres, redis, redis-cluster or memory (--store)")]
     StoreMissing(StrategyKind),
     #[error("jwt targets keep no sessions: use denylist = {0} (--denylist) instead of store")]
     StoreOnJwt(StoreKind),
@@ -284,7 +288,7 @@ pub enum SpecError {
     EmptyPool,
     #[error("pool_size sizes a PostgreSQL pool; {0} has none (Redis pipelines over one connection): remove pool_size")]
     PoolWithoutPostgres(String),
-    #[error("store_rtt needs a store outside the target (postgres or redis); {0} has none")]
+    #[error("store_rtt needs a store outside the target behind one address (postgres or redis); {0} has none (a redis-cluster's nodes are reached directly, past any relay)")]
     RttWithoutStore(String),
 }
 
@@ -335,6 +339,8 @@ impl TargetSpec {
         if self.pool_size == 0 {
             return Err(SpecError::EmptyPool);
         }
+        // A relay in front of a cluster would be bypassed: clients reach its nodes at the addresses the
+        // cluster announces.
         let remote = matches!(self.needed_store(), Some(StoreKind::Postgres | StoreKind::Redis));
         if !self.store_rtt.0.is_zero() && !remote {
             return Err(SpecError::RttWithoutStore(self.id()));
@@ -377,7 +383,7 @@ impl TargetSpec {
         match self.needed_store() {
             None => ReplicaState::None,
             Some(StoreKind::Memory) => ReplicaState::ProcessLocal,
-            Some(StoreKind::Postgres | StoreKind::Redis) => ReplicaState::SharedStore,
+            Some(StoreKind::Postgres | StoreKind::Redis | StoreKind::RedisCluster) => ReplicaState::SharedStore,
         }
     }
 
@@ -567,6 +573,12 @@ mod tests {
         let deny = TargetSpec { denylist: Some(StoreKind::Redis), ..TargetSpec::jwt(Alg::Hs256) };
         assert_eq!(deny.id(), "jwt-denylist-redis-HS256");
         assert_eq!(TargetSpec::stored(StrategyKind::Session, StoreKind::Postgres, Alg::Hs256).id(), "session-postgres");
+        let cluster = TargetSpec::stored(StrategyKind::Session, StoreKind::RedisCluster, Alg::Hs256);
+        assert_eq!(cluster.id(), "session-redis-cluster");
+        assert_eq!(serde_json::to_string(&StoreKind::RedisCluster).unwrap(), r#""redis-cluster""#);
+        let mut relayed = cluster;
+        relayed.store_rtt = Span(Duration::from_micros(500));
+        assert!(matches!(relayed.validate(), Err(SpecError::RttWithoutStore(_))), "a relay cannot front a cluster");
         let mut hybrid = TargetSpec::stored(StrategyKind::Hybrid, StoreKind::Redis, Alg::Es256);
         hybrid.ttls.access = Span(Duration::from_secs(5));
         hybrid.transport = Transport::Cookie;
@@ -596,6 +608,7 @@ mod tests {
             (r#"{"strategy":"jwt","protocol":"h2"}"#, "set tls = true"),
             (r#"{"strategy":"jwt","store_rtt":"1ms"}"#, "needs a store outside"),
             (r#"{"strategy":"session","store":"memory","store_rtt":"1ms"}"#, "needs a store outside"),
+            (r#"{"strategy":"session","store":"redis-cluster","store_rtt":"1ms"}"#, "reached directly"),
             (r#"{"strategy":"session","store":"redis","pool_size":0}"#, "at least 1"),
         ] {
             let err = parse(bad).unwrap_err();

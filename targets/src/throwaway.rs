@@ -1,4 +1,5 @@
-//! Throwaway PostgreSQL and Redis servers on free loopback ports, for tests, benches and the harness.
+//! Throwaway PostgreSQL, Redis and Redis Cluster servers on free loopback ports, for tests, benches
+//! and the harness.
 //!
 //! PostgreSQL refuses to run as root, so as root its commands run as the `postgres` user.
 
@@ -137,6 +138,130 @@ impl Redis {
 impl Drop for Redis {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free port whose cluster bus port (port + 10000) is free as well.
+fn free_cluster_port() -> Result<u16, ServiceError> {
+    for _ in 0..50 {
+        let port = free_port()?;
+        if port <= u16::MAX - 10_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(failed("finding a free port pair for a cluster node", "50 tries found none whose port + 10000 was free"))
+}
+
+/// A three-master Redis Cluster on loopback (no replicas) owned by this process, joined with
+/// `redis-cli --cluster create`; stopped and deleted on drop.
+pub struct RedisCluster {
+    ports: Vec<u16>,
+    dir: PathBuf,
+    children: Vec<Child>,
+}
+
+impl RedisCluster {
+    /// Nodes in the cluster.
+    pub const NODES: usize = 3;
+
+    /// Starts three cluster-enabled redis-servers, creates the cluster and waits until every node
+    /// reports `cluster_state:ok`.
+    pub fn start() -> Result<RedisCluster, ServiceError> {
+        for tool in ["redis-server", "redis-cli"] {
+            which(tool).ok_or(ServiceError::Missing {
+                what: "redis-server and redis-cli",
+                hint: "install them (apt-get install redis-server) or set AUTHBENCH_REDIS_CLUSTER_URL",
+            })?;
+        }
+        let mut cluster = RedisCluster { ports: Vec::new(), dir: unique_dir("redis-cluster")?, children: Vec::new() };
+        for _ in 0..Self::NODES {
+            let port = free_cluster_port()?;
+            cluster.children.push(cluster.node(port)?);
+            wait_for_port(port, "a Redis Cluster node", Duration::from_secs(10))?;
+            cluster.ports.push(port);
+        }
+        let nodes: Vec<String> = cluster.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&nodes)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| failed("running redis-cli --cluster create", e))?;
+        if !out.status.success() {
+            let detail = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            return Err(failed("redis-cli --cluster create", detail));
+        }
+        cluster.wait_until_ok(Duration::from_secs(20))?;
+        Ok(cluster)
+    }
+
+    fn node(&self, port: u16) -> Result<Child, ServiceError> {
+        let conf = self.dir.join(format!("nodes-{port}.conf"));
+        Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--cluster-enabled", "yes"])
+            .arg("--cluster-config-file")
+            .arg(&conf)
+            .args(["--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| failed("starting a Redis Cluster node", e))
+    }
+
+    fn wait_until_ok(&self, timeout: Duration) -> Result<(), ServiceError> {
+        let deadline = Instant::now() + timeout;
+        for port in &self.ports {
+            loop {
+                let out = Command::new("redis-cli")
+                    .args(["-h", "127.0.0.1", "-p", &port.to_string(), "cluster", "info"])
+                    .stdin(Stdio::null())
+                    .output()
+                    .map_err(|e| failed("running redis-cli cluster info", e))?;
+                if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "cluster_state:ok") {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(failed(
+                        format!("waiting for the Redis Cluster node on port {port}"),
+                        format!("no cluster_state:ok after {timeout:?}"),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(())
+    }
+
+    /// URL for fred and the targets: the first node, the others as `node` parameters.
+    pub fn url(&self) -> String {
+        let mut url = String::from("redis-cluster://");
+        for (i, port) in self.ports.iter().enumerate() {
+            url.push_str(&match i {
+                0 => format!("127.0.0.1:{port}"),
+                1 => format!("?node=127.0.0.1:{port}"),
+                _ => format!("&node=127.0.0.1:{port}"),
+            });
+        }
+        url
+    }
+
+    /// Process ids of the nodes, for CPU accounting.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,4 +1,4 @@
-//! Every strategy x store against real PostgreSQL and Redis: the semantics of DESIGN.md's strategy table.
+//! Every strategy x store against real PostgreSQL, Redis and Redis Cluster: the semantics of DESIGN.md's strategy table.
 
 mod support;
 
@@ -159,6 +159,11 @@ async fn jwt_eddsa_denylist_redis() {
 }
 
 #[tokio::test]
+async fn jwt_denylist_redis_cluster() {
+    contract(spec(StrategyKind::Jwt).denylist(StoreKind::RedisCluster).start().await).await;
+}
+
+#[tokio::test]
 async fn session_memory() {
     contract(spec(StrategyKind::Session).store(StoreKind::Memory).start().await).await;
 }
@@ -174,6 +179,11 @@ async fn session_redis() {
 }
 
 #[tokio::test]
+async fn session_redis_cluster() {
+    contract(spec(StrategyKind::Session).store(StoreKind::RedisCluster).start().await).await;
+}
+
+#[tokio::test]
 async fn hybrid_memory() {
     contract(spec(StrategyKind::Hybrid).store(StoreKind::Memory).start().await).await;
 }
@@ -186,6 +196,11 @@ async fn hybrid_postgres() {
 #[tokio::test]
 async fn hybrid_redis() {
     contract(spec(StrategyKind::Hybrid).alg(Alg::Rs256).store(StoreKind::Redis).start().await).await;
+}
+
+#[tokio::test]
+async fn hybrid_redis_cluster() {
+    contract(spec(StrategyKind::Hybrid).alg(Alg::Es256).store(StoreKind::RedisCluster).start().await).await;
 }
 
 #[tokio::test]

@@ -304,21 +304,27 @@ races! {
     session_refresh_vs_revoke_all_memory: Session Memory RevokeAll;
     session_refresh_vs_revoke_all_postgres: Session Postgres RevokeAll;
     session_refresh_vs_revoke_all_redis: Session Redis RevokeAll;
+    session_refresh_vs_revoke_all_redis_cluster: Session RedisCluster RevokeAll;
     session_refresh_vs_logout_memory: Session Memory Logout;
     session_refresh_vs_logout_postgres: Session Postgres Logout;
     session_refresh_vs_logout_redis: Session Redis Logout;
+    session_refresh_vs_logout_redis_cluster: Session RedisCluster Logout;
     session_refresh_vs_role_change_memory: Session Memory RoleChange;
     session_refresh_vs_role_change_postgres: Session Postgres RoleChange;
     session_refresh_vs_role_change_redis: Session Redis RoleChange;
+    session_refresh_vs_role_change_redis_cluster: Session RedisCluster RoleChange;
     hybrid_refresh_vs_revoke_all_memory: Hybrid Memory RevokeAll;
     hybrid_refresh_vs_revoke_all_postgres: Hybrid Postgres RevokeAll;
     hybrid_refresh_vs_revoke_all_redis: Hybrid Redis RevokeAll;
+    hybrid_refresh_vs_revoke_all_redis_cluster: Hybrid RedisCluster RevokeAll;
     hybrid_refresh_vs_logout_memory: Hybrid Memory Logout;
     hybrid_refresh_vs_logout_postgres: Hybrid Postgres Logout;
     hybrid_refresh_vs_logout_redis: Hybrid Redis Logout;
+    hybrid_refresh_vs_logout_redis_cluster: Hybrid RedisCluster Logout;
     hybrid_refresh_vs_replay_memory: Hybrid Memory Replay;
     hybrid_refresh_vs_replay_postgres: Hybrid Postgres Replay;
     hybrid_refresh_vs_replay_redis: Hybrid Redis Replay;
+    hybrid_refresh_vs_replay_redis_cluster: Hybrid RedisCluster Replay;
 }
 
 /// Refreshing every second keeps a login alive only up to its absolute lifetime (3 s here), however
@@ -365,22 +371,26 @@ async fn hybrid_refresh_stops_at_the_absolute_lifetime() {
 }
 
 /// Many rotations of one login leave Redis's indexes (per-user and per-family sets) at the size of
-/// what is live, not of what was ever issued; a revoke-all empties them.
+/// what is live, not of what was ever issued; a revoke-all empties them. On one server and in a cluster.
 #[tokio::test]
 async fn redis_indexes_stay_bounded_under_rotation() {
-    for strategy in [StrategyKind::Session, StrategyKind::Hybrid] {
-        let t = support::in_process(strategy, StoreKind::Redis, &[]).await;
+    for (strategy, store) in [StrategyKind::Session, StrategyKind::Hybrid]
+        .into_iter()
+        .flat_map(|s| [(s, StoreKind::Redis), (s, StoreKind::RedisCluster)])
+    {
+        let t = support::in_process(strategy, store, &[]).await;
         let (access, refresh) = login(&t.auth, 6).await;
         let mut current = refresh.clone().unwrap_or(access);
         for _ in 0..100 {
             let g = t.auth.refresh(&current).await.expect("rotation");
             current = if refresh.is_some() { g.refresh.expect("refresh token").0 } else { g.access };
         }
-        let members = support::redis_index_members(&t.namespace).await;
-        eprintln!("redis {strategy}: {members} index members after 100 rotations of one login");
-        assert!(members <= 2, "{strategy}: {members} index members for one live login");
+        let members = support::redis_index_members(store, &t.namespace).await;
+        eprintln!("{store} {strategy}: {members} index members after 100 rotations of one login");
+        assert!(members <= 2, "{store} {strategy}: {members} index members for one live login");
         t.auth.revoke_user(6).await.expect("revoke");
-        assert_eq!(support::redis_index_members(&t.namespace).await, 0, "{strategy}: indexes left after revoke-all");
+        let left = support::redis_index_members(store, &t.namespace).await;
+        assert_eq!(left, 0, "{store} {strategy}: indexes left after revoke-all");
     }
 }
 

@@ -66,6 +66,9 @@ impl fmt::Display for Profile {
 pub enum StoreFilter {
     Postgres,
     Redis,
+    /// `redis-cluster` (no built-in profile has one: give a matrix file with such targets).
+    #[serde(rename = "redis-cluster")]
+    RedisCluster,
     Memory,
     None,
 }
@@ -76,9 +79,17 @@ impl StoreFilter {
         match (self, store) {
             (StoreFilter::Postgres, Some(StoreKind::Postgres))
             | (StoreFilter::Redis, Some(StoreKind::Redis))
+            | (StoreFilter::RedisCluster, Some(StoreKind::RedisCluster))
             | (StoreFilter::Memory, Some(StoreKind::Memory))
             | (StoreFilter::None, None) => true,
-            (StoreFilter::Postgres | StoreFilter::Redis | StoreFilter::Memory | StoreFilter::None, _) => false,
+            (
+                StoreFilter::Postgres
+                | StoreFilter::Redis
+                | StoreFilter::RedisCluster
+                | StoreFilter::Memory
+                | StoreFilter::None,
+                _,
+            ) => false,
         }
     }
 }
@@ -517,6 +528,24 @@ mod tests {
         let ids: Vec<String> = Profile::Smoke.matrix().unwrap().targets.iter().map(TargetSpec::id).collect();
         for want in ["jwt-HS256", "session-postgres", "session-redis", "hybrid-redis-HS256", "session-memory"] {
             assert!(ids.iter().any(|i| i == want), "{want} missing from {ids:?}");
+        }
+    }
+
+    #[test]
+    fn a_matrix_file_runs_redis_cluster_targets_and_the_store_filter_keeps_them() {
+        let text = Profile::Smoke.text().to_owned()
+            + "\n[[target]]\nstrategy = \"session\"\nstore = \"redis-cluster\"\n\n[[target]]\nstrategy = \"hybrid\"\nstore = \"redis-cluster\"\n";
+        let m = parse(&text, "cluster.toml").unwrap_or_else(|e| panic!("{e}"));
+        let filter: StoreFilter = clap::ValueEnum::from_str("redis-cluster", false).expect("--stores redis-cluster");
+        let o = crate::model::results::Overrides { stores: vec![filter], ..Default::default() };
+        let ids: Vec<String> = m.clone().narrowed(&o).unwrap().targets.iter().map(TargetSpec::id).collect();
+        assert_eq!(ids, ["session-redis-cluster", "hybrid-redis-cluster-HS256"]);
+        let redis_only = crate::model::results::Overrides { stores: vec![StoreFilter::Redis], ..Default::default() };
+        let ids: Vec<String> = m.narrowed(&redis_only).unwrap().targets.iter().map(TargetSpec::id).collect();
+        assert!(!ids.iter().any(|i| i.contains("cluster")), "--stores redis keeps no cluster target: {ids:?}");
+        for p in [Profile::Standard, Profile::Smoke] {
+            let stores: Vec<_> = p.matrix().unwrap().targets.iter().filter_map(TargetSpec::needed_store).collect();
+            assert!(!stores.contains(&StoreKind::RedisCluster), "{p} runs no cluster");
         }
     }
 

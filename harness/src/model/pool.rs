@@ -24,7 +24,7 @@ impl PoolUse {
     pub fn of(store: StoreKind) -> Option<PoolUse> {
         match store {
             StoreKind::Postgres => Some(PoolUse::OneAtATime),
-            StoreKind::Redis => Some(PoolUse::Pipelined),
+            StoreKind::Redis | StoreKind::RedisCluster => Some(PoolUse::Pipelined),
             StoreKind::Memory => None,
         }
     }

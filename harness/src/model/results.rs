@@ -52,6 +52,9 @@ pub enum StoreOrigin {
 pub struct StoreOrigins {
     pub postgres: Option<StoreOrigin>,
     pub redis: Option<StoreOrigin>,
+    /// Absent from runs that needed no Redis Cluster (and from runs before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_cluster: Option<StoreOrigin>,
 }
 
 /// The command-line filters and overrides that shaped the matrix.

@@ -197,9 +197,10 @@ pub async fn run(mut opts: RunOptions) -> anyhow::Result<PathBuf> {
     if opts.deployed.is_none() {
         eprintln!("authbench: provisioning stores");
     }
-    let stores =
+    let mut stores =
         provision(uses(StoreKind::Postgres), uses(StoreKind::Redis), opts.postgres_url.clone(), opts.redis_url.clone())
             .await;
+    stores.add_redis_cluster(uses(StoreKind::RedisCluster)).await;
     for (store, why) in &stores.missing {
         eprintln!("authbench: {store} unavailable, its cases are skipped: {why}");
     }

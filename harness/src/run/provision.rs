@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use authbench_targets::config::redact;
 use authbench_targets::spec::StoreKind;
-use authbench_targets::throwaway::{Postgres, Redis};
+use authbench_targets::throwaway::{Postgres, Redis, RedisCluster};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::model::results::{StoreOrigin, StoreOrigins};
@@ -16,6 +16,8 @@ pub enum CpuSource {
     Redis(Arc<Mutex<Redis>>),
     /// A PostgreSQL cluster we started: postmaster pid is read from its data directory.
     PostgresTree(PathBuf),
+    /// A Redis Cluster we started: the sum over its nodes.
+    RedisCluster(Arc<RedisCluster>),
     /// A server the user runs: its CPU is not visible from here.
     External,
 }
@@ -41,6 +43,11 @@ impl Endpoint {
                     std::fs::read_to_string(dir.join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()?;
                 super::cpu::tree_us(pid)
             }
+            CpuSource::RedisCluster(cluster) => cluster
+                .pids()
+                .into_iter()
+                .map(|pid| super::cpu::process_us(i32::try_from(pid).ok()?))
+                .sum::<Option<u64>>(),
             CpuSource::External => None,
         }
     }
@@ -50,6 +57,7 @@ impl Endpoint {
 pub struct Stores {
     pub postgres: Option<Endpoint>,
     pub redis: Option<Endpoint>,
+    pub redis_cluster: Option<Endpoint>,
     /// Why a store is missing, for the run's summary and the results' skipped cases.
     pub missing: Vec<(StoreKind, String)>,
     pg_server: Option<Arc<Mutex<Postgres>>>,
@@ -92,7 +100,14 @@ pub async fn provision(
     postgres_url: Option<String>,
     redis_url: Option<String>,
 ) -> Stores {
-    let mut stores = Stores { postgres: None, redis: None, missing: Vec::new(), pg_server: None, redis_server: None };
+    let mut stores = Stores {
+        postgres: None,
+        redis: None,
+        redis_cluster: None,
+        missing: Vec::new(),
+        pg_server: None,
+        redis_server: None,
+    };
     if need_postgres {
         match postgres(postgres_url).await {
             Ok((endpoint, server)) => {
@@ -155,7 +170,46 @@ async fn redis(url: Option<String>) -> Result<(Endpoint, Option<Arc<Mutex<Redis>
     Ok((Endpoint { url, origin: StoreOrigin::Throwaway, version, cpu }, Some(server)))
 }
 
+/// Where a given Redis Cluster is read from; without it a throwaway one is started.
+pub const REDIS_CLUSTER_URL_VAR: &str = "AUTHBENCH_REDIS_CLUSTER_URL";
+
+/// `redis://` URL of the node a `redis-cluster://` URL names first (its other nodes dropped).
+fn first_node(url: &str) -> String {
+    let single = url.replacen("redis-cluster://", "redis://", 1);
+    single.split('?').next().unwrap_or_default().to_owned()
+}
+
+/// The Redis Cluster at AUTHBENCH_REDIS_CLUSTER_URL, or a throwaway three-master one. Its version
+/// is that of the node the URL names first.
+async fn redis_cluster(url: Option<String>) -> Result<Endpoint, String> {
+    if let Some(url) = url {
+        let version = redis_version(&first_node(&url))
+            .await
+            .ok_or_else(|| format!("Redis Cluster not reachable at {}: check {REDIS_CLUSTER_URL_VAR}", redact(&url)))?;
+        return Ok(Endpoint { url, origin: StoreOrigin::External, version: Some(version), cpu: CpuSource::External });
+    }
+    let cluster = match tokio::task::spawn_blocking(RedisCluster::start).await {
+        Ok(Ok(c)) => Arc::new(c),
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(e) => return Err(format!("starting a Redis Cluster panicked: {e}")),
+    };
+    let url = cluster.url();
+    let version = redis_version(&first_node(&url)).await;
+    Ok(Endpoint { url, origin: StoreOrigin::Throwaway, version, cpu: CpuSource::RedisCluster(cluster) })
+}
+
 impl Stores {
+    /// Adds the Redis Cluster when the run needs one (see [`REDIS_CLUSTER_URL_VAR`]).
+    pub async fn add_redis_cluster(&mut self, needed: bool) {
+        if !needed {
+            return;
+        }
+        match redis_cluster(std::env::var(REDIS_CLUSTER_URL_VAR).ok()).await {
+            Ok(endpoint) => self.redis_cluster = Some(endpoint),
+            Err(why) => self.missing.push((StoreKind::RedisCluster, redact(&why))),
+        }
+    }
+
     /// Stores at the given external URLs, without connecting: for unit tests of what uses them.
     #[cfg(test)]
     pub fn external_for_tests(postgres: Option<&str>, redis: Option<&str>) -> Stores {
@@ -168,6 +222,7 @@ impl Stores {
         Stores {
             postgres: postgres.map(endpoint),
             redis: redis.map(endpoint),
+            redis_cluster: None,
             missing: Vec::new(),
             pg_server: None,
             redis_server: None,
@@ -180,6 +235,7 @@ impl Stores {
             StoreKind::Memory => return Ok(None),
             StoreKind::Postgres => self.postgres.as_ref(),
             StoreKind::Redis => self.redis.as_ref(),
+            StoreKind::RedisCluster => self.redis_cluster.as_ref(),
         };
         found.map(Some).ok_or_else(|| self.why(store))
     }
@@ -199,6 +255,11 @@ impl Stores {
             StoreKind::Memory => {
                 return Err("the memory store lives inside the target: there is no server to fault".into())
             }
+            StoreKind::RedisCluster => {
+                return Err("faults are not run against a redis-cluster: its nodes fail over one by one, \
+                            which none of the fault kinds models; fault a session-redis target instead"
+                    .into())
+            }
         };
         found.ok_or_else(|| {
             format!(
@@ -213,6 +274,7 @@ impl Stores {
         StoreOrigins {
             postgres: self.postgres.as_ref().map(|e| e.origin),
             redis: self.redis.as_ref().map(|e| e.origin),
+            redis_cluster: self.redis_cluster.as_ref().map(|e| e.origin),
         }
     }
 }
@@ -235,5 +297,19 @@ mod tests {
             assert!(!why.contains("s3cret"), "{store}: {why}");
             assert!(why.contains("127.0.0.1:1"), "{store}: the message should still say where: {why}");
         }
+    }
+
+    /// A given cluster is used as it is (its CPU unseen), a throwaway one is started and measured;
+    /// an unreachable one is reported by the variable to fix, without its password.
+    #[tokio::test]
+    async fn a_redis_cluster_is_started_or_taken_from_its_url() {
+        let started = redis_cluster(None).await.expect("a throwaway Redis Cluster");
+        assert_eq!(started.origin, StoreOrigin::Throwaway);
+        assert!(started.version.is_some() && started.cpu_us().is_some(), "{:?}", started.version);
+        let given = redis_cluster(Some(started.url.clone())).await.expect("the same cluster, given by URL");
+        assert_eq!((given.origin, given.version.is_some(), given.cpu_us()), (StoreOrigin::External, true, None));
+        let why = redis_cluster(Some("redis-cluster://:s3cret@127.0.0.1:1?node=127.0.0.1:2".into())).await.err();
+        let why = why.expect("nothing listens on port 1");
+        assert!(why.contains(REDIS_CLUSTER_URL_VAR) && !why.contains("s3cret"), "{why}");
     }
 }

@@ -29,7 +29,7 @@ const SEED_CALL_TIMEOUT: Duration = Duration::from_secs(600);
 /// login; None for configurations whose records cannot be seeded outside the target.
 fn layout(spec: &TargetSpec) -> Option<(StoreKind, &'static str, &'static str)> {
     let store = match spec.needed_store()? {
-        s @ (StoreKind::Postgres | StoreKind::Redis) => s,
+        s @ (StoreKind::Postgres | StoreKind::Redis | StoreKind::RedisCluster) => s,
         StoreKind::Memory => return None,
     };
     match spec.strategy {
@@ -45,9 +45,9 @@ pub(super) fn seeds(spec: &TargetSpec) -> bool {
 }
 
 impl Runner<'_> {
-    /// Seeds every configuration that keeps sessions or refresh families in PostgreSQL or Redis,
-    /// one after the other (Redis's memory is the whole server's); a failure is listed as skipped
-    /// and the run goes on with that namespace unseeded.
+    /// Seeds every configuration that keeps sessions or refresh families in PostgreSQL, Redis or a
+    /// Redis Cluster, one after the other (Redis's memory is the whole server's); a failure is
+    /// listed as skipped and the run goes on with that namespace unseeded.
     pub(super) async fn seed_namespaces(&mut self, ready: &[(&TargetSpec, &Launch<'_>)]) -> anyhow::Result<()> {
         let count = self.m.seed_sessions;
         if count == 0 {
@@ -149,6 +149,7 @@ fn note(
 ) -> String {
     let how = match store {
         StoreKind::Redis => "Redis INFO memory used_memory (the whole server's) before and after",
+        StoreKind::RedisCluster => "seeded; size and count not measured (a Redis Cluster spreads them over its nodes)",
         _ => "pg_table_size and pg_indexes_size of the namespace's table before and after",
     };
     let problems: Vec<String> = [("size before", before.as_ref().err()), ("size after", after.as_ref().err())]
@@ -170,6 +171,7 @@ async fn size(store: StoreKind, url: &str, ns: &str, table: &str) -> anyhow::Res
             let used = info.lines().find_map(|l| l.strip_prefix("used_memory:")).context("no used_memory in INFO")?;
             Ok(StoreSize::Redis { used_memory: used.trim().parse().context("used_memory is not a number")? })
         }
+        StoreKind::RedisCluster => anyhow::bail!("a Redis Cluster's size is spread over its nodes: not measured"),
         StoreKind::Postgres | StoreKind::Memory => {
             let sql = format!("SELECT pg_table_size('{ns}.{table}'), pg_indexes_size('{ns}.{table}')");
             let row = pg_row(url, &sql).await?;
@@ -191,6 +193,7 @@ async fn counted(spec: &TargetSpec, url: &str, ns: &str) -> anyhow::Result<u64> 
     let (store, table, key) = layout(spec).context("nothing to count")?;
     match store {
         StoreKind::Redis => redis_count_keys(url, &format!("{ns}:{key}:*")).await,
+        StoreKind::RedisCluster => anyhow::bail!("a Redis Cluster's keys are spread over its nodes: not counted"),
         StoreKind::Postgres | StoreKind::Memory => {
             let row = pg_row(url, &format!("SELECT count(*) FROM {ns}.{table}")).await?;
             Ok(u64::try_from(row.try_get::<_, i64>(0)?)?)
@@ -252,6 +255,7 @@ mod tests {
         let stored = |strategy, store| TargetSpec::stored(strategy, store, Alg::Hs256);
         assert!(seeds(&stored(StrategyKind::Session, StoreKind::Postgres)));
         assert!(seeds(&stored(StrategyKind::Hybrid, StoreKind::Redis)));
+        assert!(seeds(&stored(StrategyKind::Session, StoreKind::RedisCluster)));
         assert!(!seeds(&stored(StrategyKind::Session, StoreKind::Memory)), "lives and dies with each target");
         let deny = TargetSpec { denylist: Some(StoreKind::Redis), ..TargetSpec::jwt(Alg::Hs256) };
         assert!(!seeds(&deny), "a denylist holds no sessions");

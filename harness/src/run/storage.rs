@@ -25,6 +25,9 @@ async fn size(spec: &TargetSpec, stores: &Stores, namespace: &str, pid: i32) -> 
                 .ok_or_else(|| anyhow::anyhow!("no used_memory in INFO"))?;
             Ok((used.trim().parse()?, "growth of Redis used_memory"))
         }
+        Some(StoreKind::RedisCluster) => {
+            anyhow::bail!("the per-record size of a Redis Cluster is not measured (its memory is spread over nodes)")
+        }
         Some(StoreKind::Postgres) => {
             let url = &stores.postgres.as_ref().ok_or_else(|| anyhow::anyhow!("no PostgreSQL"))?.url;
             let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;

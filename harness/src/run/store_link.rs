@@ -35,6 +35,12 @@ fn remote_store(spec: &TargetSpec) -> anyhow::Result<StoreKind> {
         Some(StoreKind::Memory) | None => {
             anyhow::bail!("{} keeps no store outside the target: there is no round trip to add", spec.id())
         }
+        Some(StoreKind::RedisCluster) => {
+            anyhow::bail!(
+                "{}: a relay cannot sit before a Redis Cluster, whose nodes clients reach directly",
+                spec.id()
+            )
+        }
     }
 }
 

@@ -78,6 +78,7 @@ fn secrets_in_env(cmd: &mut Command, control_key: &str, stores: &Stores, via: Op
     let stores = [
         (StoreKind::Postgres, "AUTHBENCH_POSTGRES_URL", &stores.postgres),
         (StoreKind::Redis, "AUTHBENCH_REDIS_URL", &stores.redis),
+        (StoreKind::RedisCluster, super::provision::REDIS_CLUSTER_URL_VAR, &stores.redis_cluster),
     ];
     for (kind, var, endpoint) in stores {
         match (via.filter(|(k, _)| *k == kind), endpoint) {

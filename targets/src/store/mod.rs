@@ -11,7 +11,7 @@ use crate::deadline::Deadlines;
 use crate::error::StoreError;
 use crate::metrics::Metrics;
 use crate::spec::StoreKind;
-use crate::token::opaque::TokenHash;
+use crate::token::opaque::{self, OpaqueToken, TokenHash};
 use crate::users::Role;
 
 /// Longest a store operation may take before the request gets a 503 instead of hanging.
@@ -92,6 +92,14 @@ pub struct StoreSettings {
     pub max_token_ttl: Duration,
 }
 
+/// Where the store servers are; only the one the store kind needs is read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreUrls<'a> {
+    pub postgres: Option<&'a str>,
+    pub redis: Option<&'a str>,
+    pub redis_cluster: Option<&'a str>,
+}
+
 enum Backend {
     Memory(memory::MemoryStore),
     Postgres(postgres::PgStore),
@@ -141,8 +149,7 @@ impl Store {
     /// Connects to (or creates) the store and prepares its schema.
     pub async fn connect(
         kind: StoreKind,
-        postgres_url: Option<&str>,
-        redis_url: Option<&str>,
+        urls: StoreUrls<'_>,
         settings: StoreSettings,
         metrics: Arc<Metrics>,
         deadlines: Arc<Deadlines>,
@@ -150,16 +157,22 @@ impl Store {
         let backend = match kind {
             StoreKind::Memory => Backend::Memory(memory::MemoryStore::new(settings)),
             StoreKind::Postgres => {
-                let url = postgres_url.ok_or_else(|| {
+                let url = urls.postgres.ok_or_else(|| {
                     anyhow::anyhow!("--store postgres needs --postgres-url or AUTHBENCH_POSTGRES_URL (start one with scripts/services.sh up)")
                 })?;
                 Backend::Postgres(postgres::PgStore::connect(url, settings, Arc::clone(&metrics)).await?)
             }
             StoreKind::Redis => {
-                let url = redis_url.ok_or_else(|| {
+                let url = urls.redis.ok_or_else(|| {
                     anyhow::anyhow!("--store redis needs --redis-url or AUTHBENCH_REDIS_URL (start one with scripts/services.sh up)")
                 })?;
-                Backend::Redis(redis::RedisStore::connect(url, settings).await?)
+                Backend::Redis(redis::RedisStore::connect(url, redis::Topology::Single, settings).await?)
+            }
+            StoreKind::RedisCluster => {
+                let url = urls.redis_cluster.ok_or_else(|| {
+                    anyhow::anyhow!("--store redis-cluster needs --redis-cluster-url or AUTHBENCH_REDIS_CLUSTER_URL (start one with scripts/services.sh up)")
+                })?;
+                Backend::Redis(redis::RedisStore::connect(url, redis::Topology::Cluster, settings).await?)
             }
         };
         Ok(Store { backend, kind, metrics, deadlines })
@@ -168,6 +181,52 @@ impl Store {
     /// Which backend this is.
     pub fn kind(&self) -> StoreKind {
         self.kind
+    }
+
+    /// A new opaque token for a login of `user_id`: in a Redis Cluster it starts with the user's
+    /// slot tag (so the token finds its session's slot), elsewhere it is all random.
+    pub fn issue_token(&self, user_id: u64) -> OpaqueToken {
+        match self.user_tag(user_id) {
+            Some(tag) => opaque::generate_tagged(tag),
+            None => opaque::generate(),
+        }
+    }
+
+    /// The token a rotation of `presented` hands out: on the presented token's slot in a cluster.
+    pub fn rotated_token(&self, presented: &str) -> OpaqueToken {
+        if !self.is_tagged() {
+            return opaque::generate();
+        }
+        opaque::generate_tagged(opaque::hash_tagged(presented).tag())
+    }
+
+    /// What the store keys a presented token by (tag plus hash in a cluster, SHA-256 elsewhere).
+    pub fn hash_token(&self, text: &str) -> TokenHash {
+        if self.is_tagged() {
+            opaque::hash_tagged(text)
+        } else {
+            opaque::hash_text(text)
+        }
+    }
+
+    /// The hash of a token nobody holds, for a bulk seed of `user_id`'s records.
+    pub fn seed_hash(&self, user_id: u64) -> TokenHash {
+        let mut raw: [u8; 32] = opaque::random_bytes();
+        if let Some(tag) = self.user_tag(user_id) {
+            raw[..opaque::TAG_BYTES].copy_from_slice(&tag.0);
+        }
+        TokenHash(raw)
+    }
+
+    fn user_tag(&self, user_id: u64) -> Option<opaque::SlotTag> {
+        match &self.backend {
+            Backend::Redis(s) => s.user_tag(user_id),
+            Backend::Memory(_) | Backend::Postgres(_) => None,
+        }
+    }
+
+    fn is_tagged(&self) -> bool {
+        matches!(&self.backend, Backend::Redis(s) if s.is_tagged())
     }
 
     /// Readiness check for /healthz.

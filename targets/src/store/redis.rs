@@ -10,20 +10,48 @@
 //!   by expiry.
 //! - `dj:{jti}` and `du:{uid}` denylist entries.
 //!
+//! # Redis Cluster (`--store redis-cluster`)
+//! In a cluster every key one script touches must hash to one slot. The scripts touch, each for
+//! one user: PUT_SESSION `s:{hash}` `ss:{uid}`; GET_SESSION_SLIDING `s:{hash}`; ROTATE_SESSION
+//! `s:{old}` `s:{new}` `sm:{old}` `sm:{prev}` `ss:{uid}`; DELETE_SESSION `s:{hash}` `sm:{hash}`
+//! `s:{moved}` `sm:{prev}` `ss:{uid}`; REVOKE_USER_SESSIONS and SET_SESSION_ROLE `ss:{uid}` and
+//! every `s:` / `sm:` it names; PUT_REFRESH `r:{hash}` `f:{family}` `fu:{uid}`; ROTATE_REFRESH
+//! `r:{old}` `r:{new}` `r:{live}` `f:{family}` `fu:{uid}`; REVOKE_FAMILY_OF `r:{hash}` `r:{live}`
+//! `f:{family}` `fu:{uid}`; REVOKE_USER_REFRESH `fu:{uid}` and every `f:` / `r:` it names;
+//! DENY_USER `du:{uid}`; the seed scripts what PUT_SESSION / PUT_REFRESH touch, per record.
+//! Some are found from a token only (logout, rotation), some from a user id only (revoke-all,
+//! role change), so a user's keys share one hash tag that both can name:
+//! `{namespace}:{TAG}:{kind}:{id}` with TAG the hex of the user's [`SlotTag`], which is
+//! HMAC-SHA-256(store key, user id) cut to 4 bytes. The store key is 256 random bits kept in the
+//! cluster at `{namespace}:tag-key` (created by the first target, read by every other), so every
+//! replica derives the same tag and a token's tag names no user to anyone without it. Operations
+//! that derive a tag from a user id (login, seed, revoke-all, role change) re-read the key first
+//! (one GET), so after a cluster lost its data and another target re-created the key, no target
+//! stores a login where another's revoke-all would not look. Tokens
+//! carry the tag in their first 4 bytes (then 224 random bits; same 43 characters as untagged
+//! ones); a rotation keeps the presented token's tag. The stored hash of a tagged token is the tag
+//! then 224 bits of its SHA-256 (`opaque::hash_tagged`). Scripts build their further keys from the
+//! tagged prefix they are given, so they stay on the slot of their declared keys and keep their
+//! atomicity. The denylist keys (`dj:`, `du:`) are single-key operations and stay untagged; the
+//! per-request check reads its two keys with two concurrent GETs instead of one MGET. A script the
+//! node has not cached runs by EVAL (which caches it), so no script has to be loaded on every node.
+//!
 //! Every write touching more than one key is one Lua script, so it is atomic against every other
 //! (Redis runs one script at a time) and one round trip. Indexes hold only what can still be live:
 //! entries are replaced on rotation, removed on logout and revoke, and expired ones are cut
 //! (ZREMRANGEBYSCORE) whenever the index is written, so scripts that walk them walk live logins only.
 
 use anyhow::Context;
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
+use aws_lc_rs::hmac;
 use fred::prelude::*;
 use fred::types::{ClusterHash, CustomCommand, MultipleKeys, MultipleValues};
 
 use super::{FamilyId, Rotation, SeededFamily, SeededSession, SessionRecord, StoreSettings};
 use crate::error::StoreError;
-use crate::token::opaque::TokenHash;
+use crate::token::opaque::{SlotTag, TokenHash, TAG_BYTES};
 use crate::users::Role;
 
 /// KEYS: s:{hash}, ss:{uid}. ARGV: value, key ttl, hash, expires_at, now, ttl.
@@ -239,12 +267,26 @@ struct Scripts {
     seed_families: Script,
 }
 
+/// Whether the server is one Redis or a Redis Cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topology {
+    /// One server: keys untagged, scripts may touch any key.
+    Single,
+    /// A Redis Cluster: a user's keys share a hash tag (see the module doc).
+    Cluster,
+}
+
 /// Sessions, refresh tokens and denylist in Redis.
 pub struct RedisStore {
     /// One connection, pipelined: measured against a pool of 8 it serves a third more lookups per
-    /// second on the same CPU, since each write to the socket carries more commands.
+    /// second on the same CPU, since each write to the socket carries more commands. In a cluster,
+    /// one such connection per primary.
     client: Client,
+    /// `{namespace}:`, the start of every key.
     prefix: String,
+    /// In a cluster, the key a user's [`SlotTag`] is derived with, as last read from the cluster
+    /// (boxed: a key schedule is large); None on a single server.
+    tag_key: Option<Box<RwLock<TagKey>>>,
     scripts: Scripts,
     idle_s: u64,
     max_token_ttl_s: u64,
@@ -288,8 +330,18 @@ impl RedisStore {
     /// Connects one multiplexed connection that reconnects on its own, and loads the scripts. Its
     /// commands are bounded by the store layer's operation timeout, not by a second timer of fred's
     /// (a timer per command costs more CPU than the lookup's own work).
-    pub async fn connect(url: &str, settings: StoreSettings) -> anyhow::Result<RedisStore> {
-        let config = Config::from_url(url).with_context(|| format!("--redis-url {url:?} is not a Redis URL"))?;
+    pub async fn connect(url: &str, topology: Topology, settings: StoreSettings) -> anyhow::Result<RedisStore> {
+        let config = Config::from_url(url).with_context(|| format!("{url:?} is not a Redis URL"))?;
+        let clustered = config.server.is_clustered();
+        match (topology, clustered) {
+            (Topology::Cluster, false) => anyhow::bail!(
+                "--redis-cluster-url {url:?} names no cluster: write it as redis-cluster://host:port (other nodes as ?node=host:port)"
+            ),
+            (Topology::Single, true) => anyhow::bail!(
+                "--redis-url {url:?} names a cluster: use --store redis-cluster with --redis-cluster-url for it"
+            ),
+            _ => {}
+        }
         let mut builder = Builder::from_config(config);
         builder
             .with_connection_config(|c| {
@@ -326,20 +378,89 @@ impl RedisStore {
             seed_sessions: load(SEED_SESSIONS).await?,
             seed_families: load(SEED_FAMILIES).await?,
         };
+        let prefix = format!("{}:", settings.namespace);
+        let tag_key = match topology {
+            Topology::Single => None,
+            Topology::Cluster => {
+                let stored = stored_tag_key(&client, &prefix)
+                    .await
+                    .with_context(|| format!("reading or creating the slot-tag key {prefix}tag-key failed"))?;
+                Some(Box::new(RwLock::new(TagKey::new(stored))))
+            }
+        };
         Ok(RedisStore {
             client,
-            prefix: format!("{}:", settings.namespace),
+            prefix,
+            tag_key,
             scripts,
             idle_s: settings.session_idle.as_secs(),
             max_token_ttl_s: settings.max_token_ttl.as_secs(),
         })
     }
 
-    /// `{namespace}:{kind}:{id}` in one allocation, ids written straight in (no temporary strings).
-    fn key(&self, kind: &str, id: impl std::fmt::Display) -> String {
+    /// The slot tag of a user's keys and tokens: in a cluster, HMAC-SHA-256(tag key, user id)
+    /// cut to [`TAG_BYTES`]; None on a single server, whose tokens carry no tag.
+    pub(super) fn user_tag(&self, user_id: u64) -> Option<SlotTag> {
+        let key = self.tag_key.as_ref()?.read().unwrap_or_else(PoisonError::into_inner);
+        let mac = hmac::sign(&key.key, &user_id.to_be_bytes());
+        let mut tag = [0u8; TAG_BYTES];
+        tag.copy_from_slice(&mac.as_ref()[..TAG_BYTES]);
+        Some(SlotTag(tag))
+    }
+
+    /// Re-reads the cluster's tag key before an operation that derives a user's tag, so a target
+    /// follows a key another target re-created after the cluster lost its data (else its logins
+    /// and another's revoke-all would name different slots). One GET; nothing on a single server.
+    async fn follow_tag_key(&self) -> Result<(), StoreError> {
+        let Some(lock) = &self.tag_key else {
+            return Ok(());
+        };
+        let stored = stored_tag_key(&self.client, &self.prefix).await.map_err(redis_err)?;
+        let mut current = lock.write().unwrap_or_else(PoisonError::into_inner);
+        if current.stored != stored {
+            tracing::warn!("the Redis Cluster's slot-tag key changed (did the cluster lose its data?): following it");
+            *current = TagKey::new(stored);
+        }
+        Ok(())
+    }
+
+    /// Whether this store keys by slot tag (a cluster).
+    pub(super) fn is_tagged(&self) -> bool {
+        self.tag_key.is_some()
+    }
+
+    /// Start of the keys of one slot tag: `{namespace}:` on a single server, `{namespace}:{TAG}:`
+    /// in a cluster.
+    fn prefix_of(&self, tag: SlotTag) -> String {
+        if !self.is_tagged() {
+            return self.prefix.clone();
+        }
+        let mut p = String::with_capacity(self.prefix.len() + 3 + 2 * TAG_BYTES);
+        p.push_str(&self.prefix);
+        p.push('{');
+        crate::token::opaque::push_hex(&mut p, &tag.0);
+        p.push_str("}:");
+        p
+    }
+
+    /// Start of a user's keys (see [`Self::prefix_of`]).
+    fn user_prefix(&self, user_id: u64) -> String {
+        match self.user_tag(user_id) {
+            Some(tag) => self.prefix_of(tag),
+            None => self.prefix.clone(),
+        }
+    }
+
+    /// Start of the keys of a token's session or family: its hash's tag in a cluster.
+    fn token_prefix(&self, hash: &TokenHash) -> String {
+        self.prefix_of(hash.tag())
+    }
+
+    /// `{prefix}{kind}:{id}` in one allocation, ids written straight in (no temporary strings).
+    fn key(prefix: &str, kind: &str, id: impl std::fmt::Display) -> String {
         use std::fmt::Write as _;
-        let mut k = String::with_capacity(self.prefix.len() + kind.len() + 33);
-        k.push_str(&self.prefix);
+        let mut k = String::with_capacity(prefix.len() + kind.len() + 33);
+        k.push_str(prefix);
         k.push_str(kind);
         k.push(':');
         let _ = write!(k, "{id}");
@@ -347,16 +468,17 @@ impl RedisStore {
     }
 
     /// Key of a token hash, built in one allocation (the session lookup is on every request's path).
-    fn hash_key(&self, kind: &str, hash: &TokenHash) -> String {
-        let mut k = String::with_capacity(self.prefix.len() + kind.len() + 65);
-        k.push_str(&self.prefix);
+    fn hash_key(prefix: &str, kind: &str, hash: &TokenHash) -> String {
+        let mut k = String::with_capacity(prefix.len() + kind.len() + 65);
+        k.push_str(prefix);
         k.push_str(kind);
         k.push(':');
         crate::token::opaque::push_hex(&mut k, &hash.0);
         k
     }
 
-    /// Runs a script by SHA, reloading it once if the server forgot it (e.g. after a restart).
+    /// Runs a script by SHA; if the node does not know it (a restart, or a cluster node it was
+    /// never loaded on), runs it once by EVAL, which caches it there.
     async fn run<R: FromValue>(&self, script: &Script, keys: Vec<String>, args: Vec<String>) -> Result<R, StoreError> {
         // Converted once: fred's keys and values share their bytes, so the copy kept for a retry is
         // reference counts, not the strings again.
@@ -364,8 +486,7 @@ impl RedisStore {
         let args = MultipleValues::try_from(args).map_err(redis_err)?;
         match self.client.evalsha(script.sha.as_str(), keys.clone(), args.clone()).await {
             Err(e) if e.details().starts_with("NOSCRIPT") => {
-                let _: String = self.client.script_load(script.lua).await.map_err(redis_err)?;
-                self.client.evalsha(script.sha.as_str(), keys, args).await.map_err(redis_err)
+                self.client.eval(script.lua, keys, args).await.map_err(redis_err)
             }
             r => r.map_err(redis_err),
         }
@@ -375,19 +496,44 @@ impl RedisStore {
     /// table (a large allocation at tens of millions of keys), so it gets [`SEED_COMMAND_TIMEOUT`]
     /// instead of a request's command timeout (fred takes per-command options only through
     /// `custom`, hence EVALSHA spelled out).
-    async fn run_seed(&self, script: &Script, args: Vec<String>) -> Result<(), StoreError> {
+    /// In a cluster the batch is one slot tag's records and `route` a key of that slot, declared
+    /// so the script runs on the node that owns it.
+    async fn run_seed(&self, script: &Script, route: Option<String>, args: Vec<String>) -> Result<(), StoreError> {
         let patient = self.client.with_options(&Options { timeout: Some(SEED_COMMAND_TIMEOUT), ..Options::default() });
-        let mut argv: Vec<Value> = Vec::with_capacity(2 + args.len());
-        argv.extend([Value::from(script.sha.as_str()), Value::from(0)]);
+        let mut argv: Vec<Value> = Vec::with_capacity(3 + args.len());
+        argv.push(Value::from(script.sha.as_str()));
+        let hash = match route {
+            Some(key) => {
+                argv.extend([Value::from(1), Value::from(key)]);
+                ClusterHash::Offset(2)
+            }
+            None => {
+                argv.push(Value::from(0));
+                ClusterHash::Random
+            }
+        };
         argv.extend(args.into_iter().map(Value::from));
-        let evalsha = || CustomCommand::new_static("EVALSHA", ClusterHash::Random, false);
-        match patient.custom::<i64, Value>(evalsha(), argv.clone()).await {
+        let command = |name: &'static str| CustomCommand::new_static(name, hash.clone(), false);
+        match patient.custom::<i64, Value>(command("EVALSHA"), argv.clone()).await {
             Err(e) if e.details().starts_with("NOSCRIPT") => {
-                let _: String = self.client.script_load(script.lua).await.map_err(redis_err)?;
-                patient.custom::<i64, Value>(evalsha(), argv).await.map(|_| ()).map_err(redis_err)
+                argv[0] = Value::from(script.lua);
+                patient.custom::<i64, Value>(command("EVAL"), argv).await.map(|_| ()).map_err(redis_err)
             }
             r => r.map(|_| ()).map_err(redis_err),
         }
+    }
+
+    /// Splits seed records by slot tag (one group, untagged, on a single server), so each script
+    /// call stays on one slot; returns each group's prefix with its records.
+    fn by_tag<T>(&self, items: impl Iterator<Item = (SlotTag, T)>) -> Vec<(Option<SlotTag>, Vec<T>)> {
+        if !self.is_tagged() {
+            return vec![(None, items.map(|(_, t)| t).collect())];
+        }
+        let mut groups: std::collections::BTreeMap<SlotTag, Vec<T>> = std::collections::BTreeMap::new();
+        for (tag, t) in items {
+            groups.entry(tag).or_default().push(t);
+        }
+        groups.into_iter().map(|(tag, v)| (Some(tag), v)).collect()
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
@@ -403,51 +549,108 @@ impl RedisStore {
         }
     }
 
+    /// In a cluster a token's keys and its user's must share a slot: a token issued by
+    /// `Store::issue_token` carries its user's tag; anything else is refused rather than stored
+    /// where no lookup would find it.
+    /// Called after [`Self::follow_tag_key`]: a mismatch means the key changed since the token was
+    /// issued (the login is refused once; the next one gets the new tag) or a caller's bug.
+    fn check_tag(&self, hash: &TokenHash, user_id: u64) -> Result<(), StoreError> {
+        match self.user_tag(user_id) {
+            Some(tag) if tag != hash.tag() => Err(StoreError::Unavailable(
+                "the token's slot tag is not its user's under the cluster's current tag key (it changed, or the \
+                 token was not issued through Store::issue_token): log in again"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A rotation's new token must stay on the presented one's slot (`Store::rotated_token`).
+    fn check_same_tag(&self, old: &TokenHash, new: &TokenHash) -> Result<(), StoreError> {
+        if self.is_tagged() && old.tag() != new.tag() {
+            return Err(StoreError::Corrupt(
+                "a rotated token's slot tag differs from the presented one's: issue it through Store::rotated_token"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) async fn put_session(
         &self,
         hash: &TokenHash,
         rec: &SessionRecord,
         deadline: u64,
     ) -> Result<(), StoreError> {
+        self.follow_tag_key().await?;
+        self.check_tag(hash, rec.user_id)?;
+        let p = self.user_prefix(rec.user_id);
         let hex = hash.to_hex();
         let now = crate::token::unix_now();
         let exp = rec.expires_at.min(deadline);
         let ttl = exp.saturating_sub(now).max(1);
         let value = session_value(rec, exp, deadline);
-        let keys = vec![self.key("s", &hex), self.key("ss", rec.user_id)];
+        let keys = vec![Self::key(&p, "s", &hex), Self::key(&p, "ss", rec.user_id)];
         let args =
             vec![value, self.session_key_ttl(ttl).to_string(), hex, exp.to_string(), now.to_string(), ttl.to_string()];
         self.run::<i64>(&self.scripts.put_session, keys, args).await.map(|_| ())
     }
 
+    /// Runs one seed script per slot-tag group (one group on a single server), all pipelined.
+    async fn seed_groups(
+        &self,
+        script: &Script,
+        index: &str,
+        groups: Vec<(Option<SlotTag>, Vec<[String; 5]>)>,
+    ) -> Result<(), StoreError> {
+        let now = crate::token::unix_now().to_string();
+        let calls = groups.into_iter().map(|(tag, records)| {
+            let p = match tag {
+                Some(tag) => self.prefix_of(tag),
+                None => self.prefix.clone(),
+            };
+            let route = tag.map(|_| Self::key(&p, index, "seed"));
+            let mut args = Vec::with_capacity(2 + 5 * records.len());
+            args.extend([p, now.clone()]);
+            args.extend(records.into_iter().flatten());
+            self.run_seed(script, route, args)
+        });
+        futures_util::future::try_join_all(calls).await.map(|_| ())
+    }
+
     pub(super) async fn seed_sessions(&self, batch: &[SeededSession]) -> Result<(), StoreError> {
         let now = crate::token::unix_now();
-        let mut args = Vec::with_capacity(2 + 5 * batch.len());
-        args.extend([self.prefix.clone(), now.to_string()]);
+        self.follow_tag_key().await?;
         for s in batch {
+            self.check_tag(&s.hash, s.rec.user_id)?;
+        }
+        let records = batch.iter().map(|s| {
             let exp = s.rec.expires_at.min(s.deadline);
             let key_ttl = self.session_key_ttl(exp.saturating_sub(now).max(1));
             let value = session_value(&s.rec, exp, s.deadline);
-            args.extend([s.hash.to_hex(), s.rec.user_id.to_string(), value, exp.to_string(), key_ttl.to_string()]);
-        }
-        self.run_seed(&self.scripts.seed_sessions, args).await
+            (s.hash.tag(), [s.hash.to_hex(), s.rec.user_id.to_string(), value, exp.to_string(), key_ttl.to_string()])
+        });
+        let groups = self.by_tag(records);
+        self.seed_groups(&self.scripts.seed_sessions, "ss", groups).await
     }
 
     pub(super) async fn seed_families(&self, batch: &[SeededFamily]) -> Result<(), StoreError> {
-        let now = crate::token::unix_now();
-        let mut args = Vec::with_capacity(2 + 5 * batch.len());
-        args.extend([self.prefix.clone(), now.to_string()]);
+        self.follow_tag_key().await?;
         for f in batch {
+            self.check_tag(&f.hash, f.user_id)?;
+        }
+        let records = batch.iter().map(|f| {
             let (hex, fam) = (f.hash.to_hex(), f.family.to_hex());
             let value = format!("{} {hex} {}", f.user_id, f.deadline);
             let exp = f.expires_at.min(f.deadline);
-            args.extend([hex, fam, f.user_id.to_string(), value, exp.to_string()]);
-        }
-        self.run_seed(&self.scripts.seed_families, args).await
+            (f.hash.tag(), [hex, fam, f.user_id.to_string(), value, exp.to_string()])
+        });
+        let groups = self.by_tag(records);
+        self.seed_groups(&self.scripts.seed_families, "fu", groups).await
     }
 
     pub(super) async fn get_session(&self, hash: &TokenHash, now: u64) -> Result<Option<SessionRecord>, StoreError> {
-        let key = self.hash_key("s", hash);
+        let key = Self::hash_key(&self.token_prefix(hash), "s", hash);
         let v: Option<String> = if self.idle_s == 0 {
             self.client.get(key).await.map_err(redis_err)?
         } else {
@@ -469,34 +672,34 @@ impl RedisStore {
         now: u64,
         new_expires_at: u64,
     ) -> Result<Option<SessionRecord>, StoreError> {
+        self.check_same_tag(old, new)?;
+        let p = self.token_prefix(old);
         let (old_hex, new_hex) = (old.to_hex(), new.to_hex());
-        let keys = vec![self.key("s", &old_hex), self.key("s", &new_hex)];
-        let args = vec![
-            self.prefix.clone(),
-            old_hex,
-            new_hex,
-            now.to_string(),
-            new_expires_at.to_string(),
-            self.idle_s.to_string(),
-        ];
+        let keys = vec![Self::key(&p, "s", &old_hex), Self::key(&p, "s", &new_hex)];
+        let args = vec![p, old_hex, new_hex, now.to_string(), new_expires_at.to_string(), self.idle_s.to_string()];
         let moved: Option<String> = self.run(&self.scripts.rotate_session, keys, args).await?;
         moved.as_deref().map(parse_session).transpose()
     }
 
     pub(super) async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        let p = self.token_prefix(hash);
         let hex = hash.to_hex();
-        let keys = vec![self.key("s", &hex)];
-        self.run::<i64>(&self.scripts.delete_session, keys, vec![self.prefix.clone(), hex]).await.map(|_| ())
+        let keys = vec![Self::key(&p, "s", &hex)];
+        self.run::<i64>(&self.scripts.delete_session, keys, vec![p, hex]).await.map(|_| ())
     }
 
     pub(super) async fn revoke_user_sessions(&self, user_id: u64) -> Result<u64, StoreError> {
-        let keys = vec![self.key("ss", user_id)];
-        self.run(&self.scripts.revoke_user_sessions, keys, vec![self.prefix.clone()]).await
+        self.follow_tag_key().await?;
+        let p = self.user_prefix(user_id);
+        let keys = vec![Self::key(&p, "ss", user_id)];
+        self.run(&self.scripts.revoke_user_sessions, keys, vec![p]).await
     }
 
     pub(super) async fn set_session_role(&self, user_id: u64, role: Role) -> Result<(), StoreError> {
-        let keys = vec![self.key("ss", user_id)];
-        let args = vec![self.prefix.clone(), role.as_str().to_owned()];
+        self.follow_tag_key().await?;
+        let p = self.user_prefix(user_id);
+        let keys = vec![Self::key(&p, "ss", user_id)];
+        let args = vec![p, role.as_str().to_owned()];
         self.run::<i64>(&self.scripts.set_session_role, keys, args).await.map(|_| ())
     }
 
@@ -508,11 +711,14 @@ impl RedisStore {
         expires_at: u64,
         deadline: u64,
     ) -> Result<(), StoreError> {
+        self.follow_tag_key().await?;
+        self.check_tag(hash, user_id)?;
+        let p = self.user_prefix(user_id);
         let (hex, fam) = (hash.to_hex(), family.to_hex());
         let now = crate::token::unix_now();
         let exp = expires_at.min(deadline);
         let ttl = exp.saturating_sub(now).max(1);
-        let keys = vec![self.key("r", &hex), self.key("f", &fam), self.key("fu", user_id)];
+        let keys = vec![Self::key(&p, "r", &hex), Self::key(&p, "f", &fam), Self::key(&p, "fu", user_id)];
         let value = format!("{user_id} {hex} {deadline}");
         let args = vec![fam, ttl.to_string(), value, exp.to_string(), now.to_string()];
         self.run::<i64>(&self.scripts.put_refresh, keys, args).await.map(|_| ())
@@ -525,9 +731,11 @@ impl RedisStore {
         now: u64,
         new_expires_at: u64,
     ) -> Result<Rotation, StoreError> {
+        self.check_same_tag(old, new)?;
+        let p = self.token_prefix(old);
         let (old_hex, new_hex) = (old.to_hex(), new.to_hex());
-        let keys = vec![self.key("r", &old_hex), self.key("r", &new_hex)];
-        let args = vec![self.prefix.clone(), old_hex, new_hex, now.to_string(), new_expires_at.to_string()];
+        let keys = vec![Self::key(&p, "r", &old_hex), Self::key(&p, "r", &new_hex)];
+        let args = vec![p, old_hex, new_hex, now.to_string(), new_expires_at.to_string()];
         let (outcome, uid, expires_at): (i64, String, i64) = self.run(&self.scripts.rotate_refresh, keys, args).await?;
         let user_id = || uid.parse::<u64>().map_err(|_| corrupt("refresh family"));
         Ok(match outcome {
@@ -541,33 +749,73 @@ impl RedisStore {
     }
 
     pub(super) async fn revoke_refresh_family(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        let keys = vec![self.hash_key("r", hash)];
-        Ok(self.run::<i64>(&self.scripts.revoke_family_of, keys, vec![self.prefix.clone()]).await? > 0)
+        let p = self.token_prefix(hash);
+        let keys = vec![Self::hash_key(&p, "r", hash)];
+        Ok(self.run::<i64>(&self.scripts.revoke_family_of, keys, vec![p]).await? > 0)
     }
 
     pub(super) async fn revoke_user_refresh(&self, user_id: u64) -> Result<u64, StoreError> {
-        let keys = vec![self.key("fu", user_id)];
-        self.run(&self.scripts.revoke_user_refresh, keys, vec![self.prefix.clone()]).await
+        self.follow_tag_key().await?;
+        let p = self.user_prefix(user_id);
+        let keys = vec![Self::key(&p, "fu", user_id)];
+        self.run(&self.scripts.revoke_user_refresh, keys, vec![p]).await
     }
 
     pub(super) async fn deny_token(&self, jti: &str, expires_at: u64) -> Result<bool, StoreError> {
         let exp = Some(Expiration::EXAT(i64::try_from(expires_at).unwrap_or(i64::MAX)));
-        let set: Option<String> =
-            self.client.set(self.key("dj", jti), 1, exp, Some(SetOptions::NX), false).await.map_err(redis_err)?;
+        let key = Self::key(&self.prefix, "dj", jti);
+        let set: Option<String> = self.client.set(key, 1, exp, Some(SetOptions::NX), false).await.map_err(redis_err)?;
         Ok(set.is_some())
     }
 
     pub(super) async fn deny_user(&self, user_id: u64, revoked_at: u64) -> Result<(), StoreError> {
         let args = vec![revoked_at.to_string(), self.max_token_ttl_s.max(1).to_string()];
-        self.run::<i64>(&self.scripts.deny_user, vec![self.key("du", user_id)], args).await.map(|_| ())
+        let keys = vec![Self::key(&self.prefix, "du", user_id)];
+        self.run::<i64>(&self.scripts.deny_user, keys, args).await.map(|_| ())
     }
 
+    /// One MGET on a single server; in a cluster the two keys hash to different slots, so two GETs
+    /// sent together.
     pub(super) async fn is_denied(&self, jti: &str, user_id: u64, iat: u64) -> Result<bool, StoreError> {
-        let keys = vec![self.key("dj", jti), self.key("du", user_id)];
-        let (token, user): (Option<String>, Option<String>) = self.client.mget(keys).await.map_err(redis_err)?;
+        let (token_key, user_key) = (Self::key(&self.prefix, "dj", jti), Self::key(&self.prefix, "du", user_id));
+        let (token, user): (Option<String>, Option<String>) = if self.is_tagged() {
+            let (token, user) = tokio::join!(self.client.get(token_key), self.client.get(user_key));
+            (token.map_err(redis_err)?, user.map_err(redis_err)?)
+        } else {
+            self.client.mget(vec![token_key, user_key]).await.map_err(redis_err)?
+        };
         let user_revoked_at = user.map(|v| v.parse::<u64>().map_err(|_| corrupt("denylist entry"))).transpose()?;
         Ok(token.is_some() || user_revoked_at.is_some_and(|at| iat <= at))
     }
+}
+
+/// The cluster's tag key as stored, and the HMAC key made from it.
+struct TagKey {
+    stored: String,
+    key: hmac::Key,
+}
+
+impl TagKey {
+    fn new(stored: String) -> TagKey {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, stored.as_bytes());
+        TagKey { stored, key }
+    }
+}
+
+/// The cluster's tag key: 256 random bits at `{namespace}:tag-key`, created by the first target
+/// to need it (SET NX) and read by every other, so all replicas derive the same tags. Never
+/// expires; one GET when it exists.
+async fn stored_tag_key(client: &Client, prefix: &str) -> Result<String, Error> {
+    let key = format!("{prefix}tag-key");
+    if let Some(stored) = client.get::<Option<String>, _>(key.as_str()).await? {
+        return Ok(stored);
+    }
+    let mut fresh = String::with_capacity(64);
+    crate::token::opaque::push_hex(&mut fresh, &crate::token::opaque::random_bytes::<32>());
+    let _: Option<String> = client.set(key.as_str(), fresh, None, Some(SetOptions::NX), false).await?;
+    client.get::<Option<String>, _>(key.as_str()).await?.ok_or_else(|| {
+        Error::new(ErrorKind::NotFound, format!("the slot-tag key {key} vanished right after it was set"))
+    })
 }
 
 #[cfg(test)]

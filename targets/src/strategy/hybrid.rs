@@ -4,7 +4,7 @@ use super::{Grant, Principal};
 use crate::error::Failure;
 use crate::store::{FamilyId, Rotation, SeededFamily, Store};
 use crate::token::jwt::JwtCodec;
-use crate::token::opaque::{self, TokenHash};
+use crate::token::opaque;
 use crate::users::{Directory, User};
 
 /// Access tokens plus stored refresh tokens.
@@ -26,7 +26,7 @@ impl HybridStrategy {
 
     /// Signs an access token and starts a new refresh-token family.
     pub async fn issue(&self, user: &User, now: u64) -> Result<Grant, Failure> {
-        let refresh = opaque::generate();
+        let refresh = self.store.issue_token(user.id);
         let deadline = now + self.absolute_s;
         let expires_at = (now + self.refresh_ttl_s).min(deadline);
         self.store.put_refresh(&refresh.hash, FamilyId::generate(), user.id, expires_at, deadline).await?;
@@ -40,7 +40,7 @@ impl HybridStrategy {
         let batch: Vec<SeededFamily> = users
             .iter()
             .map(|u| SeededFamily {
-                hash: TokenHash(opaque::random_bytes()),
+                hash: self.store.seed_hash(u.id),
                 family: FamilyId::generate(),
                 user_id: u.id,
                 expires_at: (now + self.refresh_ttl_s).min(deadline),
@@ -61,10 +61,10 @@ impl HybridStrategy {
         if !opaque::looks_valid(presented) {
             return Err(Failure::Malformed);
         }
-        let next = opaque::generate();
+        let next = self.store.rotated_token(presented);
         match self
             .store
-            .rotate_refresh(&opaque::hash_text(presented), &next.hash, now, now + self.refresh_ttl_s)
+            .rotate_refresh(&self.store.hash_token(presented), &next.hash, now, now + self.refresh_ttl_s)
             .await?
         {
             Rotation::Rotated { user_id, expires_at } => {
@@ -84,6 +84,6 @@ impl HybridStrategy {
         if !opaque::looks_valid(refresh) {
             return Err(Failure::Malformed);
         }
-        Ok(self.store.revoke_refresh_family(&opaque::hash_text(refresh)).await?)
+        Ok(self.store.revoke_refresh_family(&self.store.hash_token(refresh)).await?)
     }
 }

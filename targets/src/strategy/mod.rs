@@ -16,7 +16,7 @@ use crate::error::Failure;
 use crate::hashing::{HashError, Hashers};
 use crate::metrics::Metrics;
 use crate::spec::StrategyKind;
-use crate::store::{Store, StoreSettings};
+use crate::store::{Store, StoreSettings, StoreUrls};
 use crate::token::jwt::{JwtCodec, TYP_ACCESS, TYP_JWT};
 use crate::token::{keys, unix_now};
 use crate::users::{Directory, Role};
@@ -87,8 +87,11 @@ impl Auth {
             Some(kind) => Some(
                 Store::connect(
                     kind,
-                    cfg.postgres_url.as_deref(),
-                    cfg.redis_url.as_deref(),
+                    StoreUrls {
+                        postgres: cfg.postgres_url.as_deref(),
+                        redis: cfg.redis_url.as_deref(),
+                        redis_cluster: cfg.redis_cluster_url.as_deref(),
+                    },
                     settings,
                     metrics,
                     Arc::clone(&deadlines),

@@ -3,7 +3,7 @@
 use super::{Grant, Principal};
 use crate::error::Failure;
 use crate::store::{SeededSession, SessionRecord, Store};
-use crate::token::opaque::{self, TokenHash};
+use crate::token::opaque;
 use crate::users::{Directory, Role, User};
 
 /// Server-side sessions.
@@ -38,7 +38,7 @@ impl SessionStrategy {
 
     async fn lookup(&self, token: &str, now: u64) -> Result<SessionRecord, Failure> {
         check_shape(token)?;
-        self.store.get_session(&opaque::hash_text(token), now).await?.ok_or(Failure::Unknown)
+        self.store.get_session(&self.store.hash_token(token), now).await?.ok_or(Failure::Unknown)
     }
 
     /// Creates a session for the user.
@@ -51,7 +51,7 @@ impl SessionStrategy {
             role,
             expires_at: (now + self.ttl_s).min(deadline),
         };
-        let token = opaque::generate();
+        let token = self.store.issue_token(user.id);
         self.store.put_session(&token.hash, &rec, deadline).await?;
         // A role change landing between reading the role above and storing the session updated
         // every session but this one: store what the directory says now.
@@ -69,7 +69,7 @@ impl SessionStrategy {
         let batch: Vec<SeededSession> = users
             .iter()
             .map(|u| SeededSession {
-                hash: TokenHash(opaque::random_bytes()),
+                hash: self.store.seed_hash(u.id),
                 rec: SessionRecord {
                     user_id: u.id,
                     username: u.username.clone(),
@@ -87,10 +87,10 @@ impl SessionStrategy {
     /// token stops working.
     pub async fn refresh(&self, token: &str, now: u64) -> Result<Grant, Failure> {
         check_shape(token)?;
-        let next = opaque::generate();
+        let next = self.store.rotated_token(token);
         let rec = self
             .store
-            .rotate_session(&opaque::hash_text(token), &next.hash, now, now + self.ttl_s)
+            .rotate_session(&self.store.hash_token(token), &next.hash, now, now + self.ttl_s)
             .await?
             .ok_or(Failure::Unknown)?;
         Ok(Grant { access: next.text, expires_in: rec.expires_at.saturating_sub(now), refresh: None })
@@ -101,7 +101,7 @@ impl SessionStrategy {
         if !opaque::looks_valid(token) {
             return Err(Failure::Malformed);
         }
-        self.store.delete_session(&opaque::hash_text(token)).await?;
+        self.store.delete_session(&self.store.hash_token(token)).await?;
         Ok(true)
     }
 }

@@ -24,6 +24,7 @@ pub fn store_url(store: StoreKind) -> String {
     let var = match store {
         StoreKind::Postgres => "AUTHBENCH_POSTGRES_URL",
         StoreKind::Redis => "AUTHBENCH_REDIS_URL",
+        StoreKind::RedisCluster => "AUTHBENCH_REDIS_CLUSTER_URL",
         StoreKind::Memory => panic!("no URL for store {store}"),
     };
     std::env::var(var).unwrap_or_else(|_| {
@@ -443,6 +444,11 @@ pub struct InProcess {
 /// through `Auth` directly: races, lifetimes, index sizes. `extra` are further target flags
 /// (`--absolute-ttl 3s`, ...).
 pub async fn in_process(strategy: StrategyKind, store: StoreKind, extra: &[&str]) -> InProcess {
+    in_process_at(strategy, store, &unique("r"), extra).await
+}
+
+/// [`in_process`] on a given namespace: a second target sharing the first one's records.
+pub async fn in_process_at(strategy: StrategyKind, store: StoreKind, namespace: &str, extra: &[&str]) -> InProcess {
     use clap::Parser as _;
     let keys = tempfile::Builder::new().prefix("authbench_keys").tempdir().expect("temporary key directory");
     let mut args: Vec<String> = ["authbench-target", "--strategy", strategy.as_str(), "--store", store.as_str()]
@@ -450,7 +456,7 @@ pub async fn in_process(strategy: StrategyKind, store: StoreKind, extra: &[&str]
         .chain(["--seed-users", "8", "--argon2-m-kib", "256", "--argon2-t", "1"])
         .map(String::from)
         .collect();
-    let namespace = unique("r");
+    let namespace = namespace.to_owned();
     args.extend(["--key-dir".into(), keys.path().display().to_string(), "--namespace".into(), namespace.clone()]);
     if store != StoreKind::Memory {
         args.extend([store_url_flag(store), store_url(store)]);
@@ -462,30 +468,68 @@ pub async fn in_process(strategy: StrategyKind, store: StoreKind, extra: &[&str]
     InProcess { auth, namespace, _keys: keys }
 }
 
-/// Members of every Redis set and sorted set under `namespace`: the indexes a store keeps beside
-/// its records.
-pub async fn redis_index_members(namespace: &str) -> u64 {
+/// A plain client to each server behind a Redis or Redis Cluster store URL (in a cluster, each
+/// node, which answers for the keys of its slots).
+async fn redis_nodes(store: StoreKind) -> Vec<fred::prelude::Client> {
+    use fred::prelude::*;
+    let url = store_url(store);
+    let config = Config::from_url(&url).expect("a Redis URL");
+    let servers: Vec<Server> = match config.server {
+        ServerConfig::Clustered { hosts, .. } => hosts,
+        ServerConfig::Centralized { server } => vec![server],
+        other => panic!("unexpected Redis server config {other:?}"),
+    };
+    let mut clients = Vec::new();
+    for server in servers {
+        let node = Config { server: ServerConfig::Centralized { server }, ..Config::default() };
+        let client = Builder::from_config(node).build().expect("a Redis client");
+        client.init().await.expect("connecting to a Redis node");
+        clients.push(client);
+    }
+    clients
+}
+
+/// Every key under `namespace` on the servers behind `store` (Redis or Redis Cluster).
+pub async fn redis_keys(store: StoreKind, namespace: &str) -> Vec<String> {
     use fred::prelude::*;
     use fred::types::CustomCommand;
-    let client = Builder::from_config(Config::from_url(&store_url(StoreKind::Redis)).unwrap()).build().unwrap();
-    client.init().await.expect("connecting to Redis");
     let pattern = format!("{namespace}:*");
-    let (_, keys): (String, Vec<String>) = client
-        .custom(CustomCommand::new_static("SCAN", None, false), vec!["0", "MATCH", &pattern, "COUNT", "100000"])
-        .await
-        .unwrap();
-    let mut members = 0;
-    for k in keys {
-        let kind: String =
-            client.custom(CustomCommand::new_static("TYPE", None, false), vec![k.as_str()]).await.unwrap();
-        let count = match kind.as_str() {
-            "set" => "SCARD",
-            "zset" => "ZCARD",
-            _ => continue,
-        };
-        let n: u64 = client.custom(CustomCommand::new_static(count, None, false), vec![k.as_str()]).await.unwrap();
-        members += n;
+    let mut all = Vec::new();
+    for client in redis_nodes(store).await {
+        let (_, keys): (String, Vec<String>) = client
+            .custom(CustomCommand::new_static("SCAN", None, false), vec!["0", "MATCH", &pattern, "COUNT", "100000"])
+            .await
+            .unwrap();
+        all.extend(keys);
+        let _ = client.quit().await;
     }
-    let _ = client.quit().await;
+    all
+}
+
+/// Members of every Redis set and sorted set under `namespace`: the indexes a store keeps beside
+/// its records (on every node of a cluster).
+pub async fn redis_index_members(store: StoreKind, namespace: &str) -> u64 {
+    use fred::prelude::*;
+    use fred::types::CustomCommand;
+    let pattern = format!("{namespace}:*");
+    let mut members = 0;
+    for client in redis_nodes(store).await {
+        let (_, keys): (String, Vec<String>) = client
+            .custom(CustomCommand::new_static("SCAN", None, false), vec!["0", "MATCH", &pattern, "COUNT", "100000"])
+            .await
+            .unwrap();
+        for k in keys {
+            let kind: String =
+                client.custom(CustomCommand::new_static("TYPE", None, false), vec![k.as_str()]).await.unwrap();
+            let count = match kind.as_str() {
+                "set" => "SCARD",
+                "zset" => "ZCARD",
+                _ => continue,
+            };
+            let n: u64 = client.custom(CustomCommand::new_static(count, None, false), vec![k.as_str()]).await.unwrap();
+            members += n;
+        }
+        let _ = client.quit().await;
+    }
     members
 }

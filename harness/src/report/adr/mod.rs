@@ -135,7 +135,7 @@ fn outcome(opts: &[Candidate]) -> String {
             "* The store lives in the target's memory: one instance only, and every session or denylist entry is lost on \
              restart. With more than one instance, take the best Redis or PostgreSQL option above.\n"
         }
-        Some(StoreKind::Postgres | StoreKind::Redis) | None => "",
+        Some(StoreKind::Postgres | StoreKind::Redis | StoreKind::RedisCluster) | None => "",
     };
     format!(
         "\n## Decision Outcome\n\nChosen option: **{}**, because it scores highest for these drivers ({why}).\n\n\

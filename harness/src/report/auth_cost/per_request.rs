@@ -35,10 +35,10 @@ impl Group {
 }
 
 /// Whether a configuration asks a store over the network on every request: sessions and jwt
-/// denylists on Redis or PostgreSQL; hybrid verifies locally. The benches measure these with
+/// denylists on Redis, a Redis Cluster or PostgreSQL; hybrid verifies locally. The benches measure these with
 /// lookups in flight too.
 pub fn store_round_trip(spec: &TargetSpec) -> bool {
-    let remote = matches!(spec.needed_store(), Some(StoreKind::Redis | StoreKind::Postgres));
+    let remote = matches!(spec.needed_store(), Some(StoreKind::Redis | StoreKind::RedisCluster | StoreKind::Postgres));
     remote && spec.strategy != StrategyKind::Hybrid
 }
 

@@ -15,6 +15,7 @@ fn store_name(s: StoreKind) -> &'static str {
     match s {
         StoreKind::Memory => "memory store",
         StoreKind::Redis => "Redis",
+        StoreKind::RedisCluster => "Redis Cluster",
         StoreKind::Postgres => "PostgreSQL",
     }
 }
@@ -33,7 +34,9 @@ fn pieces() -> Vec<(String, String)> {
     for s in STORES {
         let what = match s {
             StoreKind::Memory => format!("session lookup, {}", store_name(s)),
-            StoreKind::Redis | StoreKind::Postgres => format!("session lookup round trip, {}", store_name(s)),
+            StoreKind::Redis | StoreKind::RedisCluster | StoreKind::Postgres => {
+                format!("session lookup round trip, {}", store_name(s))
+            }
         };
         out.push((format!("session_lookup/{s}"), what));
     }

@@ -42,10 +42,10 @@ fn font() -> anyhow::Result<()> {
 
 /// Colour of a target configuration: hue by strategy, shade by store.
 pub fn color(spec: &TargetSpec) -> RGBColor {
-    use StoreKind::{Memory, Postgres, Redis};
+    use StoreKind::{Memory, Postgres, Redis, RedisCluster};
     match (spec.strategy, spec.store, spec.denylist) {
         (StrategyKind::Jwt, _, Some(Memory)) => RGBColor(188, 160, 220),
-        (StrategyKind::Jwt, _, Some(Redis)) => RGBColor(148, 103, 189),
+        (StrategyKind::Jwt, _, Some(Redis | RedisCluster)) => RGBColor(148, 103, 189),
         (StrategyKind::Jwt, _, Some(Postgres)) => RGBColor(84, 39, 143),
         (StrategyKind::Jwt, _, None) => RGBColor(31, 119, 180),
         (StrategyKind::Session, Some(Memory), _) => RGBColor(116, 196, 118),
