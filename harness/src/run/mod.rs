@@ -14,6 +14,7 @@
 //! CPU and memory from their /metrics) and runs only their configuration's cases and probe;
 //! [`serving`] is what a case or probe talks to, a started target or those replicas.
 
+mod balancer;
 mod case;
 mod ceiling;
 mod client;
