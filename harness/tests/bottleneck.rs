@@ -66,7 +66,7 @@ fn section<'a>(md: &'a str, heading: &str) -> &'a str {
 
 #[test]
 fn the_bound_rule_needs_a_busy_generator_and_a_target_below_it() {
-    let s = |target, loadgen| Shares { target, store: None, loadgen, steal: None, relay: None };
+    let s = |target, loadgen| Shares { target, store: None, loadgen, steal: None, relay: None, balancer: None };
     assert!(s(0.4, 0.9).loadgen_bound(), "at the threshold counts");
     assert!(!s(0.4, 0.89).loadgen_bound());
     assert!(!s(1.5, 1.2).loadgen_bound(), "a target using more than the threshold is its own limit");

@@ -276,7 +276,8 @@ fn fault_cases_raise_no_speed_warning_or_caveat() {
     let mut faults = restart_cases(16);
     for c in &mut faults {
         c.cpu_us_per_request.store = None;
-        c.shares = Some(Shares { target: 0.1, store: None, loadgen: 1.2, steal: Some(0.001), relay: None });
+        c.shares =
+            Some(Shares { target: 0.1, store: None, loadgen: 1.2, steal: Some(0.001), relay: None, balancer: None });
     }
     let r = with_faults(faults);
     let before = verdict(&fixture(vec![jwt(), session(StoreKind::Redis)]), "redis-lookup");

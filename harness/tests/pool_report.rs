@@ -28,6 +28,7 @@ fn shares(cores_busy: f64) -> Shares {
         loadgen: cores_busy / 4.0,
         steal: None,
         relay: None,
+        balancer: None,
     }
 }
 

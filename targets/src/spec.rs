@@ -265,6 +265,10 @@ pub struct TargetSpec {
     /// target itself does not see it, so it is not a target flag.
     #[arg(skip = Span(Duration::ZERO))]
     pub store_rtt: Span,
+    /// Target processes the harness starts behind one HAProxy (round-robin per request); each is
+    /// an ordinary target, so it is not a target flag either.
+    #[arg(skip = 1u32)]
+    pub replicas: u32,
 }
 
 /// Why a combination of settings cannot make a target.
@@ -290,6 +294,13 @@ pub enum SpecError {
     PoolWithoutPostgres(String),
     #[error("store_rtt needs a store outside the target behind one address (postgres or redis); {0} has none (a redis-cluster's nodes are reached directly, past any relay)")]
     RttWithoutStore(String),
+    #[error("replicas must be at least 1")]
+    NoReplicas,
+    #[error(
+        "replicas sit behind an HTTP balancer here, in front of plain HTTP/1.1 targets without a store round trip; \
+         {0} has TLS or a store_rtt: remove one of them"
+    )]
+    ReplicasUnsupported(String),
 }
 
 impl TargetSpec {
@@ -306,6 +317,7 @@ impl TargetSpec {
             tls: false,
             protocol: Protocol::Http1,
             store_rtt: Span(Duration::ZERO),
+            replicas: 1,
         }
     }
 
@@ -348,6 +360,12 @@ impl TargetSpec {
         if self.pool_size != TargetSpec::POOL && self.needed_store() != Some(StoreKind::Postgres) {
             return Err(SpecError::PoolWithoutPostgres(self.id()));
         }
+        if self.replicas == 0 {
+            return Err(SpecError::NoReplicas);
+        }
+        if self.replicas > 1 && (self.tls || !self.store_rtt.0.is_zero()) {
+            return Err(SpecError::ReplicasUnsupported(self.id()));
+        }
         Ok(())
     }
 
@@ -360,13 +378,14 @@ impl TargetSpec {
         }
     }
 
-    /// Whether the target is served the plain way: Bearer over HTTP/1.1 without TLS, default pool;
-    /// its cookie, TLS, h2 and pool variants are measured as variants of it.
+    /// Whether the target is served the plain way: one process, Bearer over HTTP/1.1 without TLS,
+    /// default pool; its cookie, TLS, h2, pool and replica variants are measured as variants of it.
     pub fn is_plain(&self) -> bool {
         self.transport == Transport::Bearer
             && !self.tls
             && self.protocol == Protocol::Http1
             && self.pool_size == Self::POOL
+            && self.replicas == 1
     }
 
     /// The store this configuration needs, if any.
@@ -431,6 +450,9 @@ impl TargetSpec {
         if !self.store_rtt.0.is_zero() {
             id.push_str(&format!("-rtt{}", self.store_rtt));
         }
+        if self.replicas != 1 {
+            id.push_str(&format!("-x{}", self.replicas));
+        }
         id
     }
 
@@ -492,6 +514,8 @@ struct SpecFields {
     protocol: Option<Protocol>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     store_rtt: Option<Span>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replicas: Option<u32>,
 }
 
 impl TryFrom<SpecFields> for TargetSpec {
@@ -518,6 +542,7 @@ impl TryFrom<SpecFields> for TargetSpec {
             tls: f.tls.unwrap_or(false),
             protocol: f.protocol.unwrap_or(Protocol::Http1),
             store_rtt: f.store_rtt.unwrap_or(Span(Duration::ZERO)),
+            replicas: f.replicas.unwrap_or(1),
         };
         spec.validate()?;
         Ok(spec)
@@ -541,6 +566,7 @@ impl From<TargetSpec> for SpecFields {
             tls: Some(s.tls),
             protocol: Some(s.protocol),
             store_rtt: Some(s.store_rtt),
+            replicas: (s.replicas != 1).then_some(s.replicas),
         }
     }
 }
@@ -589,6 +615,19 @@ mod tests {
         far.tls = true;
         far.protocol = Protocol::H2;
         assert_eq!(far.id(), "session-postgres-h2-pool16-rtt500us");
+        let replicated =
+            TargetSpec { replicas: 3, ..TargetSpec::stored(StrategyKind::Session, StoreKind::Redis, Alg::Hs256) };
+        assert_eq!(replicated.id(), "session-redis-x3");
+        assert!(!replicated.is_plain(), "replicas are a variant of the plain way");
+    }
+
+    #[test]
+    fn replicas_are_written_only_when_there_are_several() {
+        let one = TargetSpec::jwt(Alg::Hs256);
+        assert!(!serde_json::to_string(&one).unwrap().contains("replicas"), "older files stay byte-identical");
+        let two = parse(r#"{"strategy":"session","store":"memory","replicas":2}"#).unwrap();
+        assert_eq!(two.replicas, 2);
+        assert_eq!(serde_json::from_str::<TargetSpec>(&serde_json::to_string(&two).unwrap()).unwrap(), two);
     }
 
     #[test]
@@ -610,6 +649,9 @@ mod tests {
             (r#"{"strategy":"session","store":"memory","store_rtt":"1ms"}"#, "needs a store outside"),
             (r#"{"strategy":"session","store":"redis-cluster","store_rtt":"1ms"}"#, "reached directly"),
             (r#"{"strategy":"session","store":"redis","pool_size":0}"#, "at least 1"),
+            (r#"{"strategy":"jwt","replicas":0}"#, "replicas must be at least 1"),
+            (r#"{"strategy":"jwt","replicas":2,"tls":true}"#, "remove one of them"),
+            (r#"{"strategy":"session","store":"redis","replicas":2,"store_rtt":"1ms"}"#, "remove one of them"),
         ] {
             let err = parse(bad).unwrap_err();
             assert!(err.contains(expect), "{bad}: {err}");

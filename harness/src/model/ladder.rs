@@ -319,6 +319,8 @@ mod tests {
                 loadgen: 1.0,
                 relay: None,
                 source: crate::model::results::CpuSource::Proc,
+                balancer: None,
+                per_replica: Vec::new(),
             },
             utilization: Some(offered / 10_000.0),
             met_slo: met,

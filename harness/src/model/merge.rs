@@ -397,6 +397,9 @@ fn own_targets(cases: &[&Case]) -> ServerSide {
             relay: known(&|c| c.cpu_us_per_request.relay),
             // Own targets are started by each shard: read where the shards read them.
             source: cases.first().map_or(CpuSource::Proc, |c| c.cpu_us_per_request.source),
+            balancer: known(&|c| c.cpu_us_per_request.balancer),
+            // Replicas are the shards' own: no one replica of one shard stands for a replica of another.
+            per_replica: Vec::new(),
         },
         peak_rss_bytes: cases.iter().filter_map(|c| c.peak_rss_bytes).max(),
         pool: own_pools(cases),
@@ -439,6 +442,7 @@ fn merged_shares(cases: &[&Case], targets: ShardTargets) -> Option<Shares> {
             loadgen,
             steal,
             relay: most_known(|s| s.relay),
+            balancer: most_known(|s| s.balancer),
         },
     })
 }

@@ -268,6 +268,25 @@ impl SameSite {
     }
 }
 
+/// What each replica behind the balancer answered for one credential issued through it, in
+/// replica order: whether replicas agree on who is logged in and who logged out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Agreement {
+    /// /api/me on each replica right after a login through the balancer.
+    pub after_login: Vec<Reply>,
+    /// /api/me on each replica right after that credential's logout through the balancer.
+    pub after_logout: Vec<Reply>,
+}
+
+impl Agreement {
+    /// Whether every replica accepted the fresh credential and every replica gave the same
+    /// answer after its logout.
+    pub fn agrees(&self) -> bool {
+        let same = |r: &[Reply]| r.windows(2).all(|w| w[0].answer == w[1].answer);
+        self.after_login.iter().all(|r| r.answer == Answer::Accepted) && same(&self.after_logout)
+    }
+}
+
 /// The windows and refresh checks for one target configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProbeResult {
@@ -294,6 +313,9 @@ pub struct ProbeResult {
     /// What an observer on the path lifts from one request; None in files from before the wire probe.
     #[serde(default)]
     pub exposure: Option<Exposure>,
+    /// Whether the replicas behind a balancer agree on a credential; None for a single target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<Agreement>,
 }
 
 #[cfg(test)]
@@ -320,6 +342,7 @@ mod tests {
             method: "m".into(),
             storage: None,
             exposure: None,
+            agreement: None,
         };
         let mut old = serde_json::to_value(&p).unwrap();
         for key in ["logout", "refresh_after_revoke", "reuse", "storage", "exposure"] {

@@ -208,6 +208,13 @@ pub struct Cpu {
     /// Where `target` was read; files older than the field were all read from /proc.
     #[serde(default)]
     pub source: CpuSource,
+    /// The balancer in front of replicas (HAProxy, its own process, never charged to them); None
+    /// for a single target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balancer: Option<f64>,
+    /// Each replica's share of `target`, in replica order; empty for a single target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_replica: Vec<f64>,
 }
 
 impl Cpu {
@@ -254,6 +261,9 @@ pub struct Shares {
     /// The delay relay's process; None when the configuration had no relay.
     #[serde(default)]
     pub relay: Option<f64>,
+    /// The balancer in front of replicas; None for a single target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balancer: Option<f64>,
 }
 
 /// A load generator at or above this share of a core, with the target under it, limited the case.

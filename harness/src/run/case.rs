@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::measure::{build_case, CaseFiles, Edge, Measured};
 use super::progress::{bar, sleep_watching};
+use super::replicas::Replicated;
 use super::serving::Serving;
 use super::target::{Launch, TargetProcess};
 use super::timeline::Sampler;
@@ -143,22 +144,34 @@ pub async fn run_case(
         None => {
             // A population's time scale shortens the access TTL the target runs with; the case keeps `spec`.
             let run_spec = super::population::run_spec(spec, load)?;
+            if run_spec.replicas > 1 {
+                let replicas = Replicated::start(&run_spec, launch, &files.stem).await?;
+                let outcome = drive(Serving::Replicated(&replicas), spec, loads, launch, timing, &files, &pb).await;
+                replicas.stop().await;
+                return finish(pb, outcome);
+            }
             let target = TargetProcess::start(&run_spec, launch, &files.stem).await?;
             let outcome = drive(Serving::Started(&target), spec, loads, launch, timing, &files, &pb).await;
             target.stop().await;
             outcome
         }
     };
+    finish(pb, outcome)
+}
+
+fn finish(pb: ProgressBar, outcome: anyhow::Result<Option<Case>>) -> anyhow::Result<Option<Case>> {
     pb.finish_and_clear();
     outcome
 }
 
-/// The peak resident memory of the case's target: a started one's high-water mark (VmHWM); for
-/// deployed replicas the highest sum of their resident memory at the window's edges, a lower
-/// bound of their peak (their /metrics has no high-water mark).
+/// The peak resident memory of the case's target: a started one's high-water mark (VmHWM), summed
+/// over replicas the harness started (the memory the deployment needs, an upper bound of its peak
+/// at one instant); for deployed replicas the highest sum of their resident memory at the window's
+/// edges, a lower bound of their peak (their /metrics has no high-water mark).
 fn peak_rss(target: Serving<'_>, m: Option<&Measured>) -> Option<u64> {
     match target {
         Serving::Started(t) => cpu::peak_rss_bytes(t.pid),
+        Serving::Replicated(_) => target.pids().into_iter().map(cpu::peak_rss_bytes).sum(),
         Serving::Deployed(_) => {
             let m = m?;
             let edges = [m.before.metrics.resident_bytes, m.after.metrics.resident_bytes];

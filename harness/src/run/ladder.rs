@@ -127,6 +127,8 @@ mod tests {
                 loadgen: 10.0,
                 relay: None,
                 source: crate::model::results::CpuSource::Proc,
+                balancer: None,
+                per_replica: Vec::new(),
             },
             utilization: None,
             met_slo: Some(offered <= knee),

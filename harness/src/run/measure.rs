@@ -29,6 +29,10 @@ pub struct Edge {
     pub store_cpu_us: Option<u64>,
     /// The delay relay's CPU; None without a relay (or when its process could not be read).
     pub relay_cpu_us: Option<u64>,
+    /// Each replica's CPU, summed in `target_cpu_us`; empty for a single target.
+    pub replica_cpu_us: Vec<u64>,
+    /// The balancer's CPU; None without replicas behind one.
+    pub balancer_cpu_us: Option<u64>,
     pub loadgen_cpu_us: u64,
     /// The machine's CPU ticks, for steal; None when /proc/stat could not be read.
     pub machine: Option<cpu::MachineTicks>,
@@ -37,40 +41,57 @@ pub struct Edge {
     pub cpu_at: Instant,
 }
 
-/// CPU of the target and of its store's processes: a started target's from /proc, a deployed
-/// one's from the `process_cpu_seconds_total` of its scrape (summed over replicas), whose store
-/// the harness did not start and cannot see.
+/// CPU of the target and of its store's processes: a started target's from /proc (each replica's,
+/// summed), a deployed one's from the `process_cpu_seconds_total` of its scrape (summed over
+/// replicas), whose store the harness did not start and cannot see.
 fn server_cpu(
     target: Serving<'_>,
     metrics: &Snapshot,
     stores: &Stores,
     spec: &TargetSpec,
-) -> anyhow::Result<(u64, Option<u64>)> {
-    let t = match target {
-        Serving::Started(t) => t,
-        Serving::Deployed(d) => {
-            let seconds = metrics.process_cpu_seconds.with_context(|| {
-                format!(
-                    "{} does not export {} on /metrics: deploy an authbench-target of this version",
-                    d.urls.join(", "),
-                    metric::PROCESS_CPU_SECONDS
-                )
-            })?;
-            return Ok(((seconds * 1e6).round() as u64, None));
-        }
-    };
-    let target_us = cpu::process_us(t.pid).with_context(|| format!("target process {} vanished", t.pid))?;
+) -> anyhow::Result<ServerCpu> {
+    if let Serving::Deployed(d) = target {
+        let seconds = metrics.process_cpu_seconds.with_context(|| {
+            format!(
+                "{} does not export {} on /metrics: deploy an authbench-target of this version",
+                d.urls.join(", "),
+                metric::PROCESS_CPU_SECONDS
+            )
+        })?;
+        return Ok(ServerCpu { target_us: (seconds * 1e6).round() as u64, replicas_us: Vec::new(), store_us: None });
+    }
+    let replicas_us = target
+        .pids()
+        .into_iter()
+        .map(|pid| cpu::process_us(pid).with_context(|| format!("target process {pid} vanished")))
+        .collect::<anyhow::Result<Vec<u64>>>()?;
     let store_us = match spec.needed_store() {
         None | Some(StoreKind::Memory) => Some(0),
         Some(kind) => stores.endpoint(kind).ok().flatten().and_then(|e| e.cpu_us()),
     };
-    Ok((target_us, store_us))
+    let target_us = replicas_us.iter().sum();
+    let replicas_us = if replicas_us.len() > 1 { replicas_us } else { Vec::new() };
+    Ok(ServerCpu { target_us, replicas_us, store_us })
+}
+
+/// Target CPU (with each replica's when there are several) and store CPU at one edge.
+struct ServerCpu {
+    target_us: u64,
+    replicas_us: Vec<u64>,
+    store_us: Option<u64>,
 }
 
 fn relay_cpu(target: Serving<'_>) -> Option<u64> {
     match target {
         Serving::Started(t) => t.relay_pid().and_then(cpu::process_us),
-        Serving::Deployed(_) => None,
+        Serving::Deployed(_) | Serving::Replicated(_) => None,
+    }
+}
+
+fn balancer_cpu(target: Serving<'_>) -> Option<u64> {
+    match target {
+        Serving::Replicated(r) => cpu::process_us(r.balancer.pid),
+        Serving::Started(_) | Serving::Deployed(_) => None,
     }
 }
 
@@ -84,13 +105,25 @@ impl Edge {
     /// window's CPU figures.
     pub async fn open(target: Serving<'_>, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
         let metrics = scrape_all(&target.scrape_at()?, target.control_key()).await?;
-        let (target_cpu_us, store_cpu_us) = server_cpu(target, &metrics, stores, spec)?;
+        let server = server_cpu(target, &metrics, stores, spec)?;
         let relay_cpu_us = relay_cpu(target);
+        let balancer_cpu_us = balancer_cpu(target);
         let cpu_at = Instant::now();
         let machine = cpu::machine_ticks();
         let loadgen_cpu_us = loadgen_cpu()?;
         let cpu_source = target.cpu_source();
-        Ok(Edge { metrics, target_cpu_us, cpu_source, store_cpu_us, relay_cpu_us, loadgen_cpu_us, machine, cpu_at })
+        Ok(Edge {
+            metrics,
+            target_cpu_us: server.target_us,
+            replica_cpu_us: server.replicas_us,
+            cpu_source,
+            store_cpu_us: server.store_us,
+            relay_cpu_us,
+            balancer_cpu_us,
+            loadgen_cpu_us,
+            machine,
+            cpu_at,
+        })
     }
 
     /// The closing edge, in the reverse order of [`Edge::open`] (a deployed target's CPU comes
@@ -99,18 +132,32 @@ impl Edge {
         let loadgen_cpu_us = loadgen_cpu()?;
         let machine = cpu::machine_ticks();
         let relay_cpu_us = relay_cpu(target);
+        let balancer_cpu_us = balancer_cpu(target);
         let started = match target {
-            Serving::Started(_) => Some(server_cpu(target, &Snapshot::default(), stores, spec)?),
+            Serving::Started(_) | Serving::Replicated(_) => {
+                Some(server_cpu(target, &Snapshot::default(), stores, spec)?)
+            }
             Serving::Deployed(_) => None,
         };
         let cpu_at = Instant::now();
         let metrics = scrape_all(&target.scrape_at()?, target.control_key()).await?;
-        let (target_cpu_us, store_cpu_us) = match started {
+        let server = match started {
             Some(read) => read,
             None => server_cpu(target, &metrics, stores, spec)?,
         };
         let cpu_source = target.cpu_source();
-        Ok(Edge { metrics, target_cpu_us, cpu_source, store_cpu_us, relay_cpu_us, loadgen_cpu_us, machine, cpu_at })
+        Ok(Edge {
+            metrics,
+            target_cpu_us: server.target_us,
+            replica_cpu_us: server.replicas_us,
+            cpu_source,
+            store_cpu_us: server.store_us,
+            relay_cpu_us,
+            balancer_cpu_us,
+            loadgen_cpu_us,
+            machine,
+            cpu_at,
+        })
     }
 }
 
@@ -172,6 +219,13 @@ fn cpu_per_request(before: &Edge, after: &Edge, per: impl Fn(f64) -> f64) -> Cpu
         loadgen: per(after.loadgen_cpu_us.saturating_sub(before.loadgen_cpu_us) as f64),
         relay: before.relay_cpu_us.zip(after.relay_cpu_us).map(|(b, a)| per(a.saturating_sub(b) as f64)),
         source: after.cpu_source,
+        balancer: before.balancer_cpu_us.zip(after.balancer_cpu_us).map(|(b, a)| per(a.saturating_sub(b) as f64)),
+        per_replica: before
+            .replica_cpu_us
+            .iter()
+            .zip(&after.replica_cpu_us)
+            .map(|(b, a)| per(a.saturating_sub(*b) as f64))
+            .collect(),
     }
 }
 
@@ -186,6 +240,7 @@ fn shares(before: &Edge, after: &Edge, span: Duration) -> Shares {
         loadgen: share(before.loadgen_cpu_us, after.loadgen_cpu_us),
         steal: cpu::steal_share(before.machine, after.machine),
         relay: before.relay_cpu_us.zip(after.relay_cpu_us).map(|(b, a)| share(b, a)),
+        balancer: before.balancer_cpu_us.zip(after.balancer_cpu_us).map(|(b, a)| share(b, a)),
     }
 }
 
@@ -275,6 +330,8 @@ mod shares_tests {
             cpu_source: CpuSource::Proc,
             store_cpu_us: store,
             relay_cpu_us: None,
+            replica_cpu_us: Vec::new(),
+            balancer_cpu_us: None,
             loadgen_cpu_us: loadgen,
             machine: machine.map(|(total, steal)| cpu::MachineTicks { total, steal }),
             cpu_at: std::time::Instant::now(),

@@ -14,6 +14,7 @@
 //! CPU and memory from their /metrics) and runs only their configuration's cases and probe;
 //! [`serving`] is what a case or probe talks to, a started target or those replicas.
 
+mod balancer;
 mod case;
 mod ceiling;
 mod client;
@@ -32,6 +33,7 @@ pub mod probe;
 mod progress;
 pub mod provision;
 pub mod relay;
+mod replicas;
 mod scrape;
 mod seed;
 mod serving;
@@ -473,6 +475,12 @@ async fn run_probe(spec: &TargetSpec, launch: &Launch<'_>, m: &Matrix, timing: &
     if let Some(d) = launch.deployed {
         // Bytes per stored record need the store's own size readings, which a deployment keeps to itself.
         return probe::run_on(serving::Serving::Deployed(d), spec, users, timing.probe_cap).await;
+    }
+    if spec.replicas > 1 {
+        let r = replicas::Replicated::start(spec, launch, &format!("{}_probe", file_stem(&id))).await?;
+        let probed = probe::run_on(serving::Serving::Replicated(&r), spec, users, timing.probe_cap).await;
+        r.stop().await;
+        return probed;
     }
     let target = TargetProcess::start(spec, launch, &format!("{}_probe", file_stem(&id))).await?;
     let pb = ProgressBar::new_spinner();

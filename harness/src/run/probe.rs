@@ -13,18 +13,21 @@ use super::serving::Serving;
 use super::tap::Tap;
 use super::target::TargetProcess;
 use crate::model::probe::{
-    Answer, Applicability, CookieFlags, Exposure, LiftedHeader, ProbeResult, RefreshAfterRevoke, RefreshCredential,
-    Reply, Reuse, WindowResult,
+    Agreement, Answer, Applicability, CookieFlags, Exposure, LiftedHeader, ProbeResult, RefreshAfterRevoke,
+    RefreshCredential, Reply, Reuse, WindowResult,
 };
 
 /// Pause between polls of the credentials under test.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
+#[derive(Clone)]
 struct Client {
     http: reqwest::Client,
     base: String,
     transport: Transport,
     control_key: String,
+    /// Each replica's own base URL behind the balancer at `base`; empty for a single target.
+    replicas: Vec<String>,
 }
 
 impl Client {
@@ -32,8 +35,27 @@ impl Client {
         super::client::login_grant(&self.http, &self.base, self.transport, id).await.context("probe login")
     }
 
+    /// The answer to `cred` on `path`; behind a balancer, every replica is asked and a credential
+    /// any of them still accepts counts as accepted (200), since a client may land on that one.
     async fn status(&self, path: &str, cred: &Credential) -> anyhow::Result<u16> {
-        Ok(self.http.get(format!("{}{path}", self.base)).header(cred.0, &cred.1).send().await?.status().as_u16())
+        if self.replicas.is_empty() {
+            return self.status_at(&self.base, path, cred).await;
+        }
+        let answers = self.each_replica(path, cred).await?;
+        Ok(answers.iter().map(|r| r.status).find(|&s| s == 200).unwrap_or(answers[0].status))
+    }
+
+    async fn status_at(&self, base: &str, path: &str, cred: &Credential) -> anyhow::Result<u16> {
+        Ok(self.http.get(format!("{base}{path}")).header(cred.0, &cred.1).send().await?.status().as_u16())
+    }
+
+    /// Each replica's answer to `cred` on `path`, asked directly, in replica order.
+    async fn each_replica(&self, path: &str, cred: &Credential) -> anyhow::Result<Vec<Reply>> {
+        let mut out = Vec::with_capacity(self.replicas.len());
+        for base in &self.replicas {
+            out.push(Reply::of(self.status_at(base, path, cred).await?));
+        }
+        Ok(out)
     }
 
     /// Posts what refresh and logout are shown for `grant`, as the scenarios' users post it.
@@ -174,8 +196,12 @@ async fn stale_role(client: &Client, cap: Duration, bound_s: u64) -> anyhow::Res
 
 /// Logs user 1 in (keeping the login answer's Set-Cookie lines), sends one authenticated request
 /// through an observer on the path, and presents whatever credential header the observer read in
-/// the captured bytes on a connection of its own.
+/// the captured bytes on a connection of its own. Behind a balancer it watches the first replica:
+/// what crosses the wire does not depend on which replica answers, and a replica that does not
+/// share the others' memory would refuse a credential another one issued.
 async fn exposure(client: &Client, target: Serving<'_>) -> anyhow::Result<Exposure> {
+    let (base, addr) = target.first_process();
+    let client = &Client { base, replicas: Vec::new(), ..client.clone() };
     let login = client.http.post(format!("{}{}", client.base, route::LOGIN));
     let r = login.header("content-type", "application/json").body(contract::login_body(1)).send().await?;
     anyhow::ensure!(r.status() == 200, "exposure probe: login answered {}", r.status());
@@ -187,7 +213,7 @@ async fn exposure(client: &Client, target: Serving<'_>) -> anyhow::Result<Exposu
         .filter_map(CookieFlags::parse)
         .collect();
     let grant = super::client::grant(r, client.transport).await?;
-    let tap = Tap::start(&target.addr()).await.context("starting the observer's relay")?;
+    let tap = Tap::start(&addr).await.context("starting the observer's relay")?;
     let via = target.client().builder()?.timeout(Duration::from_secs(5)).build()?;
     let url = format!("{}://{}{}", target.client().scheme(), tap.addr, route::ME);
     let status = via.get(url).header(grant.access.0, &grant.access.1).send().await?.status();
@@ -200,6 +226,17 @@ async fn exposure(client: &Client, target: Serving<'_>) -> anyhow::Result<Exposu
         None => None,
     };
     Ok(Exposure { captured_bytes: captured.len() as u64, lifted: lifted.map(|l| l.0), replay, set_cookies })
+}
+
+/// Behind a balancer: user 1 logs in and out through it, and every replica is asked about the
+/// credential right after each.
+async fn agreement(client: &Client) -> anyhow::Result<Agreement> {
+    let grant = client.login(1).await?;
+    let after_login = client.each_replica(route::ME, &grant.access).await?;
+    let r = client.present(route::LOGOUT, &grant).await?;
+    anyhow::ensure!(r.status().is_success(), "agreement probe: logout answered {}", r.status());
+    let after_logout = client.each_replica(route::ME, &grant.access).await?;
+    Ok(Agreement { after_login, after_logout })
 }
 
 /// Runs the probes against a target (a fresh one, or the first deployed replica): the observer on
@@ -223,6 +260,7 @@ pub(crate) async fn run_on(
         base: target.url(),
         transport: spec.transport,
         control_key: target.control_key().to_owned(),
+        replicas: target.replica_urls(),
     };
     let info = client.info().await?;
     anyhow::ensure!(info.describes(spec), "target answered as {} where {} was started", info.id, spec.id());
@@ -230,6 +268,10 @@ pub(crate) async fn run_on(
     let bound = |b: Option<u64>, what: &str| b.with_context(|| format!("{} promises no {what} bound", spec.id()));
 
     let exposure = exposure(&client, target).await?;
+    let agreement = match client.replicas.is_empty() {
+        true => None,
+        false => Some(agreement(&client).await?),
+    };
     let logout = logout_window(&client, users, cap, bound(caps.logout_window_bound_s, "logout")?).await?;
     let refresh = RefreshCredential::of(spec.strategy);
     let reuse = match refresh {
@@ -249,6 +291,7 @@ pub(crate) async fn run_on(
     Ok(ProbeResult {
         storage: None,
         exposure: Some(exposure),
+        agreement,
         target: spec.into(),
         users,
         cap_s: cap.as_secs_f64(),

@@ -1,9 +1,11 @@
-//! The target a case or probe talks to: one the harness started (its /proc is readable) or
-//! deployed replicas it was pointed at (everything comes from their /metrics).
+//! The target a case or probe talks to: one the harness started (its /proc is readable), replicas
+//! it started behind HAProxy (each one's /proc, summed), or deployed replicas it was pointed at
+//! (everything comes from their /metrics).
 
 use authbench_scenarios::client::ClientSpec;
 
 use super::deployed::Deployed;
+use super::replicas::Replicated;
 use super::scrape::ScrapeAt;
 use super::target::TargetProcess;
 use crate::model::results::CpuSource;
@@ -15,6 +17,9 @@ pub(crate) enum Serving<'t> {
     Started(&'t TargetProcess),
     /// Already running: CPU and memory from its /metrics, summed over the replicas.
     Deployed(&'t Deployed),
+    /// Started by the harness as replicas behind a balancer: load through the balancer, CPU and
+    /// memory from each replica's /proc, summed.
+    Replicated(&'t Replicated),
 }
 
 /// Deployed targets are reached over plain HTTP ([`Deployed::connect`] refuses HTTPS).
@@ -26,6 +31,7 @@ impl Serving<'_> {
         match self {
             Serving::Started(t) => vec![t.url()],
             Serving::Deployed(d) => d.urls.clone(),
+            Serving::Replicated(r) => vec![r.url()],
         }
     }
 
@@ -34,14 +40,7 @@ impl Serving<'_> {
         match self {
             Serving::Started(t) => t.url(),
             Serving::Deployed(d) => d.urls[0].clone(),
-        }
-    }
-
-    /// The first replica's host:port.
-    pub(crate) fn addr(&self) -> String {
-        match self {
-            Serving::Started(t) => t.addr.clone(),
-            Serving::Deployed(d) => d.addrs[0].clone(),
+            Serving::Replicated(r) => r.url(),
         }
     }
 
@@ -50,6 +49,7 @@ impl Serving<'_> {
         match self {
             Serving::Started(t) => Ok(vec![t.scrape_at()?]),
             Serving::Deployed(d) => Ok(d.addrs.iter().map(|a| ScrapeAt::plain(a)).collect()),
+            Serving::Replicated(r) => r.replicas.iter().map(TargetProcess::scrape_at).collect(),
         }
     }
 
@@ -57,6 +57,7 @@ impl Serving<'_> {
         match self {
             Serving::Started(t) => &t.control_key,
             Serving::Deployed(d) => &d.control_key,
+            Serving::Replicated(r) => &r.control_key,
         }
     }
 
@@ -64,7 +65,7 @@ impl Serving<'_> {
     pub(crate) fn client(&self) -> &ClientSpec {
         match self {
             Serving::Started(t) => &t.client,
-            Serving::Deployed(_) => &PLAIN,
+            Serving::Deployed(_) | Serving::Replicated(_) => &PLAIN,
         }
     }
 
@@ -73,14 +74,43 @@ impl Serving<'_> {
         match self {
             Serving::Started(t) => t.log_path.display().to_string(),
             Serving::Deployed(d) => format!("the logs of {}", d.urls.join(", ")),
+            Serving::Replicated(r) => r.logs().iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
         }
     }
 
     /// Where its CPU and memory are read.
     pub(crate) fn cpu_source(&self) -> CpuSource {
         match self {
-            Serving::Started(_) => CpuSource::Proc,
+            Serving::Started(_) | Serving::Replicated(_) => CpuSource::Proc,
             Serving::Deployed(_) => CpuSource::Metrics,
+        }
+    }
+
+    /// The processes whose /proc this run reads for target CPU, in replica order; empty for deployed targets.
+    pub(crate) fn pids(&self) -> Vec<i32> {
+        match self {
+            Serving::Started(t) => vec![t.pid],
+            Serving::Deployed(_) => Vec::new(),
+            Serving::Replicated(r) => r.replicas.iter().map(|t| t.pid).collect(),
+        }
+    }
+
+    /// Each replica's own base URL when there are several, to ask every one of them directly.
+    pub(crate) fn replica_urls(&self) -> Vec<String> {
+        match self {
+            Serving::Started(_) => Vec::new(),
+            Serving::Deployed(d) if d.urls.len() > 1 => d.urls.clone(),
+            Serving::Deployed(_) => Vec::new(),
+            Serving::Replicated(r) => r.replica_urls(),
+        }
+    }
+
+    /// One target process's own base URL and host:port (the first replica's behind a balancer).
+    pub(crate) fn first_process(&self) -> (String, String) {
+        match self {
+            Serving::Started(t) => (t.url(), t.addr.clone()),
+            Serving::Deployed(d) => (d.urls[0].clone(), d.addrs[0].clone()),
+            Serving::Replicated(r) => (r.replicas[0].url(), r.replicas[0].addr.clone()),
         }
     }
 }

@@ -112,12 +112,26 @@ impl TargetProcess {
         log_name: &str,
         relayed: bool,
     ) -> anyhow::Result<TargetProcess> {
-        let control_key = base64::Engine::encode(
+        let relay = if relayed { Some(store_link::start(spec, launch, spec.store_rtt.0).await?.1) } else { None };
+        TargetProcess::start_on(spec, launch, log_name, TargetProcess::new_control_key(), None, relay).await
+    }
+
+    /// A fresh control key of 144 random bits.
+    pub(crate) fn new_control_key() -> String {
+        base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             authbench_targets::token::opaque::random_bytes::<18>(),
-        );
-        let relay = if relayed { Some(store_link::start(spec, launch, spec.store_rtt.0).await?.1) } else { None };
-        TargetProcess::start_on(spec, launch, log_name, control_key, None, relay).await
+        )
+    }
+
+    /// Starts one replica of a configuration: no relay, the replicas' common control key.
+    pub(crate) async fn start_with_key(
+        spec: &TargetSpec,
+        launch: &Launch<'_>,
+        log_name: &str,
+        control_key: String,
+    ) -> anyhow::Result<TargetProcess> {
+        TargetProcess::start_on(spec, launch, log_name, control_key, None, None).await
     }
 
     /// The relay's process id, so its CPU is read as its own component; None without a relay.

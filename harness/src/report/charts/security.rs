@@ -319,6 +319,7 @@ mod tests {
             method: String::new(),
             storage: None,
             exposure: None,
+            agreement: None,
         }
     }
 

@@ -211,6 +211,7 @@ mod tests {
             method: "m".into(),
             storage: None,
             exposure: None,
+            agreement: None,
         }
     }
 

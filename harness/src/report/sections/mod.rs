@@ -5,8 +5,9 @@
 //! - `bottleneck`: the warnings that open the report; CPU shares, steal, the load generator ceiling.
 //! - `capacity`: capacity at the SLO and the CPU curve, from the rate ladders.
 //! - `timeline`: the second-by-second charts and how to read them.
-//! - `store_rtt`, `pool`, `seeded`: stores at a network distance, the ceiling a pool puts on a
-//!   target there, and session storage at a deployment's size (each only when the run has them).
+//! - `store_rtt`, `pool`, `replicas`, `seeded`: stores at a network distance, the ceiling a pool
+//!   puts on a target there, replicas behind a balancer and whether they agree on a credential, and
+//!   session storage at a deployment's size (each only when the run has them).
 //! - `protocols`: "TLS and HTTP/2", bytes per request by protocol, transport and client, and a
 //!   handshake's bytes per new connection (only when the run has a TLS configuration).
 //! - `population`: users like real users (population cases, hybrid's store share measured against
@@ -23,6 +24,7 @@ mod findings_page;
 mod pool;
 mod population;
 mod protocols;
+mod replicas;
 mod run;
 mod seeded;
 mod store_rtt;
@@ -47,7 +49,9 @@ pub fn build(r: &Results, findings: &Findings, drawn: &Drawn, time: Section, ver
         bottleneck::section(r),
         time,
     ];
-    sections.extend([store_rtt::section(r), pool::section(r), seeded::section(r)].into_iter().flatten());
+    sections.extend(
+        [store_rtt::section(r), pool::section(r), replicas::section(r), seeded::section(r)].into_iter().flatten(),
+    );
     sections.extend(protocols::section(r));
     sections.extend(population::section(r, drawn.population.as_ref()));
     sections.extend(faults::section(r, &drawn.faults));
