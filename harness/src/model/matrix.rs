@@ -591,7 +591,7 @@ mod tests {
             algs: vec![authbench_targets::token::alg::Alg::EdDsa],
             ..Overrides::default()
         };
-        assert_eq!(m.clone().narrowed(&o).unwrap().targets.len(), 8, "session targets have no algorithm to filter");
+        assert_eq!(m.clone().narrowed(&o).unwrap().targets.len(), 10, "session targets have no algorithm to filter");
         let o = Overrides {
             strategies: vec![StrategyKind::Jwt],
             stores: vec![StoreFilter::Postgres, StoreFilter::Redis],
