@@ -235,10 +235,25 @@ pub struct DeployedArgs {
     /// run, their CPU and memory from the targets' /metrics.
     #[arg(long, value_delimiter = ',', value_name = "URL")]
     pub target_url: Vec<String>,
+    /// Replicas by name: every address HOST resolves to is one replica on PORT (a Kubernetes
+    /// headless Service, or a compose service scaled to N), added to --target-url's.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub target_dns: Option<String>,
+    /// A balancer in front of the replicas: the load and the probe go through it, while each
+    /// replica is still scraped and asked on its own address.
+    #[arg(long, value_name = "URL")]
+    pub via: Option<String>,
     /// File holding the targets' control key (else the AUTHBENCH_CONTROL_KEY variable); never on the
     /// command line, which `ps` shows to every user.
-    #[arg(long, value_name = "PATH", requires = "target_url")]
+    #[arg(long, value_name = "PATH")]
     pub control_key_file: Option<PathBuf>,
+}
+
+impl DeployedArgs {
+    /// Whether the run drives running targets.
+    pub fn any(&self) -> bool {
+        !self.target_url.is_empty() || self.target_dns.is_some()
+    }
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

@@ -186,9 +186,14 @@ fn write_histograms(c: &mut results::Case, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The running targets `--target-url` names, read through their control key; None without it.
+/// The running targets `--target-url` and `--target-dns` name, read through their control key;
+/// None without them.
 async fn deployed(args: &DeployedArgs) -> anyhow::Result<Option<run::deployed::Deployed>> {
-    if args.target_url.is_empty() {
+    if !args.any() {
+        anyhow::ensure!(
+            args.via.is_none() && args.control_key_file.is_none(),
+            "--via and --control-key-file need the targets themselves: pass --target-url or --target-dns"
+        );
         return Ok(None);
     }
     let key = match &args.control_key_file {
@@ -200,8 +205,15 @@ async fn deployed(args: &DeployedArgs) -> anyhow::Result<Option<run::deployed::D
             anyhow::anyhow!("--target-url needs the targets' control key: pass --control-key-file PATH or set AUTHBENCH_CONTROL_KEY")
         })?,
     };
-    let d = run::deployed::Deployed::connect(&args.target_url, key).await?;
-    eprintln!("authbench: driving {} at {}", d.info.id, d.urls.join(", "));
+    let mut urls = args.target_url.clone();
+    if let Some(name) = &args.target_dns {
+        urls.extend(run::deployed::resolve(name).await?);
+    }
+    let d = run::deployed::Deployed::connect(&urls, args.via.as_deref(), key).await?;
+    match &d.via {
+        Some(via) => eprintln!("authbench: driving {} through {via}, replicas {}", d.info.id, d.urls.join(", ")),
+        None => eprintln!("authbench: driving {} at {}", d.info.id, d.urls.join(", ")),
+    }
     Ok(Some(d))
 }
 

@@ -58,7 +58,7 @@ fn compose_has_the_kubernetes_topology_behind_haproxy() {
         "shard-0:",
         "shard-1:",
         "dockerfile: harness/Dockerfile",
-        "--target-url http://lb:8080",
+        "--via http://lb:8080 --target-dns target:8000",
         "results:/results",
         "authbench merge /results/shard-* --out /results/merged",
         "condition: service_completed_successfully",

@@ -271,7 +271,7 @@ fn the_jobs_run_the_harness_commands_on_the_shared_volume() {
     let shard = container(resource(&docs, "Job", "authbench-shards"), "shard");
     let script = shard["args"][0].as_str().expect("shard script");
     for part in [
-        "--target-url http://target:8000",
+        "--via http://target:8000 --target-dns target-pods:8000",
         "--control-key-file /secrets/control-key",
         "--shard \"$JOB_COMPLETION_INDEX/$SHARDS\"",
         "--start-at \"$START_AT\"",

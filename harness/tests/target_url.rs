@@ -171,12 +171,12 @@ async fn replicas_of_different_configurations_or_a_wrong_key_are_refused() {
     let session = HandStarted::start(&["--strategy", "session", "--store", "memory"]);
     let jwt = HandStarted::start(&["--strategy", "jwt"]);
     let urls = [session.url.clone(), jwt.url.clone()];
-    let err = Deployed::connect(&urls, KEY.into()).await.unwrap_err();
+    let err = Deployed::connect(&urls, None, KEY.into()).await.unwrap_err();
     assert!(matches!(err, DeployedError::Mixed { .. }), "{err}");
     assert!(err.to_string().contains("session-memory") && err.to_string().contains("jwt-HS256"), "{err}");
-    let err = Deployed::connect(&urls[..1], "not-the-key-of-this-target".into()).await.unwrap_err();
+    let err = Deployed::connect(&urls[..1], None, "not-the-key-of-this-target".into()).await.unwrap_err();
     assert!(matches!(err, DeployedError::Refused { status: 403, .. }), "{err}");
-    let d = Deployed::connect(&[session.url.clone(), session.url.clone()], KEY.into()).await.unwrap();
+    let d = Deployed::connect(&[session.url.clone(), session.url.clone()], None, KEY.into()).await.unwrap();
     assert_eq!(d.info.id, "session-memory");
 }
 
@@ -252,4 +252,66 @@ fn shards_driving_one_deployed_target_share_it_and_only_shard_0_probes() {
     let skipped = r.skipped.iter().find(|s| s.id == "jwt-HS256/probe").expect("the probe is listed as skipped");
     assert!(skipped.reason.contains("shard 0"), "{}", skipped.reason);
     assert_eq!(case(&r, "jwt-HS256/browse-closed-2u").cpu_us_per_request.source, CpuSource::Metrics);
+}
+
+/// HAProxy in front of `backends` (host:port each) on a free loopback port, killed on drop.
+struct Haproxy {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Haproxy {
+    fn start(backends: &[&str]) -> Haproxy {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let servers: String = backends.iter().enumerate().map(|(i, b)| format!("  server r{i} {b}\n")).collect();
+        let cfg = format!(
+            "defaults\n  mode http\n  option http-keep-alive\n  timeout connect 5s\n  timeout client 30s\n  \
+             timeout server 30s\nfrontend f\n  bind 127.0.0.1:{port}\n  default_backend b\nbackend b\n  balance roundrobin\n{servers}"
+        );
+        let path = dir.path().join("haproxy.cfg");
+        std::fs::write(&path, cfg).unwrap();
+        let child = Command::new("haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .spawn()
+            .expect("haproxy not installed: run scripts/install-deps.sh (Debian package haproxy)");
+        let addr = format!("127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Haproxy { child, url: format!("http://{addr}"), _dir: dir }
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn through_a_balancer_the_load_reaches_every_replica_and_each_is_scraped_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = dir.path().join("matrix.toml");
+    std::fs::write(&matrix, REPLICAS).unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let a = HandStarted::start_in(&["--strategy", "jwt"], keys.path());
+    let b = HandStarted::start_in(&["--strategy", "jwt"], keys.path());
+    let lb = Haproxy::start(&[a.url.trim_start_matches("http://"), b.url.trim_start_matches("http://")]);
+    let urls = format!("{},{}", a.url, b.url);
+    let r = run(&matrix, &dir.path().join("via"), &["--via", &lb.url, "--target-url", &urls]);
+    let c = case(&r, "jwt-HS256/browse-closed-2u");
+    let (on_a, on_b) = (served_me(&a.url), served_me(&b.url));
+    assert!(on_a > 0.0 && on_b > 0.0, "round robin reaches both replicas: {on_a} and {on_b}");
+    let recorded = c.requests as f64;
+    assert!(c.target_requests > 0.75 * recorded, "{} counted by the replicas, {recorded} recorded", c.target_requests);
+    assert!(c.target_requests <= on_a + on_b, "{} in the window, {on_a} + {on_b} served in all", c.target_requests);
+    assert_eq!(r.probes.len(), 1, "the probe runs through the balancer: {:?}", r.skipped);
 }

@@ -1,8 +1,9 @@
 //! Targets the harness did not start (`authbench run --target-url URL[,URL…]`): their
 //! configuration is read from `/control/info`, their CPU and memory from their own `/metrics`
 //! (`process_cpu_seconds_total`, `process_resident_memory_bytes`), since their /proc is not ours
-//! to read. Several URLs are replicas of one configuration: the load is spread over them by user
-//! and their counters and CPU are summed.
+//! to read. Several URLs are replicas of one configuration: the load is spread over them by user,
+//! or sent through a balancer in front of them (`--via`), and their counters and CPU are summed;
+//! `--target-dns` names them by a host that resolves to each replica's address.
 
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ pub enum DeployedError {
     Refused { url: String, status: u16 },
     #[error("{url}/control/info is not an authbench target's document: {source}")]
     NotInfo { url: String, source: reqwest::Error },
+    #[error("--target-dns {name}: {why} (give HOST:PORT, a name that resolves to every replica's address)")]
+    Dns { name: String, why: String },
     #[error(
         "the URLs are not replicas of one configuration: {first} serves {first_id}, {url} serves {id}; run each \
          configuration separately"
@@ -52,6 +55,9 @@ pub enum DeployedError {
 pub struct Deployed {
     /// Each replica's base URL, as given, without a trailing slash.
     pub urls: Vec<String>,
+    /// The balancer in front of them, where the load and the probe go; None to spread the load
+    /// over the replicas' own URLs.
+    pub via: Option<String>,
     /// Each replica's host:port, where its /metrics is scraped.
     pub addrs: Vec<String>,
     /// What the first replica's /control/info says (every replica said the same configuration).
@@ -73,8 +79,9 @@ pub enum Mismatch {
 }
 
 impl Deployed {
-    /// Reads every URL's /control/info with `control_key`; refuses URLs that do not answer alike.
-    pub async fn connect(urls: &[String], control_key: String) -> Result<Deployed, DeployedError> {
+    /// Reads every URL's /control/info (and the balancer's, `via`) with `control_key`; refuses URLs
+    /// that do not answer alike.
+    pub async fn connect(urls: &[String], via: Option<&str>, control_key: String) -> Result<Deployed, DeployedError> {
         let first = urls.first().ok_or(DeployedError::NoUrl)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -86,6 +93,15 @@ impl Deployed {
             let info = read_info(&http, &base, &control_key).await?;
             replicas.push((base, addr, info));
         }
+        let via = match via {
+            Some(url) => {
+                let (base, addr) = parse(url)?;
+                let info = read_info(&http, &base, &control_key).await?;
+                replicas.push((base.clone(), addr, info));
+                Some(base)
+            }
+            None => None,
+        };
         let (first_url, _, info) = replicas[0].clone();
         if let Some((url, _, other)) = replicas.iter().find(|(_, _, i)| i.id != info.id) {
             return Err(DeployedError::Mixed {
@@ -95,8 +111,10 @@ impl Deployed {
                 id: other.id.clone(),
             });
         }
+        // The balancer answered as a replica does; it is not one.
+        replicas.truncate(replicas.len() - usize::from(via.is_some()));
         let (urls, addrs) = replicas.into_iter().map(|(u, a, _)| (u, a)).unzip();
-        Ok(Deployed { urls, addrs, info, control_key })
+        Ok(Deployed { urls, via, addrs, info, control_key })
     }
 
     /// Whether `spec` is what the replicas serve (as [`Info::describes`]), and why not.
@@ -127,7 +145,7 @@ impl Deployed {
             before.process_starts == after.process_starts,
             "the scrapes at the window's edges reached different processes of {} (process_start_time_seconds {:?}, then \
              {:?}): a target restarted, or a balancer answered for several replicas; give each replica's own URL to \
-             --target-url",
+             --target-url (or --target-dns) and the balancer's to --via",
             self.urls.join(", "),
             before.process_starts,
             after.process_starts
@@ -139,6 +157,22 @@ impl Deployed {
     pub fn seeded_users(&self) -> u64 {
         self.info.users as u64
     }
+}
+
+/// One replica URL per address `name` (HOST:PORT) resolves to, in the resolver's order, repeats dropped.
+pub async fn resolve(name: &str) -> Result<Vec<String>, DeployedError> {
+    let dns = |why: String| DeployedError::Dns { name: name.to_owned(), why };
+    let mut urls: Vec<String> = Vec::new();
+    for addr in tokio::net::lookup_host(name).await.map_err(|e| dns(e.to_string()))? {
+        let url = format!("http://{addr}");
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    if urls.is_empty() {
+        return Err(dns("it resolves to no address".into()));
+    }
+    Ok(urls)
 }
 
 /// A target URL's base (no trailing slash) and host:port; plain HTTP only.
@@ -275,10 +309,18 @@ mod tests {
         let info = authbench_targets::info::describe(&cfg, 10, 1);
         Deployed {
             urls: vec!["http://127.0.0.1:1".into()],
+            via: None,
             addrs: vec!["127.0.0.1:1".into()],
             info,
             control_key: "k".into(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_name_resolves_to_one_replica_per_address() {
+        let urls = resolve("127.0.0.1:8080").await.unwrap();
+        assert_eq!(urls, ["http://127.0.0.1:8080"]);
+        assert!(matches!(resolve("no-port-given").await, Err(DeployedError::Dns { .. })));
     }
 
     #[test]
@@ -287,7 +329,7 @@ mod tests {
         let at = |starts: &[f64]| Snapshot { process_starts: starts.to_vec(), ..Snapshot::default() };
         assert!(d.same_processes(&at(&[7.0, 9.0]), &at(&[7.0, 9.0])).is_ok());
         let err = d.same_processes(&at(&[7.0]), &at(&[9.0])).unwrap_err().to_string();
-        assert!(err.contains("balancer") && err.contains("own URL"), "{err}");
+        assert!(err.contains("balancer") && err.contains("--via"), "{err}");
     }
 
     #[test]

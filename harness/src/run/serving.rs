@@ -26,20 +26,20 @@ pub(crate) enum Serving<'t> {
 static PLAIN: ClientSpec = ClientSpec::Plain;
 
 impl Serving<'_> {
-    /// Every replica's base URL (one for a started target).
+    /// Where the load goes: a balancer's base URL, or every replica's own (one for a started target).
     pub(crate) fn urls(&self) -> Vec<String> {
         match self {
             Serving::Started(t) => vec![t.url()],
-            Serving::Deployed(d) => d.urls.clone(),
+            Serving::Deployed(d) => d.via.clone().map_or_else(|| d.urls.clone(), |via| vec![via]),
             Serving::Replicated(r) => vec![r.url()],
         }
     }
 
-    /// The first replica's base URL.
+    /// Where the probe goes: the balancer's base URL, else the first replica's.
     pub(crate) fn url(&self) -> String {
         match self {
             Serving::Started(t) => t.url(),
-            Serving::Deployed(d) => d.urls[0].clone(),
+            Serving::Deployed(d) => d.via.clone().unwrap_or_else(|| d.urls[0].clone()),
             Serving::Replicated(r) => r.url(),
         }
     }
@@ -99,7 +99,7 @@ impl Serving<'_> {
     pub(crate) fn replica_urls(&self) -> Vec<String> {
         match self {
             Serving::Started(_) => Vec::new(),
-            Serving::Deployed(d) if d.urls.len() > 1 => d.urls.clone(),
+            Serving::Deployed(d) if d.urls.len() > 1 || d.via.is_some() => d.urls.clone(),
             Serving::Deployed(_) => Vec::new(),
             Serving::Replicated(r) => r.replica_urls(),
         }
