@@ -559,3 +559,21 @@ fn the_decision_criteria_claim_is_refuted_when_one_option_wins_everything() {
     assert!(one.measured.contains("1 of 2 options undominated"), "{one:?}");
     assert_eq!(one.verdict, VerdictKind::Refuted, "{one:?}");
 }
+
+#[test]
+fn replicas_behind_a_balancer_are_not_what_a_claim_states() {
+    let mut r = fixture(twenty());
+    let before = verdict(&priced(&r, &Economics::default()), "logout-needs-list").verdict;
+    assert_eq!(before, VerdictKind::Supported);
+    // Two replicas whose logout reached one of them (a memory denylist): the other still serves it.
+    let denied = r.probes.iter().find(|p| p.target.spec.denylist.is_some()).unwrap();
+    let mut replicated = denied.clone();
+    replicated.target.spec.replicas = 2;
+    replicated.target.id = replicated.target.spec.id();
+    let w = replicated.logout.as_mut().unwrap();
+    (w.measured_s, w.still_accepted_at_cap) = (None, true);
+    r.probes.push(replicated);
+    let after = verdict(&priced(&r, &Economics::default()), "logout-needs-list").clone();
+    assert_eq!(after.verdict, VerdictKind::Supported, "{after:?}");
+    assert!(!after.because.contains("-x2"), "{after:?}");
+}

@@ -39,6 +39,8 @@ pub use file::{builtin, from_file, ClaimsError, Position, Problem};
 pub use rule::{MetricKind, Rule, RuleName, Setting, Settings, Threshold};
 pub use verdict::{Verdict, VerdictKind, DEFAULT_TOLERANCE};
 
+use std::borrow::Cow;
+
 use crate::model::results::Results;
 use crate::report::findings::Economics;
 
@@ -61,8 +63,11 @@ pub struct Claim {
     pub tolerance: f64,
 }
 
-/// Verdicts for every claim, in file order; cost claims price the run with `economics`.
+/// Verdicts for every claim, in file order; cost claims price the run with `economics`. Claims
+/// are judged on configurations of one target process: replicas behind a balancer are a
+/// deployment's shape, which no claim states (their section of the report shows them).
 pub fn judge(claims: &[Claim], r: &Results, economics: &Economics) -> Vec<Verdict> {
+    let r = &*single_process(r);
     claims
         .iter()
         .map(|c| {
@@ -81,4 +86,19 @@ pub fn judge(claims: &[Claim], r: &Results, economics: &Economics) -> Vec<Verdic
             }
         })
         .collect()
+}
+
+/// The run without its replicated configurations (borrowed when it has none).
+fn single_process(r: &Results) -> Cow<'_, Results> {
+    let one = |spec: &authbench_targets::spec::TargetSpec| spec.replicas == 1;
+    let replicated = r.cases.iter().any(|c| !one(&c.target.spec)) || r.probes.iter().any(|p| !one(&p.target.spec));
+    if !replicated {
+        return Cow::Borrowed(r);
+    }
+    let mut single = r.clone();
+    single.cases.retain(|c| one(&c.target.spec));
+    single.summaries.retain(|s| one(&s.target.spec));
+    single.probes.retain(|p| one(&p.target.spec));
+    single.ladders.retain(|l| one(&l.target.spec));
+    Cow::Owned(single)
 }

@@ -100,10 +100,9 @@ fn plain_shape(c: &Case) -> bool {
     c.target.spec.is_plain()
 }
 
-/// The first closed-model browse case of one target process (replicas are a deployment's shape,
-/// not what a claim states) matching `pred`.
+/// The first closed-model browse case matching `pred`.
 fn closed(r: &Results, pred: impl Fn(&Case) -> bool) -> Option<&Case> {
-    r.closed_browse().into_iter().filter(|c| c.target.spec.replicas == 1).find(|c| pred(c))
+    r.closed_browse().into_iter().find(|c| pred(c))
 }
 
 /// The plain jwt target (no denylist) signing with `alg`.
