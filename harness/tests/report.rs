@@ -337,7 +337,7 @@ fn the_committed_reference_run_reads_and_renders_with_its_ladders() {
     let md = std::fs::read_to_string(tmp.path().join("REPORT.md")).unwrap();
     assert!(md.contains("## Capacity at the SLO") && md.contains("capacity found between"), "{md}");
     let counts =
-        "208 cases (162 matrix windows: 56 configuration × load pairs, up to 3 repetitions each; 32 ladder steps; \
+        "217 cases (171 matrix windows: 59 configuration × load pairs, up to 3 repetitions each; 32 ladder steps; \
                   14 fault cases (see Failure modes))";
     assert!(md.contains(counts), "{md}");
     let part = |heading: &str| md.split("\n## ").find(|p| p.starts_with(heading)).unwrap_or_default().to_owned();
@@ -348,6 +348,11 @@ fn the_committed_reference_run_reads_and_renders_with_its_ladders() {
     assert!(!part("Findings").contains("| not measured |"), "every plain option ran at the shared load");
     assert!(!part("Charts").contains("timeline_"), "timelines have their own section");
     assert!(part("Second by second").contains("charts/timeline_session-postgres.svg"));
+    // Two replicas behind HAProxy: a memory store makes them disagree, a shared Redis does not.
+    let replicas = part("Replicas behind a balancer");
+    let row = |id: &str| replicas.lines().find(|l| l.starts_with(&format!("| {id} |"))).unwrap_or_default().to_owned();
+    assert!(row("session-memory-x2").ends_with("| disagree: one replica's answer is not another's |"), "{replicas}");
+    assert!(row("session-redis-x2").ends_with("| agree |"), "{replicas}");
 }
 
 #[test]
