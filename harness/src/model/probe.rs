@@ -19,10 +19,11 @@ pub struct WindowResult {
 }
 
 impl WindowResult {
-    /// The window to compare by: the measurement, or the bound the TTLs imply where the probe
-    /// stopped waiting (said as such wherever it is shown).
-    pub fn measured_or_bound_s(&self) -> f64 {
-        self.measured_s.unwrap_or(self.bound_s as f64)
+    /// The window to compare by: the measurement, or where the probe stopped waiting at `cap_s`
+    /// the bound the TTLs imply, or the cap itself when the credential outlived a shorter bound
+    /// (said as such wherever it is shown).
+    pub fn measured_or_bound_s(&self, cap_s: f64) -> f64 {
+        self.measured_s.unwrap_or((self.bound_s as f64).max(cap_s))
     }
 }
 

@@ -142,6 +142,9 @@ pub enum Window {
     Measured { s: f64, bound_s: u64 },
     /// A credential was still accepted when the probe stopped waiting: the TTL bound applies.
     Bound { bound_s: u64, cap_s: f64 },
+    /// A credential was still accepted at the probe's cap although the configuration promised a
+    /// shorter bound (replicas that do not share a memory store): the window is at least the cap.
+    Broken { bound_s: u64, cap_s: f64 },
     /// The run has no probe for this configuration.
     NotProbed,
     /// The `none` floor checks no credential: nothing is ever refused.
@@ -153,15 +156,18 @@ impl Window {
     pub fn of(w: &WindowResult, cap_s: f64) -> Window {
         match w.measured_s {
             Some(s) => Window::Measured { s, bound_s: w.bound_s },
+            None if (w.bound_s as f64) < cap_s => Window::Broken { bound_s: w.bound_s, cap_s },
             None => Window::Bound { bound_s: w.bound_s, cap_s },
         }
     }
 
-    /// Seconds to compare windows by: the measurement, or the bound; None without a probe.
+    /// Seconds to compare windows by: the measurement, the bound, or the cap a broken bound was
+    /// outlived by (a lower bound of that window); None without a probe.
     pub fn seconds(&self) -> Option<f64> {
         match *self {
             Window::Measured { s, .. } => Some(s),
             Window::Bound { bound_s, .. } => Some(bound_s as f64),
+            Window::Broken { cap_s, .. } => Some(cap_s),
             Window::NotProbed | Window::NoAuth => None,
         }
     }
@@ -172,6 +178,12 @@ impl fmt::Display for Window {
         match self {
             Window::Measured { s, bound_s } => write!(f, "{s:.2} s measured (bound {bound_s} s)"),
             Window::Bound { bound_s, cap_s } => write!(f, "up to {bound_s} s (bound; probe cap {cap_s:.0} s reached)"),
+            Window::Broken { bound_s, cap_s } => {
+                write!(
+                    f,
+                    "at least {cap_s:.0} s (still accepted at the probe's cap; its {bound_s} s bound did not hold)"
+                )
+            }
             Window::NotProbed => f.write_str("not probed"),
             Window::NoAuth => f.write_str("never: no authentication (the floor, not an option)"),
         }

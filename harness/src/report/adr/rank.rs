@@ -114,7 +114,7 @@ fn candidate(r: &Results, c: &Case) -> Option<Candidate> {
     Some(Candidate {
         target: c.target.id.clone(),
         spec: c.target.spec,
-        revocation_s: p.revocation.measured_or_bound_s(),
+        revocation_s: p.revocation.measured_or_bound_s(p.cap_s),
         target_cpu_us: c.cpu_us_per_request.target,
         cpu_us: c.cpu_us_per_request.target_and_store(),
         p99_us: c.latency_us.p99 as f64,

@@ -58,17 +58,38 @@ impl Window {
 struct Mark {
     window: Window,
     y: f64,
-    /// Still accepted at the probe's cap: `y` is the bound, not a measurement.
-    bound: bool,
+    reading: Reading,
 }
 
-fn mark(window: Window, w: &WindowResult) -> Mark {
-    Mark { window, y: w.measured_or_bound_s().max(WINDOW_FLOOR_S), bound: w.measured_s.is_none() }
+/// What a marker's height is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Measured,
+    /// Still accepted at the probe's cap: `y` is the bound the TTLs imply.
+    Bound,
+    /// Still accepted at the cap past a shorter bound (replicas that do not share a memory
+    /// store): `y` is the cap, a lower bound of the window.
+    AtLeastCap,
+}
+
+impl Reading {
+    fn hollow(self) -> bool {
+        self != Reading::Measured
+    }
+}
+
+fn mark(window: Window, w: &WindowResult, cap_s: f64) -> Mark {
+    let reading = match w.measured_s {
+        Some(_) => Reading::Measured,
+        None if (w.bound_s as f64) < cap_s => Reading::AtLeastCap,
+        None => Reading::Bound,
+    };
+    Mark { window, y: w.measured_or_bound_s(cap_s).max(WINDOW_FLOOR_S), reading }
 }
 
 /// The windows a probe measured or bounded; one it never measured gets no marker.
 fn marks(p: &ProbeResult) -> Vec<Mark> {
-    Window::ALL.iter().filter_map(|&k| k.of(p).map(|w| mark(k, w))).collect()
+    Window::ALL.iter().filter_map(|&k| k.of(p).map(|w| mark(k, w, p.cap_s))).collect()
 }
 
 /// One configuration: its speed and its windows.
@@ -151,7 +172,7 @@ type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<plotters::coord::types::Ran
 
 /// The marker of `m` at `x`, shifted by its window's offset.
 fn point<DB: DrawingBackend>(chart: &mut Plot<'_, DB>, x: f64, m: &Mark, c: &RGBColor) -> Result<(), String> {
-    let (at, dx, s) = (EmptyElement::at((x, m.y)), m.window.dx(), style(c, m.bound));
+    let (at, dx, s) = (EmptyElement::at((x, m.y)), m.window.dx(), style(c, m.reading.hollow()));
     match m.window {
         Window::Revoked => chart.draw_series(std::iter::once(at + Circle::new((dx, 0), 6, s))),
         // Plotters fills its triangle marker whatever the style, so a hollow one is drawn as a path.
@@ -165,8 +186,8 @@ fn point<DB: DrawingBackend>(chart: &mut Plot<'_, DB>, x: f64, m: &Mark, c: &RGB
     Ok(())
 }
 
-/// Writes "bound" under a hollow marker unless an earlier label sits close enough to say it
-/// already: clustered configurations share one label rather than overprinting a dozen.
+/// Writes "bound" (or "≥ cap") under a hollow marker unless an earlier label sits close enough to
+/// say it already: clustered configurations share one label rather than overprinting a dozen.
 fn bound_label<DB: DrawingBackend>(
     chart: &mut Plot<'_, DB>,
     x: f64,
@@ -180,7 +201,8 @@ fn bound_label<DB: DrawingBackend>(
     }
     placed.push((px, py));
     let font = TextStyle::from((FONT, SMALL_PT).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-    let label = EmptyElement::at((x, m.y)) + Text::new("bound", (m.window.dx(), 8), font);
+    let text = if m.reading == Reading::AtLeastCap { "≥ cap" } else { "bound" };
+    let label = EmptyElement::at((x, m.y)) + Text::new(text, (m.window.dx(), 8), font);
     chart.draw_series(std::iter::once(label)).map_err(err)?;
     Ok(())
 }
@@ -215,7 +237,7 @@ impl Chart for SecurityScatter {
         for (i, (g, c)) in self.groups.iter().zip(&colors).enumerate() {
             for m in &g.marks {
                 point(&mut chart, g.x, m, c)?;
-                if m.bound {
+                if m.reading.hollow() {
                     bound_label(&mut chart, g.x, m, &mut placed)?;
                 }
             }
@@ -239,7 +261,7 @@ impl SecurityScatter {
             x += 170;
         }
         shape(key, Window::Revoked, (x, 14), style(&grey, true))?;
-        let hollow = "hollow, bound: still accepted at the probe's cap, drawn at the bound";
+        let hollow = "hollow: still accepted at the cap, drawn at the bound (≥ cap: past a shorter one)";
         key.draw(&Text::new(hollow, (x + 12, 7), (FONT, LABEL_PT))).map_err(err)?;
         for (i, (g, c)) in self.groups.iter().zip(colors).enumerate() {
             let (x, y) = (100 + (i % 2) as i32 * 480, 4 + KEY_LINE as i32 + 10 + (i / 2) as i32 * KEY_LINE as i32);
@@ -339,9 +361,14 @@ mod tests {
     fn a_capped_window_is_a_bound_and_an_unmeasured_one_is_left_out() {
         let m = marks(&probe(None));
         assert_eq!(m.len(), 2, "no logout marker for a file from before the logout probe: {m:?}");
-        assert_eq!(m[0], Mark { window: Window::Revoked, y: 604_801.0, bound: true });
-        assert_eq!(m[1], Mark { window: Window::Demoted, y: WINDOW_FLOOR_S, bound: false }, "0 sits on the floor");
+        assert_eq!(m[0], Mark { window: Window::Revoked, y: 604_801.0, reading: Reading::Bound });
+        let floor = Mark { window: Window::Demoted, y: WINDOW_FLOOR_S, reading: Reading::Measured };
+        assert_eq!(m[1], floor, "0 sits on the floor");
         let m = marks(&probe(Some(window(Some(2.5), 3))));
-        assert_eq!(m[2], Mark { window: Window::LoggedOut, y: 2.5, bound: false });
+        assert_eq!(m[2], Mark { window: Window::LoggedOut, y: 2.5, reading: Reading::Measured });
+        // Still accepted at the cap although the bound is 0 s: drawn at the cap, not at 0.
+        let m = marks(&probe(Some(window(None, 0))));
+        let cap = probe(None).cap_s;
+        assert_eq!(m[2], Mark { window: Window::LoggedOut, y: cap, reading: Reading::AtLeastCap });
     }
 }

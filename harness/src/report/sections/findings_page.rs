@@ -36,6 +36,7 @@ fn window(w: &Window) -> String {
     match w {
         Window::Measured { s, .. } => format!("{s:.2} s"),
         Window::Bound { bound_s, .. } => format!("up to {bound_s} s (bound)"),
+        Window::Broken { cap_s, .. } => format!("at least {cap_s:.0} s (bound broken)"),
         Window::NotProbed => "not probed".into(),
         Window::NoAuth => "—".into(),
     }

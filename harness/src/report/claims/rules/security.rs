@@ -75,7 +75,7 @@ pub(super) fn hybrid_window_s(r: &Results, claimed_s: f64, t: f64) -> Decision {
 
 /// A hybrid probe's revocation window as a one-window figure, the bound where the probe gave up.
 fn window_reading(p: &ProbeResult) -> Reading {
-    let s = p.revocation.measured_or_bound_s();
+    let s = p.revocation.measured_or_bound_s(p.cap_s);
     let how = match p.revocation.measured_s {
         Some(_) => "measured".to_owned(),
         None => format!("the bound: still accepted at the probe's {:.0} s cap", p.cap_s),
