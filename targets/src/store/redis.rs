@@ -42,6 +42,7 @@
 //! (ZREMRANGEBYSCORE) whenever the index is written, so scripts that walk them walk live logins only.
 
 use anyhow::Context;
+use std::borrow::Cow;
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
@@ -431,28 +432,29 @@ impl RedisStore {
 
     /// Start of the keys of one slot tag: `{namespace}:` on a single server, `{namespace}:{TAG}:`
     /// in a cluster.
-    fn prefix_of(&self, tag: SlotTag) -> String {
+    fn prefix_of(&self, tag: SlotTag) -> Cow<'_, str> {
         if !self.is_tagged() {
-            return self.prefix.clone();
+            return Cow::Borrowed(&self.prefix);
         }
         let mut p = String::with_capacity(self.prefix.len() + 3 + 2 * TAG_BYTES);
         p.push_str(&self.prefix);
         p.push('{');
         crate::token::opaque::push_hex(&mut p, &tag.0);
         p.push_str("}:");
-        p
+        Cow::Owned(p)
     }
 
     /// Start of a user's keys (see [`Self::prefix_of`]).
-    fn user_prefix(&self, user_id: u64) -> String {
+    fn user_prefix(&self, user_id: u64) -> Cow<'_, str> {
         match self.user_tag(user_id) {
             Some(tag) => self.prefix_of(tag),
-            None => self.prefix.clone(),
+            None => Cow::Borrowed(&self.prefix),
         }
     }
 
-    /// Start of the keys of a token's session or family: its hash's tag in a cluster.
-    fn token_prefix(&self, hash: &TokenHash) -> String {
+    /// Start of the keys of a token's session or family: its hash's tag in a cluster. Borrowed on a
+    /// single server, so the per-request session lookup allocates only its key.
+    fn token_prefix(&self, hash: &TokenHash) -> Cow<'_, str> {
         self.prefix_of(hash.tag())
     }
 
@@ -584,7 +586,7 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         self.follow_tag_key().await?;
         self.check_tag(hash, rec.user_id)?;
-        let p = self.user_prefix(rec.user_id);
+        let p = self.user_prefix(rec.user_id).into_owned();
         let hex = hash.to_hex();
         let now = crate::token::unix_now();
         let exp = rec.expires_at.min(deadline);
@@ -606,7 +608,7 @@ impl RedisStore {
         let now = crate::token::unix_now().to_string();
         let calls = groups.into_iter().map(|(tag, records)| {
             let p = match tag {
-                Some(tag) => self.prefix_of(tag),
+                Some(tag) => self.prefix_of(tag).into_owned(),
                 None => self.prefix.clone(),
             };
             let route = tag.map(|_| Self::key(&p, index, "seed"));
@@ -673,7 +675,7 @@ impl RedisStore {
         new_expires_at: u64,
     ) -> Result<Option<SessionRecord>, StoreError> {
         self.check_same_tag(old, new)?;
-        let p = self.token_prefix(old);
+        let p = self.token_prefix(old).into_owned();
         let (old_hex, new_hex) = (old.to_hex(), new.to_hex());
         let keys = vec![Self::key(&p, "s", &old_hex), Self::key(&p, "s", &new_hex)];
         let args = vec![p, old_hex, new_hex, now.to_string(), new_expires_at.to_string(), self.idle_s.to_string()];
@@ -682,7 +684,7 @@ impl RedisStore {
     }
 
     pub(super) async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        let p = self.token_prefix(hash);
+        let p = self.token_prefix(hash).into_owned();
         let hex = hash.to_hex();
         let keys = vec![Self::key(&p, "s", &hex)];
         self.run::<i64>(&self.scripts.delete_session, keys, vec![p, hex]).await.map(|_| ())
@@ -690,14 +692,14 @@ impl RedisStore {
 
     pub(super) async fn revoke_user_sessions(&self, user_id: u64) -> Result<u64, StoreError> {
         self.follow_tag_key().await?;
-        let p = self.user_prefix(user_id);
+        let p = self.user_prefix(user_id).into_owned();
         let keys = vec![Self::key(&p, "ss", user_id)];
         self.run(&self.scripts.revoke_user_sessions, keys, vec![p]).await
     }
 
     pub(super) async fn set_session_role(&self, user_id: u64, role: Role) -> Result<(), StoreError> {
         self.follow_tag_key().await?;
-        let p = self.user_prefix(user_id);
+        let p = self.user_prefix(user_id).into_owned();
         let keys = vec![Self::key(&p, "ss", user_id)];
         let args = vec![p, role.as_str().to_owned()];
         self.run::<i64>(&self.scripts.set_session_role, keys, args).await.map(|_| ())
@@ -713,7 +715,7 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         self.follow_tag_key().await?;
         self.check_tag(hash, user_id)?;
-        let p = self.user_prefix(user_id);
+        let p = self.user_prefix(user_id).into_owned();
         let (hex, fam) = (hash.to_hex(), family.to_hex());
         let now = crate::token::unix_now();
         let exp = expires_at.min(deadline);
@@ -732,7 +734,7 @@ impl RedisStore {
         new_expires_at: u64,
     ) -> Result<Rotation, StoreError> {
         self.check_same_tag(old, new)?;
-        let p = self.token_prefix(old);
+        let p = self.token_prefix(old).into_owned();
         let (old_hex, new_hex) = (old.to_hex(), new.to_hex());
         let keys = vec![Self::key(&p, "r", &old_hex), Self::key(&p, "r", &new_hex)];
         let args = vec![p, old_hex, new_hex, now.to_string(), new_expires_at.to_string()];
@@ -749,14 +751,14 @@ impl RedisStore {
     }
 
     pub(super) async fn revoke_refresh_family(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        let p = self.token_prefix(hash);
+        let p = self.token_prefix(hash).into_owned();
         let keys = vec![Self::hash_key(&p, "r", hash)];
         Ok(self.run::<i64>(&self.scripts.revoke_family_of, keys, vec![p]).await? > 0)
     }
 
     pub(super) async fn revoke_user_refresh(&self, user_id: u64) -> Result<u64, StoreError> {
         self.follow_tag_key().await?;
-        let p = self.user_prefix(user_id);
+        let p = self.user_prefix(user_id).into_owned();
         let keys = vec![Self::key(&p, "fu", user_id)];
         self.run(&self.scripts.revoke_user_refresh, keys, vec![p]).await
     }
