@@ -81,17 +81,20 @@ struct ServerCpu {
     store_us: Option<u64>,
 }
 
-fn relay_cpu(target: Serving<'_>) -> Option<u64> {
-    match target {
-        Serving::Started(t) => t.relay_pid().and_then(cpu::process_us),
-        Serving::Deployed(_) | Serving::Replicated(_) => None,
-    }
+/// The CPU of the processes the harness runs beside the target: the delay relay before its
+/// store, the balancer before its replicas (None where there is none).
+struct Beside {
+    relay_us: Option<u64>,
+    balancer_us: Option<u64>,
 }
 
-fn balancer_cpu(target: Serving<'_>) -> Option<u64> {
-    match target {
-        Serving::Replicated(r) => cpu::process_us(r.balancer.pid),
-        Serving::Started(_) | Serving::Deployed(_) => None,
+impl Beside {
+    fn read(target: Serving<'_>) -> Beside {
+        match target {
+            Serving::Started(t) => Beside { relay_us: t.relay_pid().and_then(cpu::process_us), balancer_us: None },
+            Serving::Replicated(r) => Beside { relay_us: None, balancer_us: cpu::process_us(r.balancer.pid) },
+            Serving::Deployed(_) => Beside { relay_us: None, balancer_us: None },
+        }
     }
 }
 
@@ -106,24 +109,11 @@ impl Edge {
     pub async fn open(target: Serving<'_>, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
         let metrics = scrape_all(&target.scrape_at()?, target.control_key()).await?;
         let server = server_cpu(target, &metrics, stores, spec)?;
-        let relay_cpu_us = relay_cpu(target);
-        let balancer_cpu_us = balancer_cpu(target);
+        let beside = Beside::read(target);
         let cpu_at = Instant::now();
         let machine = cpu::machine_ticks();
         let loadgen_cpu_us = loadgen_cpu()?;
-        let cpu_source = target.cpu_source();
-        Ok(Edge {
-            metrics,
-            target_cpu_us: server.target_us,
-            replica_cpu_us: server.replicas_us,
-            cpu_source,
-            store_cpu_us: server.store_us,
-            relay_cpu_us,
-            balancer_cpu_us,
-            loadgen_cpu_us,
-            machine,
-            cpu_at,
-        })
+        Ok(Edge::assemble(target, metrics, server, beside, (loadgen_cpu_us, machine, cpu_at)))
     }
 
     /// The closing edge, in the reverse order of [`Edge::open`] (a deployed target's CPU comes
@@ -131,8 +121,7 @@ impl Edge {
     pub async fn close(target: Serving<'_>, stores: &Stores, spec: &TargetSpec) -> anyhow::Result<Edge> {
         let loadgen_cpu_us = loadgen_cpu()?;
         let machine = cpu::machine_ticks();
-        let relay_cpu_us = relay_cpu(target);
-        let balancer_cpu_us = balancer_cpu(target);
+        let beside = Beside::read(target);
         let started = match target {
             Serving::Started(_) | Serving::Replicated(_) => {
                 Some(server_cpu(target, &Snapshot::default(), stores, spec)?)
@@ -145,19 +134,31 @@ impl Edge {
             Some(read) => read,
             None => server_cpu(target, &metrics, stores, spec)?,
         };
-        let cpu_source = target.cpu_source();
-        Ok(Edge {
+        Ok(Edge::assemble(target, metrics, server, beside, (loadgen_cpu_us, machine, cpu_at)))
+    }
+
+    /// One edge from its readings; `harness` is the load generator's CPU, the machine's ticks and
+    /// when the target's CPU was read.
+    fn assemble(
+        target: Serving<'_>,
+        metrics: Snapshot,
+        server: ServerCpu,
+        beside: Beside,
+        harness: (u64, Option<cpu::MachineTicks>, Instant),
+    ) -> Edge {
+        let (loadgen_cpu_us, machine, cpu_at) = harness;
+        Edge {
             metrics,
             target_cpu_us: server.target_us,
             replica_cpu_us: server.replicas_us,
-            cpu_source,
+            cpu_source: target.cpu_source(),
             store_cpu_us: server.store_us,
-            relay_cpu_us,
-            balancer_cpu_us,
+            relay_cpu_us: beside.relay_us,
+            balancer_cpu_us: beside.balancer_us,
             loadgen_cpu_us,
             machine,
             cpu_at,
-        })
+        }
     }
 }
 
