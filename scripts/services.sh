@@ -42,22 +42,45 @@ check_private() {
   (( (8#$perms & 8#022) == 0 )) || die "$dir is writable by group or others (mode $perms); use a private directory (chmod 700) or omit --dir"
 }
 
-free_port() {
-  local p
+# The kernel's ephemeral range (client ends of connections): ports chosen here stay below it, so
+# a connection opened elsewhere on the machine cannot hold a port between its choice and its bind.
+ephemeral_low() {
+  local low
+  read -r low _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+  echo "$low"
+}
+
+# A loopback port in [LOW, HIGH) that nothing listens on.
+free_port_in() {
+  local low="$1" high="$2" p
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM % 30000) + 20000 ))
+    p=$(( low + RANDOM % (high - low) ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
-  die "no free port found between 20000 and 50000"
+  die "no free port found between $low and $high"
+}
+
+free_port() {
+  local high
+  high=$(ephemeral_low)
+  (( high > 21000 )) || high=50000
+  free_port_in 20000 "$high"
+}
+
+# Waits until PORT listens; fails (without exiting) after 30 s or when PID has exited.
+port_listens() {
+  local port="$1" pid="${2:-}"
+  for _ in $(seq 1 600); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null && return 1
+    sleep 0.05
+  done
+  return 1
 }
 
 wait_port() {
   local port="$1" what="$2"
-  for _ in $(seq 1 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  die "$what did not start listening on port $port; see $dir/*.log"
+  port_listens "$port" || die "$what did not start listening on port $port; see $dir/*.log"
 }
 
 pg_bin() {
@@ -135,14 +158,36 @@ local_up() {
   echo "$redis_port" > "$dir/redis.port"
 }
 
-# A port whose cluster bus port (port + 10000) is free too.
+# A port whose cluster bus port (port + 10000) is free too; both below the ephemeral range.
 free_cluster_port() {
-  local p
+  local p high
+  high=$(( $(ephemeral_low) - 10000 ))
+  (( high > 13000 )) || high=40000
   for _ in $(seq 1 50); do
-    p=$(free_port)
+    p=$(free_port_in 12000 "$high")
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 10000))") 2>/dev/null; then echo "$p"; return; fi
   done
   die "no free port pair (port, port + 10000) found for a cluster node"
+}
+
+# Starts one cluster node on a free port pair and prints the port. A node that loses its port to
+# another process between the choice and its bind exits; it is started again on another pair.
+cluster_node() {
+  local c="$1" i="$2" p pid attempt
+  for attempt in 1 2 3 4 5; do
+    p=$(free_cluster_port)
+    # setsid: the node outlives this script and its terminal, as a daemon would.
+    setsid redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$c/nodes-$p.conf" \
+      --cluster-node-timeout 5000 --save "" --appendonly no --dir "$c" \
+      --logfile "$c/redis-$p.log" </dev/null >/dev/null 2>&1 &
+    pid=$!
+    echo "$pid" > "$c/redis-$p.pid"
+    if port_listens "$p" "$pid"; then echo "$p"; return; fi
+    kill "$pid" 2>/dev/null || true
+    rm -f -- "$c/redis-$p.pid" "$c/nodes-$p.conf"
+    echo "services.sh: cluster node $i could not listen on port $p (attempt $attempt of 5); trying another port" >&2
+  done
+  die "redis-server (cluster node $i) did not start listening after 5 attempts; see $c/*.log"
 }
 
 # Three cluster-enabled redis-servers, joined by redis-cli --cluster create (three masters, no
@@ -153,12 +198,7 @@ cluster_up() {
   local c="$dir/cluster" p i ports=()
   mkdir -m 700 "$c"
   for i in 0 1 2; do
-    p=$(free_cluster_port)
-    redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$c/nodes-$p.conf" \
-      --cluster-node-timeout 5000 --save "" --appendonly no --dir "$c" \
-      --daemonize yes --pidfile "$c/redis-$p.pid" --logfile "$c/redis-$p.log"
-    wait_port "$p" "redis-server (cluster node $i)"
-    ports+=("$p")
+    ports+=("$(cluster_node "$c" "$i")")
   done
   redis-cli --cluster create "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}" "127.0.0.1:${ports[2]}" \
     --cluster-replicas 0 --cluster-yes >"$c/create.log" 2>&1 || die "redis-cli --cluster create failed; see $c/create.log"
@@ -175,8 +215,31 @@ cluster_up() {
 cluster_down() {
   local f
   for f in "$dir"/cluster/redis-*.pid; do
-    [[ -f "$f" ]] && { kill "$(cat "$f")" 2>/dev/null || true; }
+    if [[ -f "$f" ]]; then kill "$(cat "$f")" 2>/dev/null || true; fi
   done
+}
+
+# Stops what up started under DIR (cluster nodes, Redis, PostgreSQL); with `delete`, also deletes
+# PostgreSQL's directory outside DIR (its server.log with it). DIR itself stays.
+stop_services() {
+  local pg what="$1"
+  cluster_down
+  if [[ "$(cat "$dir/mode" 2>/dev/null)" == docker ]]; then
+    export AUTHBENCH_CONTROL_KEY="${AUTHBENCH_CONTROL_KEY:-unused-postgres-and-redis-only}"
+    (docker compose version >/dev/null 2>&1 && docker compose -f "$root/docker-compose.yml" -p "$(project)" down -v) \
+      || docker-compose -f "$root/docker-compose.yml" -p "$(project)" down -v || true
+  else
+    pg="$dir/pg"
+    if [[ -f "$dir/pg.dir" ]]; then
+      pg=$(cat "$dir/pg.dir")
+      [[ "$pg" == */authbench-pg.* && -d "$pg" && ! -L "$pg" ]] || pg=""
+    fi
+    if [[ -n "$pg" && -f "$dir/pg.bin" && -d "$pg/data" ]]; then
+      as_pg "$(cat "$dir/pg.bin")/pg_ctl" -D "$pg/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    if [[ -f "$dir/redis.pid" ]]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
+    if [[ "$what" == delete && -n "$pg" && "$pg" != "$dir/pg" ]]; then rm -rf -- "$pg"; fi
+  fi
 }
 
 case "$cmd" in
@@ -192,8 +255,11 @@ case "$cmd" in
       echo "services already up (from $dir/env); run scripts/services.sh down --dir $dir first" >&2
       cat "$dir/env"; exit 0
     fi
+    # A start that fails part way stops what it had started; the logs stay in DIR.
+    trap 'rc=$?; set +e; if (( rc != 0 )); then stop_services keep; echo "services.sh: stopped what had started; its logs stay (remove them with scripts/services.sh down --dir $dir)" >&2; fi' EXIT
     docker_up || local_up
     cluster_up
+    trap - EXIT
     pg_url=$(cat "$dir/pg.url"); redis_url="redis://127.0.0.1:$(cat "$dir/redis.port")"
     cluster_url=$(cat "$dir/redis-cluster.url")
     printf 'export AUTHBENCH_POSTGRES_URL=%s\nexport AUTHBENCH_REDIS_URL=%s\nexport AUTHBENCH_REDIS_CLUSTER_URL=%q\nexport AUTHBENCH_SERVICES_DIR=%q\n' \
@@ -209,23 +275,7 @@ case "$cmd" in
     [[ -n "$dir" ]] || die "down needs --dir DIR (the directory up printed)"
     [[ -d "$dir" ]] || { echo "nothing running under $dir" >&2; exit 0; }
     check_private
-    cluster_down
-    if [[ "$(cat "$dir/mode" 2>/dev/null)" == docker ]]; then
-      export AUTHBENCH_CONTROL_KEY="${AUTHBENCH_CONTROL_KEY:-unused-postgres-and-redis-only}"
-      (docker compose version >/dev/null 2>&1 && docker compose -f "$root/docker-compose.yml" -p "$(project)" down -v) \
-        || docker-compose -f "$root/docker-compose.yml" -p "$(project)" down -v || true
-    else
-      pg="$dir/pg"
-      if [[ -f "$dir/pg.dir" ]]; then
-        pg=$(cat "$dir/pg.dir")
-        [[ "$pg" == */authbench-pg.* && -d "$pg" && ! -L "$pg" ]] || pg=""
-      fi
-      if [[ -n "$pg" && -f "$dir/pg.bin" && -d "$pg/data" ]]; then
-        as_pg "$(cat "$dir/pg.bin")/pg_ctl" -D "$pg/data" -m fast -w stop >/dev/null 2>&1 || true
-      fi
-      if [[ -f "$dir/redis.pid" ]]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
-      if [[ -n "$pg" && "$pg" != "$dir/pg" ]]; then rm -rf -- "$pg"; fi
-    fi
+    stop_services delete
     rm -rf -- "$dir"
     echo "stopped services under $dir" >&2
     ;;
