@@ -20,8 +20,15 @@ use slab::Slab;
 /// How often due deadlines are fired: the most a deadline can be late.
 pub const TICK: Duration = Duration::from_millis(10);
 
-/// Shards of the deadline set; a registration picks the next one in turn.
+/// Shards of the deadline set; each thread registers in its own (threads take them in turn), so
+/// a worker's registrations stay in its core's cache and two workers rarely meet at one mutex.
 const SHARDS: usize = 8;
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+}
 
 struct Entry {
     /// The tick at which it fires.
@@ -34,7 +41,6 @@ struct Entry {
 #[derive(Debug)]
 pub struct Deadlines {
     shards: [Mutex<Slab<Entry>>; SHARDS],
-    next: AtomicUsize,
     /// Ticks counted so far; consecutive ticks are at least [`TICK`] apart.
     ticks: AtomicU64,
 }
@@ -54,7 +60,7 @@ impl Deadlines {
     /// set is dropped.
     pub fn start() -> Arc<Deadlines> {
         let shards = std::array::from_fn(|_| Mutex::new(Slab::new()));
-        let d = Arc::new(Deadlines { shards, next: AtomicUsize::new(0), ticks: AtomicU64::new(0) });
+        let d = Arc::new(Deadlines { shards, ticks: AtomicU64::new(0) });
         let weak = Arc::downgrade(&d);
         tokio::spawn(fire_while_alive(weak));
         d
@@ -134,7 +140,7 @@ impl<D: Deref<Target = Deadlines>, F: Future> Future for Bounded<D, F> {
         }
         let d: &Deadlines = this.deadlines;
         let Some((shard, key)) = *this.slot else {
-            let shard = d.next.fetch_add(1, Ordering::Relaxed) % SHARDS;
+            let shard = SHARD.with(|s| *s);
             let entry = Entry { at: d.due(*this.limit), waker: cx.waker().clone(), fired: false };
             // A poisoned shard cannot hold the deadline: fail rather than wait unbounded.
             let Ok(mut entries) = d.shards[shard].lock() else { return Poll::Ready(Err(Elapsed)) };

@@ -120,22 +120,28 @@ macro_rules! dispatch {
         let start = Instant::now();
         let result = match &$self.backend {
             Backend::Memory($s) => $call.await,
-            Backend::Postgres($s) => bounded(&$self.deadlines, $call).await,
-            Backend::Redis($s) => bounded(&$self.deadlines, $call).await,
+            // Boxed, each sized to its own backend: a network client's future is kilobytes (fred's
+            // over ten) and inline it would size every future above it, the request handler's
+            // included, which axum moves onto the heap per request (memmove was the largest
+            // per-request cost the same-shape handler did not have).
+            Backend::Postgres($s) => Box::pin(bounded(&$self.deadlines, $call)).await,
+            Backend::Redis($s) => Box::pin(bounded(&$self.deadlines, $call)).await,
         };
         $self.metrics.store_op($op, start.elapsed());
         result
     }};
 }
 
-async fn bounded<T>(
-    deadlines: &Deadlines,
-    fut: impl std::future::Future<Output = Result<T, StoreError>>,
-) -> Result<T, StoreError> {
-    match deadlines.bound(OP_TIMEOUT, fut).await {
-        Ok(r) => r,
-        Err(_) => Err(StoreError::Unavailable(format!("no answer within {} ms", OP_TIMEOUT.as_millis()))),
-    }
+/// `fut` within [`OP_TIMEOUT`]. A plain function, not an `async fn`: one of those would keep `fut`
+/// and the bounded future beside each other, twice the size.
+fn bounded<'d, T, F: std::future::Future<Output = Result<T, StoreError>>>(
+    deadlines: &'d Deadlines,
+    fut: F,
+) -> impl std::future::Future<Output = Result<T, StoreError>> + use<'d, T, F> {
+    use futures_util::FutureExt;
+    deadlines.bound(OP_TIMEOUT, fut).map(|r| {
+        r.unwrap_or_else(|_| Err(StoreError::Unavailable(format!("no answer within {} ms", OP_TIMEOUT.as_millis()))))
+    })
 }
 
 async fn seed_bounded(fut: impl std::future::Future<Output = Result<(), StoreError>>) -> Result<(), StoreError> {
@@ -166,13 +172,13 @@ impl Store {
                 let url = urls.redis.ok_or_else(|| {
                     anyhow::anyhow!("--store redis needs --redis-url or AUTHBENCH_REDIS_URL (start one with scripts/services.sh up)")
                 })?;
-                Backend::Redis(redis::RedisStore::connect(url, redis::Topology::Single, settings).await?)
+                Backend::Redis(Box::pin(redis::RedisStore::connect(url, redis::Topology::Single, settings)).await?)
             }
             StoreKind::RedisCluster => {
                 let url = urls.redis_cluster.ok_or_else(|| {
                     anyhow::anyhow!("--store redis-cluster needs --redis-cluster-url or AUTHBENCH_REDIS_CLUSTER_URL (start one with scripts/services.sh up)")
                 })?;
-                Backend::Redis(redis::RedisStore::connect(url, redis::Topology::Cluster, settings).await?)
+                Backend::Redis(Box::pin(redis::RedisStore::connect(url, redis::Topology::Cluster, settings)).await?)
             }
         };
         Ok(Store { backend, kind, metrics, deadlines })
@@ -334,8 +340,8 @@ impl Store {
         let start = Instant::now();
         let result = match &self.backend {
             Backend::Memory(s) => s.seed_sessions(batch).await,
-            Backend::Postgres(s) => seed_bounded(s.seed_sessions(batch)).await,
-            Backend::Redis(s) => seed_bounded(s.seed_sessions(batch)).await,
+            Backend::Postgres(s) => Box::pin(seed_bounded(s.seed_sessions(batch))).await,
+            Backend::Redis(s) => Box::pin(seed_bounded(s.seed_sessions(batch))).await,
         };
         self.metrics.store_op("session_seed", start.elapsed());
         result
@@ -346,8 +352,8 @@ impl Store {
         let start = Instant::now();
         let result = match &self.backend {
             Backend::Memory(s) => s.seed_families(batch).await,
-            Backend::Postgres(s) => seed_bounded(s.seed_families(batch)).await,
-            Backend::Redis(s) => seed_bounded(s.seed_families(batch)).await,
+            Backend::Postgres(s) => Box::pin(seed_bounded(s.seed_families(batch))).await,
+            Backend::Redis(s) => Box::pin(seed_bounded(s.seed_families(batch))).await,
         };
         self.metrics.store_op("refresh_seed", start.elapsed());
         result
