@@ -214,8 +214,9 @@ model = "closed"
 users = 2
 "#;
 
-#[test]
-fn replicas_share_the_users_and_their_counters_add_up() {
+/// The REPLICAS matrix written into a fresh directory, and two jwt replicas sharing one key
+/// directory (kept alive with them).
+fn two_replicas() -> (tempfile::TempDir, PathBuf, tempfile::TempDir, HandStarted, HandStarted) {
     let dir = tempfile::tempdir().unwrap();
     let matrix = dir.path().join("matrix.toml");
     std::fs::write(&matrix, REPLICAS).unwrap();
@@ -223,6 +224,12 @@ fn replicas_share_the_users_and_their_counters_add_up() {
     let keys = tempfile::tempdir().unwrap();
     let a = HandStarted::start_in(&["--strategy", "jwt"], keys.path());
     let b = HandStarted::start_in(&["--strategy", "jwt"], keys.path());
+    (dir, matrix, keys, a, b)
+}
+
+#[test]
+fn replicas_share_the_users_and_their_counters_add_up() {
+    let (dir, matrix, _keys, a, b) = two_replicas();
     let urls = format!("{},{}", a.url, b.url);
     let r = run(&matrix, &dir.path().join("replicas"), &["--target-url", &urls]);
     let c = case(&r, "jwt-HS256/browse-closed-2u");
@@ -298,12 +305,7 @@ impl Drop for Haproxy {
 
 #[test]
 fn through_a_balancer_the_load_reaches_every_replica_and_each_is_scraped_on_its_own() {
-    let dir = tempfile::tempdir().unwrap();
-    let matrix = dir.path().join("matrix.toml");
-    std::fs::write(&matrix, REPLICAS).unwrap();
-    let keys = tempfile::tempdir().unwrap();
-    let a = HandStarted::start_in(&["--strategy", "jwt"], keys.path());
-    let b = HandStarted::start_in(&["--strategy", "jwt"], keys.path());
+    let (dir, matrix, _keys, a, b) = two_replicas();
     let lb = Haproxy::start(&[a.url.trim_start_matches("http://"), b.url.trim_start_matches("http://")]);
     let urls = format!("{},{}", a.url, b.url);
     let r = run(&matrix, &dir.path().join("via"), &["--via", &lb.url, "--target-url", &urls]);

@@ -93,17 +93,18 @@ impl Deployed {
             let info = read_info(&http, &base, &control_key).await?;
             replicas.push((base, addr, info));
         }
-        let via = match via {
+        // The balancer must answer as the replicas do, but it is not one of them.
+        let balancer = match via {
             Some(url) => {
-                let (base, addr) = parse(url)?;
+                let (base, _) = parse(url)?;
                 let info = read_info(&http, &base, &control_key).await?;
-                replicas.push((base.clone(), addr, info));
-                Some(base)
+                Some((base, info))
             }
             None => None,
         };
         let (first_url, _, info) = replicas[0].clone();
-        if let Some((url, _, other)) = replicas.iter().find(|(_, _, i)| i.id != info.id) {
+        let mut answers = replicas.iter().map(|(u, _, i)| (u, i)).chain(balancer.iter().map(|(u, i)| (u, i)));
+        if let Some((url, other)) = answers.find(|(_, i)| i.id != info.id) {
             return Err(DeployedError::Mixed {
                 first: first_url,
                 first_id: info.id,
@@ -111,8 +112,7 @@ impl Deployed {
                 id: other.id.clone(),
             });
         }
-        // The balancer answered as a replica does; it is not one.
-        replicas.truncate(replicas.len() - usize::from(via.is_some()));
+        let via = balancer.map(|(base, _)| base);
         let (urls, addrs) = replicas.into_iter().map(|(u, a, _)| (u, a)).unzip();
         Ok(Deployed { urls, via, addrs, info, control_key })
     }
